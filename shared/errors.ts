@@ -10,7 +10,11 @@ export const ERRORS = {
   INVALID_TOPIC: { status: 400, retriable: false, message: 'The topic name is not valid' },
   INVALID_PARTITIONS: { status: 400, retriable: false, message: 'The number of partitions is not valid' },
   INVALID_CONFIG: { status: 400, retriable: false, message: 'A configuration value is not valid' },
-  CORRUPT_MESSAGE: { status: 400, retriable: false, message: 'A record batch failed its framing or CRC check' },
+  CORRUPT_MESSAGE: {
+    status: 400,
+    retriable: false,
+    message: 'A record batch failed its framing or CRC check',
+  },
   INVALID_RECORD: { status: 400, retriable: false, message: 'A record is not valid' },
   UNSUPPORTED_COMPRESSION_TYPE: {
     status: 400,
@@ -22,7 +26,11 @@ export const ERRORS = {
     retriable: false,
     message: 'The batch uses a feature Sluice does not support (transactions, control batches, magic < 2)',
   },
-  MESSAGE_TOO_LARGE: { status: 413, retriable: false, message: 'The request or batch is larger than allowed' },
+  MESSAGE_TOO_LARGE: {
+    status: 413,
+    retriable: false,
+    message: 'The request or batch is larger than allowed',
+  },
   RECORD_LIST_TOO_LARGE: {
     status: 413,
     retriable: false,
@@ -30,16 +38,32 @@ export const ERRORS = {
   },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, retriable: false, message: 'The content type is not supported' },
   // Topics and offsets
-  UNKNOWN_TOPIC_OR_PARTITION: { status: 404, retriable: false, message: 'The topic or partition does not exist' },
+  UNKNOWN_TOPIC_OR_PARTITION: {
+    status: 404,
+    retriable: false,
+    message: 'The topic or partition does not exist',
+  },
   TOPIC_ALREADY_EXISTS: { status: 409, retriable: false, message: 'The topic already exists' },
   OFFSET_OUT_OF_RANGE: { status: 416, retriable: false, message: 'The offset is outside the log' },
   // Idempotent producer
   OUT_OF_ORDER_SEQUENCE: { status: 409, retriable: false, message: 'The producer sequence has a gap' },
-  INVALID_PRODUCER_EPOCH: { status: 409, retriable: false, message: 'The producer epoch is older than current' },
+  INVALID_PRODUCER_EPOCH: {
+    status: 409,
+    retriable: false,
+    message: 'The producer epoch is older than current',
+  },
   // Consumer groups
-  FENCED: { status: 409, retriable: false, message: 'The member no longer owns the partition or its generation is stale' },
+  FENCED: {
+    status: 409,
+    retriable: false,
+    message: 'The member no longer owns the partition or its generation is stale',
+  },
   UNKNOWN_MEMBER_ID: { status: 404, retriable: false, message: 'The member is not in the group' },
-  ILLEGAL_GENERATION: { status: 409, retriable: false, message: 'The generation is not the group’s current one' },
+  ILLEGAL_GENERATION: {
+    status: 409,
+    retriable: false,
+    message: 'The generation is not the group’s current one',
+  },
   GROUP_ID_NOT_FOUND: { status: 404, retriable: false, message: 'The group does not exist' },
   NON_EMPTY_GROUP: { status: 409, retriable: false, message: 'The group still has members' },
   INVALID_GROUP_ID: { status: 400, retriable: false, message: 'The group name is not valid' },
@@ -55,7 +79,11 @@ export const ERRORS = {
     message: 'The append stalled and its offsets were aborted; nothing was acknowledged, retry',
   },
   STORAGE_UNAVAILABLE: { status: 503, retriable: true, message: 'S3 or DynamoDB is unavailable; retry' },
-  REQUEST_TIMED_OUT: { status: 504, retriable: true, message: 'The request timed out; its outcome is unknown' },
+  REQUEST_TIMED_OUT: {
+    status: 504,
+    retriable: true,
+    message: 'The request timed out; its outcome is unknown',
+  },
   UNKNOWN_SERVER_ERROR: { status: 500, retriable: true, message: 'An unexpected error occurred' },
 } as const satisfies Record<string, { status: number; retriable: boolean; message: string }>;
 
@@ -78,7 +106,10 @@ export class SluiceError extends Error {
   readonly details: Record<string, unknown>;
 
   constructor(code: ErrorCode, message?: string, options: SluiceErrorOptions = {}) {
-    super(message ?? ERRORS[code].message, options.cause === undefined ? undefined : { cause: options.cause });
+    super(
+      message ?? ERRORS[code].message,
+      options.cause === undefined ? undefined : { cause: options.cause },
+    );
     this.name = 'SluiceError';
     this.code = code;
     this.status = ERRORS[code].status;

@@ -1,6 +1,7 @@
 // dynalite and s3rver ship no type declarations; these cover what Sluice uses.
 declare module 'dynalite' {
   import type { Server } from 'node:http';
+
   function dynalite(options?: {
     path?: string;
     createTableMs?: number;

@@ -31,7 +31,12 @@ export async function startEmulators(options: EmulatorOptions = {}): Promise<Emu
   const root = temporary ? await mkdtemp(join(tmpdir(), 'sluice-')) : options.dataDir!;
   const s3Dir = join(root, 's3');
   await mkdir(s3Dir, { recursive: true });
-  const dynamoOptions: { createTableMs: number; deleteTableMs: number; updateTableMs: number; path?: string } = {
+  const dynamoOptions: {
+    createTableMs: number;
+    deleteTableMs: number;
+    updateTableMs: number;
+    path?: string;
+  } = {
     createTableMs: 0,
     deleteTableMs: 0,
     updateTableMs: 0,

@@ -12,7 +12,8 @@ export interface AwsClients {
  * (LocalStack, emulators) S3 uses path-style addressing, and checksums only when required: with the
  * SDK's default, s3rver stores aws-chunked framing inside the object (facts.md).
  */
-export function createAwsClients(config: StorageConfig): AwsClients {
+export function createAwsClients(config: StorageConfig, options: { maxAttempts?: number } = {}): AwsClients {
+  const maxAttempts = options.maxAttempts ?? 5;
   const dynamoEndpoint = config.dynamoEndpoint ?? config.endpoint;
   const s3Endpoint = config.s3Endpoint ?? config.endpoint;
   const local = dynamoEndpoint !== undefined || s3Endpoint !== undefined;
@@ -23,7 +24,7 @@ export function createAwsClients(config: StorageConfig): AwsClients {
       region: config.region,
       ...(dynamoEndpoint ? { endpoint: dynamoEndpoint } : {}),
       ...(credentials && !process.env.AWS_ACCESS_KEY_ID ? { credentials } : {}),
-      maxAttempts: 5,
+      maxAttempts,
     }),
     s3: new S3Client({
       region: config.region,
@@ -31,7 +32,7 @@ export function createAwsClients(config: StorageConfig): AwsClients {
       ...(credentials && !process.env.AWS_ACCESS_KEY_ID ? { credentials } : {}),
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
-      maxAttempts: 5,
+      maxAttempts,
     }),
   };
 }

@@ -20,7 +20,11 @@ export const TABLE_KEYS = {
   groups: { partitionKey: 'group', sortKey: 'sk', sortKeyType: 'S' },
 } as const;
 
-function tableInput(name: string, pk: string, sk?: { name: string; type: 'N' | 'S' }): CreateTableCommandInput {
+function tableInput(
+  name: string,
+  pk: string,
+  sk?: { name: string; type: 'N' | 'S' },
+): CreateTableCommandInput {
   return {
     TableName: name,
     BillingMode: 'PAY_PER_REQUEST',
@@ -28,16 +32,25 @@ function tableInput(name: string, pk: string, sk?: { name: string; type: 'N' | '
       { AttributeName: pk, AttributeType: 'S' },
       ...(sk ? [{ AttributeName: sk.name, AttributeType: sk.type }] : []),
     ],
-    KeySchema: [{ AttributeName: pk, KeyType: 'HASH' }, ...(sk ? [{ AttributeName: sk.name, KeyType: 'RANGE' as const }] : [])],
+    KeySchema: [
+      { AttributeName: pk, KeyType: 'HASH' },
+      ...(sk ? [{ AttributeName: sk.name, KeyType: 'RANGE' as const }] : []),
+    ],
   };
 }
 
 /** Creates the tables and the bucket if they are missing (local stack and tests; CDK does it on AWS). */
-export async function ensureStorage(config: StorageConfig, clients: { dynamo: DynamoDBClient; s3: S3Client }): Promise<void> {
+export async function ensureStorage(
+  config: StorageConfig,
+  clients: { dynamo: DynamoDBClient; s3: S3Client },
+): Promise<void> {
   const inputs = [
     tableInput(config.topicsTable, TABLE_KEYS.topics.partitionKey),
     tableInput(config.logTable, TABLE_KEYS.log.partitionKey, { name: TABLE_KEYS.log.sortKey, type: 'N' }),
-    tableInput(config.groupsTable, TABLE_KEYS.groups.partitionKey, { name: TABLE_KEYS.groups.sortKey, type: 'S' }),
+    tableInput(config.groupsTable, TABLE_KEYS.groups.partitionKey, {
+      name: TABLE_KEYS.groups.sortKey,
+      type: 'S',
+    }),
   ];
   await Promise.all(
     inputs.map(async (input) => {

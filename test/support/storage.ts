@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { StorageConfig } from '../../shared/config';
-import { startEmulators, type Emulators } from '../../shared/local/emulators';
+import { type Emulators, startEmulators } from '../../shared/local/emulators';
 import { type AwsClients, createAwsClients } from '../../shared/store/aws-clients';
 import { ensureStorage } from '../../shared/store/tables';
 

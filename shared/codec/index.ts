@@ -1,0 +1,22 @@
+/** Kafka's wire formats: RecordBatch v2, its LZ4 frames, CRC-32C, varints and the default partitioner. */
+export { crc32c } from './crc32c';
+export { type Lz4Implementation, lz4Implementation, useLz4Implementation } from './lz4';
+export { murmur2, partitionForKey, StickyPartitioner, toPositive } from './partitioner';
+export {
+  type Compression,
+  type DecodedBatch,
+  type DecodedRecord,
+  type DecodeOptions,
+  decodeRecordBatch,
+  decodeRecordBatches,
+  type EncodeOptions,
+  encodeRecordBatch,
+  type ProducerRecord,
+  RECORD_BATCH_HEADER_BYTES,
+  type RecordBatchHeader,
+  type RecordHeader,
+  readBatchHeader,
+  stampBaseOffset,
+  type ValidateLimits,
+  validateBatches,
+} from './record-batch';

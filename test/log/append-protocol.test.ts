@@ -1,0 +1,439 @@
+import { Readable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeRecordBatches } from '../../shared/codec/record-batch';
+import { type CrashPoint, SimulatedCrash } from '../../shared/log/faults';
+import { partitionId } from '../../shared/log/log-service';
+import type { PartitionError, ProducePartitionResult } from '../../shared/log/types';
+import type { IndexEntry } from '../../shared/store/log-store';
+import { batchOf, createLogHarness, type LogHarness, lostResponse, uniqueTopic } from '../support/log';
+import { startTestStorage, type TestStorage } from '../support/storage';
+
+const REPAIR_AFTER_MS = 400;
+
+/** Reads a whole partition: every record with its offset, and the index entries (I8's audit). */
+async function readAll(h: LogHarness, topic: string, partition = 0) {
+  const values = new Map<number, string>();
+  let offset = 0;
+  for (;;) {
+    const [r] = await h.log.fetch({ partitions: [{ topic, partition, offset }] });
+    if (r!.error) throw r!.error;
+    for (const batch of decodeRecordBatches(r!.records).batches) {
+      for (const record of batch.records) {
+        if (record.offset < offset) continue;
+        expect(values.has(record.offset), `offset ${record.offset} returned twice`).toBe(false);
+        values.set(record.offset, record.value!.toString());
+      }
+    }
+    if (r!.nextOffset === offset) break;
+    offset = r!.nextOffset;
+  }
+  const t = await h.log.requireTopic(topic, true);
+  const head = (await h.log.log.getHead(partitionId(t, partition)))!;
+  const entries = await h.log.log.queryEntries(partitionId(t, partition), 0, head.logEndOffset + 1, 10_000);
+  return { values, head, entries };
+}
+
+/** I8: entries tile [logStartOffset, HW) without overlap or gap; aborted ones hold no records. */
+function expectTiling(entries: IndexEntry[], from: number, to: number) {
+  let at = from;
+  for (const e of entries.filter((x) => x.base < to)) {
+    expect(e.base, 'entries must tile without gap or overlap').toBe(at);
+    at = e.base + e.count;
+  }
+  expect(at).toBe(to);
+}
+
+const ok = (r: ProducePartitionResult | PartitionError | undefined) => {
+  if (!r || r.error) throw r?.error ?? new Error('no result');
+  return r;
+};
+
+describe('Append protocol (design §4)', () => {
+  let storage: TestStorage;
+  beforeAll(async () => {
+    storage = await startTestStorage();
+  });
+  afterAll(async () => {
+    await storage.stop();
+  });
+
+  describe('Request budget', () => {
+    it('costs 1 S3 PUT and 3 DynamoDB calls per partition for an uncontended append', async () => {
+      const h = createLogHarness(storage);
+      const topic = uniqueTopic();
+      await h.log.createTopic({ name: topic, partitionCount: 4 });
+      await h.log.produce([{ topic, partition: 0, batches: batchOf(['warm']) }]); // topic metadata now cached
+      for (const k of [1, 4]) {
+        h.calls.reset();
+        await h.log.produce(
+          Array.from({ length: k }, (_, p) => ({ topic, partition: p, batches: batchOf([`k${k}`]) })),
+        );
+        expect(h.calls.get('PutObjectCommand')).toBe(1);
+        expect(h.calls.total('s3')).toBe(1);
+        expect(h.calls.total('dynamo')).toBe(3 * k);
+      }
+    });
+
+    it('costs one head read, one index query and one GET per object for a fetch at the tail', async () => {
+      const h = createLogHarness(storage);
+      const topic = uniqueTopic();
+      await h.log.createTopic({ name: topic, partitionCount: 2 });
+      await h.log.produce([
+        { topic, partition: 0, batches: batchOf(['old']) },
+        { topic, partition: 1, batches: batchOf(['old']) },
+      ]);
+      await h.log.produce([
+        { topic, partition: 0, batches: batchOf(['new']) },
+        { topic, partition: 1, batches: batchOf(['new']) },
+      ]);
+      h.calls.reset();
+      const results = await h.log.fetch({
+        partitions: [
+          { topic, partition: 0, offset: 1 },
+          { topic, partition: 1, offset: 1 },
+        ],
+      });
+      expect(results.map((r) => r.records.length > 0)).toEqual([true, true]);
+      expect(h.calls.get('GetItemCommand')).toBe(2);
+      expect(h.calls.get('QueryCommand')).toBe(2);
+      expect(h.calls.get('GetObjectCommand')).toBe(1); // both partitions' batches sit in one object
+    });
+  });
+
+  describe('Invariants 1–3 under concurrency', () => {
+    it('keeps 16 concurrent appenders on one partition dense, unique and readable at their acknowledged offsets', async () => {
+      const h = createLogHarness(storage);
+      const topic = uniqueTopic();
+      await h.log.createTopic({ name: topic, partitionCount: 1 });
+      await h.log.produce([{ topic, partition: 0, batches: batchOf(['warm']) }]);
+      h.calls.reset();
+      const acked = new Map<number, string>();
+      const appenders = 16;
+      const perAppender = 64; // 1,024 batches
+      await Promise.all(
+        Array.from({ length: appenders }, async (_, a) => {
+          for (let i = 0; i < perAppender; i++) {
+            const values = [`a${a}-b${i}-r0`, `a${a}-b${i}-r1`];
+            const r = ok((await h.log.produce([{ topic, partition: 0, batches: batchOf(values) }]))[0]);
+            values.forEach((v, j) => {
+              expect(acked.has(r.baseOffset + j), `offset ${r.baseOffset + j} acknowledged twice`).toBe(
+                false,
+              );
+              acked.set(r.baseOffset + j, v);
+            });
+          }
+        }),
+      );
+      const commits = appenders * perAppender;
+      const { values, head, entries } = await readAll(h, topic);
+      expect(head.highWatermark).toBe(head.logEndOffset);
+      expect(values.size).toBe(1 + commits * 2);
+      for (const [offset, value] of acked) expect(values.get(offset)).toBe(value);
+      expectTiling(entries, 0, head.highWatermark);
+      expect(entries.every((e) => e.state === 'committed')).toBe(true);
+      // The design's budget under contention: at most 6 DynamoDB calls per commit on average.
+      const dynamoPerCommit = h.calls.total('dynamo') / commits;
+      expect(dynamoPerCommit).toBeLessThanOrEqual(6);
+    });
+  });
+
+  describe('Invariant 4 and crashes at each step', () => {
+    for (const point of [
+      'after-object-put',
+      'after-reserve',
+      'after-commit',
+      'after-advance',
+    ] as CrashPoint[]) {
+      it(`keeps every invariant when an appender dies ${point}`, async () => {
+        let armed = true;
+        const faults = {
+          crash: (p: CrashPoint) => {
+            if (armed && p === point) {
+              armed = false;
+              throw new SimulatedCrash(p);
+            }
+          },
+        };
+        const h = createLogHarness(storage, { faults, append: { repairAfterMs: REPAIR_AFTER_MS } });
+        const topic = uniqueTopic();
+        await h.log.createTopic({ name: topic, partitionCount: 1 });
+        await expect(
+          h.log.produce([{ topic, partition: 0, batches: batchOf(['dies', 'dies']) }]),
+        ).rejects.toBeInstanceOf(SimulatedCrash);
+        // Appends after the crash are acknowledged (after the repair, if the dead range blocks them).
+        const after = ok((await h.log.produce([{ topic, partition: 0, batches: batchOf(['next']) }]))[0]);
+        const { values, head, entries } = await readAll(h, topic);
+        expect(head.highWatermark).toBe(head.logEndOffset);
+        expect(values.get(after.baseOffset)).toBe('next');
+        expectTiling(entries, 0, head.highWatermark);
+        const committedDead = [...values.values()].filter((v) => v === 'dies').length;
+        if (point === 'after-object-put') {
+          expect(head.logEndOffset).toBe(1); // nothing reserved: only an orphan object
+        } else if (point === 'after-reserve') {
+          expect(committedDead).toBe(0);
+          expect(entries[0]).toMatchObject({ base: 0, count: 2, state: 'aborted' });
+          expect(after.baseOffset).toBe(2);
+        } else {
+          expect(committedDead).toBe(2); // committed, so visible: the next appender chained over it
+          expect(after.baseOffset).toBe(2);
+        }
+      });
+    }
+
+    it('moves the high-water mark to the log end within the repair time once appends stop', async () => {
+      let crashes = 3;
+      const faults = {
+        crash: (p: CrashPoint) => {
+          if (p === 'after-reserve' && crashes-- > 0) throw new SimulatedCrash(p);
+        },
+      };
+      const h = createLogHarness(storage, { faults, append: { repairAfterMs: REPAIR_AFTER_MS } });
+      const topic = uniqueTopic();
+      await h.log.createTopic({ name: topic, partitionCount: 1 });
+      for (let i = 0; i < 3; i++) {
+        await expect(
+          h.log.produce([{ topic, partition: 0, batches: batchOf(['x']) }]),
+        ).rejects.toBeInstanceOf(SimulatedCrash);
+      }
+      const started = Date.now();
+      const [r] = await h.log.fetch({ partitions: [{ topic, partition: 0, offset: 0 }], maxWaitMs: 5000 });
+      const t = await h.log.requireTopic(topic);
+      const head = (await h.log.log.getHead(partitionId(t, 0)))!;
+      expect(head.highWatermark).toBe(3);
+      expect(head.logEndOffset).toBe(3);
+      expect(r!.nextOffset).toBe(3); // the consumer skips the aborted ranges
+      expect(Date.now() - started).toBeLessThan(REPAIR_AFTER_MS + 3000);
+    });
+
+    it('makes a late appender whose range was aborted acknowledge nothing', async () => {
+      // The appender stalls (not dies) after its reserve for longer than the repair time.
+      let stall = true;
+      const h = createLogHarness(storage, { append: { repairAfterMs: REPAIR_AFTER_MS } });
+      const topic = uniqueTopic();
+      await h.log.createTopic({ name: topic, partitionCount: 1 });
+      h.wire = async (command, send) => {
+        if (command === 'PutItemCommand' && stall) {
+          stall = false;
+          await new Promise((r) => setTimeout(r, REPAIR_AFTER_MS * 3));
+        }
+        return send();
+      };
+      const late = h.log.produce([{ topic, partition: 0, batches: batchOf(['late']) }]);
+      await new Promise((r) => setTimeout(r, REPAIR_AFTER_MS * 1.5));
+      const repairer = createLogHarness(storage, { append: { repairAfterMs: REPAIR_AFTER_MS } });
+      await repairer.log.fetch({ partitions: [{ topic, partition: 0, offset: 0 }], maxWaitMs: 100 });
+      const [result] = await late;
+      expect(result!.error?.code).toBe('APPEND_ABORTED');
+      const { values, entries } = await readAll(repairer, topic);
+      expect(values.size).toBe(0);
+      expect(entries).toEqual([expect.objectContaining({ base: 0, count: 1, state: 'aborted' })]);
+    });
+  });
+
+  describe('Idempotent producer', () => {
+    const idem = (producerId: number, epoch: number, baseSequence: number, values: string[]) =>
+      batchOf(values, { producerId, producerEpoch: epoch, baseSequence });
+
+    it('answers a retried batch with its first offsets and stores it once', async () => {
+      const h = createLogHarness(storage);
+      const topic = uniqueTopic();
+      await h.log.createTopic({ name: topic, partitionCount: 1 });
+      const first = ok(
+        (await h.log.produce([{ topic, partition: 0, batches: idem(7, 0, 0, ['a', 'b']) }]))[0],
+      );
+      const retry = ok(
+        (await h.log.produce([{ topic, partition: 0, batches: idem(7, 0, 0, ['a', 'b']) }]))[0],
+      );
+      expect(retry).toMatchObject({
+        baseOffset: first.baseOffset,
+        lastOffset: first.lastOffset,
+        duplicate: true,
+      });
+      const next = ok((await h.log.produce([{ topic, partition: 0, batches: idem(7, 0, 2, ['c']) }]))[0]);
+      expect(next.baseOffset).toBe(2);
+      // An older batch, retried late: still recognised, and answered with its offsets.
+      const old = ok((await h.log.produce([{ topic, partition: 0, batches: idem(7, 0, 0, ['a', 'b']) }]))[0]);
+      expect(old).toMatchObject({ baseOffset: 0, duplicate: true });
+      const { values } = await readAll(h, topic);
+      expect([...values.values()]).toEqual(['a', 'b', 'c']);
+    });
+
+    it('refuses a gap with OUT_OF_ORDER_SEQUENCE and an older epoch as fenced', async () => {
+      const h = createLogHarness(storage);
+      const topic = uniqueTopic();
+      await h.log.createTopic({ name: topic, partitionCount: 1 });
+      ok((await h.log.produce([{ topic, partition: 0, batches: idem(9, 1, 0, ['a']) }]))[0]);
+      const [gap] = await h.log.produce([{ topic, partition: 0, batches: idem(9, 1, 5, ['x']) }]);
+      expect(gap!.error).toMatchObject({ code: 'OUT_OF_ORDER_SEQUENCE', details: { expectedSequence: 1 } });
+      const [zombie] = await h.log.produce([{ topic, partition: 0, batches: idem(9, 0, 1, ['z']) }]);
+      expect(zombie!.error?.code).toBe('INVALID_PRODUCER_EPOCH');
+      const bumped = ok(
+        (await h.log.produce([{ topic, partition: 0, batches: idem(9, 2, 0, ['new epoch']) }]))[0],
+      );
+      expect(bumped.baseOffset).toBe(1);
+      const [fenced] = await h.log.produce([{ topic, partition: 0, batches: idem(9, 1, 1, ['old epoch']) }]);
+      expect(fenced!.error?.code).toBe('INVALID_PRODUCER_EPOCH');
+      const { values } = await readAll(h, topic);
+      expect([...values.values()]).toEqual(['a', 'new epoch']);
+    });
+
+    for (const point of ['after-reserve', 'after-commit', 'after-advance'] as CrashPoint[]) {
+      it(`lets a retry after a crash ${point} get the first attempt's offsets, stored once`, async () => {
+        let armed = false;
+        const faults = {
+          crash: (p: CrashPoint) => {
+            if (armed && p === point) {
+              armed = false;
+              throw new SimulatedCrash(p);
+            }
+          },
+        };
+        const h = createLogHarness(storage, { faults, append: { repairAfterMs: 60_000 } });
+        const topic = uniqueTopic();
+        await h.log.createTopic({ name: topic, partitionCount: 1 });
+        ok((await h.log.produce([{ topic, partition: 0, batches: idem(11, 0, 0, ['before']) }]))[0]);
+        armed = true;
+        await expect(
+          h.log.produce([{ topic, partition: 0, batches: idem(11, 0, 1, ['once']) }]),
+        ).rejects.toBeInstanceOf(SimulatedCrash);
+        // No repair possible within the test (60 s): the retry itself must complete the commit.
+        const retry = ok(
+          (await h.log.produce([{ topic, partition: 0, batches: idem(11, 0, 1, ['once']) }]))[0],
+        );
+        expect(retry.baseOffset).toBe(1);
+        const { values, head, entries } = await readAll(h, topic);
+        expect([...values.values()]).toEqual(['before', 'once']);
+        expect(head.highWatermark).toBe(2);
+        expectTiling(entries, 0, 2);
+      });
+    }
+
+    it('lets a retry of a batch whose range was aborted reserve again, once', async () => {
+      let armed = true;
+      const faults = {
+        crash: (p: CrashPoint) => {
+          if (armed && p === 'after-reserve') {
+            armed = false;
+            throw new SimulatedCrash(p);
+          }
+        },
+      };
+      const h = createLogHarness(storage, { faults, append: { repairAfterMs: REPAIR_AFTER_MS } });
+      const topic = uniqueTopic();
+      await h.log.createTopic({ name: topic, partitionCount: 1 });
+      await expect(
+        h.log.produce([{ topic, partition: 0, batches: idem(12, 0, 0, ['x', 'y']) }]),
+      ).rejects.toBeInstanceOf(SimulatedCrash);
+      await new Promise((r) => setTimeout(r, REPAIR_AFTER_MS + 100));
+      await h.log.fetch({ partitions: [{ topic, partition: 0, offset: 0 }] }); // the fetch repairs the range
+      const retries = await Promise.all(
+        [0, 1, 2].map(() => h.log.produce([{ topic, partition: 0, batches: idem(12, 0, 0, ['x', 'y']) }])),
+      );
+      const bases = retries.map((r) => ok(r[0]).baseOffset);
+      expect(new Set(bases)).toEqual(new Set([2]));
+      const { values, entries } = await readAll(h, topic);
+      expect([...values.entries()]).toEqual([
+        [2, 'x'],
+        [3, 'y'],
+      ]);
+      expect(entries[0]).toMatchObject({ base: 0, count: 2, state: 'aborted' });
+    });
+
+    it('recognises its own successful write when the response to a conditional write is lost (F4)', async () => {
+      // A lost non-idempotent reserve is retried by the SDK and leaves a range nobody commits: repaired.
+      const h = createLogHarness(storage, { append: { repairAfterMs: REPAIR_AFTER_MS } });
+      const topic = uniqueTopic();
+      await h.log.createTopic({ name: topic, partitionCount: 1 });
+      for (const command of ['UpdateItemCommand', 'PutItemCommand']) {
+        let lose = 2; // the reserve's (or commit's) response, and then the advance's
+        h.wire = async (name, send) => {
+          const result = await send();
+          if (name === command && lose-- > 0) throw lostResponse();
+          return result;
+        };
+        for (const producerId of [-1, 21]) {
+          const seq = command === 'UpdateItemCommand' ? 0 : 1;
+          const batches =
+            producerId < 0
+              ? batchOf([`${command}`])
+              : idem(producerId + (command === 'PutItemCommand' ? 1 : 0), 0, 0, [`${command}-idem`]);
+          void seq;
+          lose = 2;
+          const r = ok((await h.log.produce([{ topic, partition: 0, batches }]))[0]);
+          expect(r.error).toBeUndefined();
+        }
+      }
+      h.wire = undefined;
+      const { values, head, entries } = await readAll(
+        createLogHarness(storage, { append: { repairAfterMs: REPAIR_AFTER_MS } }),
+        topic,
+      );
+      // Every acknowledged record once; a non-idempotent reserve retried by the SDK leaves an aborted range at most.
+      expect([...values.values()].sort()).toEqual(
+        ['PutItemCommand', 'PutItemCommand-idem', 'UpdateItemCommand', 'UpdateItemCommand-idem'].sort(),
+      );
+      expect(head.highWatermark).toBeLessThanOrEqual(head.logEndOffset);
+      expectTiling(entries, 0, head.highWatermark);
+    });
+  });
+
+  describe('Storage faults', () => {
+    it('surfaces S3 and DynamoDB errors as retriable and acknowledges nothing without a stored object (F1, F2)', async () => {
+      const h = createLogHarness(storage);
+      const topic = uniqueTopic();
+      await h.log.createTopic({ name: topic, partitionCount: 1 });
+      const fail = (command: string, error: () => Error) => {
+        h.wire = async (name, send) => {
+          if (name === command) throw error();
+          return send();
+        };
+      };
+      const serverError = () =>
+        Object.assign(new Error('SlowDown'), {
+          name: 'SlowDown',
+          $metadata: { httpStatusCode: 503 },
+          $fault: 'server',
+        });
+      const throttle = () =>
+        Object.assign(new Error('throttled'), {
+          name: 'ProvisionedThroughputExceededException',
+          $metadata: { httpStatusCode: 400 },
+        });
+      fail('PutObjectCommand', serverError);
+      await expect(h.log.produce([{ topic, partition: 0, batches: batchOf(['s3']) }])).rejects.toMatchObject({
+        retriable: true,
+      });
+      fail('UpdateItemCommand', throttle);
+      const [throttled] = await h.log.produce([{ topic, partition: 0, batches: batchOf(['ddb']) }]);
+      expect(throttled!.error).toMatchObject({ code: 'THROTTLED', retriable: true });
+      h.wire = undefined;
+      const t = await h.log.requireTopic(topic);
+      expect(await h.log.log.getHead(partitionId(t, 0))).toMatchObject({ highWatermark: 0, logEndOffset: 0 });
+    });
+
+    it('never returns a truncated S3 body as batches (F8)', async () => {
+      const h = createLogHarness(storage);
+      const topic = uniqueTopic();
+      await h.log.createTopic({ name: topic, partitionCount: 1 });
+      await h.log.produce([{ topic, partition: 0, batches: batchOf(['whole'.repeat(100)]) }]);
+      const reader = createLogHarness(storage);
+      reader.wire = async (name, send) => {
+        // A body cut short on the wire, as a reset mid-transfer leaves it.
+        const result = (await send()) as { response: { body: AsyncIterable<Buffer> } };
+        if (name === 'GetObjectCommand') {
+          const chunks: Buffer[] = [];
+          for await (const chunk of result.response.body) chunks.push(chunk);
+          const bytes = Buffer.concat(chunks);
+          result.response.body = Readable.from([bytes.subarray(0, bytes.length - 7)]);
+        }
+        return result;
+      };
+      await expect(
+        reader.log.fetch({ partitions: [{ topic, partition: 0, offset: 0 }] }),
+      ).rejects.toMatchObject({
+        code: 'STORAGE_UNAVAILABLE',
+        retriable: true,
+      });
+    });
+  });
+});

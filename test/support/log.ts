@@ -1,0 +1,97 @@
+import { encodeRecordBatch, type ProducerRecord } from '../../shared/codec/record-batch';
+import { LogService, type LogServiceOptions } from '../../shared/log/log-service';
+import { createAwsClients } from '../../shared/store/aws-clients';
+import { DynamoLogStore } from '../../shared/store/log-store';
+import { S3SegmentStore } from '../../shared/store/segment-store';
+import { DynamoTopicStore } from '../../shared/store/topic-store';
+import type { TestStorage } from './storage';
+
+/** Counts AWS calls by command name, as the SDK sends them (retries not counted twice). */
+export class CallCounter {
+  counts = new Map<string, number>();
+  reset() {
+    this.counts.clear();
+  }
+  get(name: string) {
+    return this.counts.get(name) ?? 0;
+  }
+  total(prefix: 'dynamo' | 's3') {
+    const dynamo = ['GetItem', 'PutItem', 'UpdateItem', 'Query', 'DeleteItem', 'BatchWriteItem', 'Scan'];
+    let sum = 0;
+    for (const [name, count] of this.counts) {
+      const isDynamo = dynamo.some((d) => name === `${d}Command`);
+      if ((prefix === 'dynamo') === isDynamo) sum += count;
+    }
+    return sum;
+  }
+}
+
+type Middleware = (
+  next: (args: unknown) => Promise<unknown>,
+  context: { commandName?: string },
+) => (args: unknown) => Promise<unknown>;
+
+/** A hook run around every AWS request as sent on the wire (inside the SDK's retry loop). */
+export type WireHook = (commandName: string, send: () => Promise<unknown>) => Promise<unknown>;
+
+export interface LogHarness {
+  readonly log: LogService;
+  readonly calls: CallCounter;
+  /** Set to inject faults on the wire; undefined for none. */
+  wire: WireHook | undefined;
+}
+
+/**
+ * A LogService over the test storage with its own AWS clients, instrumented: every command is
+ * counted, and `wire` can fail or lose any request (the SDK then retries as it would in production).
+ */
+export function createLogHarness(storage: TestStorage, options: LogServiceOptions = {}): LogHarness {
+  const calls = new CallCounter();
+  const harness: LogHarness = { log: undefined as unknown as LogService, calls, wire: undefined };
+  const counting: Middleware = (next, context) => async (args) => {
+    const name = context.commandName ?? 'unknown';
+    calls.counts.set(name, (calls.counts.get(name) ?? 0) + 1);
+    return next(args);
+  };
+  const faulty: Middleware = (next, context) => async (args) => {
+    const hook = harness.wire;
+    return hook ? hook(context.commandName ?? 'unknown', () => next(args)) : next(args);
+  };
+  // Clients of its own, so that each harness's counters and faults see only its own calls.
+  const clients = createAwsClients(storage.config, { maxAttempts: 3 });
+  for (const client of [clients.dynamo, clients.s3]) {
+    const stack = client.middlewareStack as unknown as {
+      add(m: Middleware, o: { step: string; name: string; override?: boolean }): void;
+    };
+    stack.add(counting, { step: 'initialize', name: 'sluiceCallCounter', override: true });
+    stack.add(faulty, { step: 'deserialize', name: 'sluiceWireFaults', override: true });
+  }
+  (harness as { log: LogService }).log = new LogService(
+    new DynamoTopicStore(clients.dynamo, storage.config.topicsTable),
+    new DynamoLogStore(clients.dynamo, storage.config.logTable),
+    new S3SegmentStore(clients.s3, storage.config.bucket),
+    options,
+  );
+  return harness;
+}
+
+let unique = 0;
+export const uniqueTopic = (prefix = 't') => `${prefix}-${Date.now().toString(36)}-${unique++}`;
+
+export function batchOf(values: string[], options: Parameters<typeof encodeRecordBatch>[1] = {}): Buffer {
+  const records: ProducerRecord[] = values.map((v, i) => ({
+    key: i % 3 === 0 ? null : Buffer.from(`k${i}`),
+    value: Buffer.from(v),
+    headers: [{ key: 'h', value: Buffer.from(v.slice(0, 3)) }],
+    timestamp: 1_764_288_000_000 + i,
+  }));
+  return encodeRecordBatch(records, { compression: 'lz4', ...options });
+}
+
+/** An error the SDK classifies as transient and retries: a response lost on the way back. */
+export function lostResponse(): Error {
+  return Object.assign(new Error('socket hang up (response lost)'), {
+    name: 'TimeoutError',
+    code: 'ECONNRESET',
+  });
+}
