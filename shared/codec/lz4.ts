@@ -118,15 +118,11 @@ export function lz4CompressFrame(src: Buffer, start: number, end: number, out: B
         dataPos + blockLen - 1,
       );
     } else {
-      // A fresh (zeroed) table per block keeps blocks independent; lz4js drops writes past the view's end.
-      if (jsHashTable === undefined) jsHashTable = new Uint32Array(1 << 16);
-      else jsHashTable.fill(0);
-      compressed = jsCompressBlock(
+      compressed = jsCompressBlockSafe(
         src,
-        out.subarray(dataPos, dataPos + blockLen),
         blockStart,
         blockLen,
-        jsHashTable,
+        out.subarray(dataPos, dataPos + blockLen - 1),
       );
     }
     if (compressed > 0 && compressed < blockLen) {
@@ -140,6 +136,56 @@ export function lz4CompressFrame(src: Buffer, start: number, end: number, out: B
   }
   out.writeUInt32LE(0, pos);
   return pos + 4;
+}
+
+/**
+ * lz4js's compressBlock into `dst` (its room is the most the block may take), returning the size, or 0
+ * for "store it raw". lz4js lets the last match start 10 bytes before the end of the block, where the
+ * format requires 12: LZ4's own decoder — and so Kafka's, through lz4-java — rejects such a block when it
+ * fills the output buffer (a full 64 KB block). So lz4js compresses all but the last 3 bytes, and those
+ * are appended to its final, literal-only sequence.
+ */
+function jsCompressBlockSafe(src: Buffer, start: number, length: number, dst: Buffer): number {
+  // lz4js's last match starts ≥ 10 bytes before the end it is given: holding back 3 leaves ≥ 13.
+  const held = 3;
+  if (length < 16 + held) return 0;
+  // A fresh (zeroed) table per block keeps blocks independent; lz4js drops writes past the view's end.
+  if (jsHashTable === undefined) jsHashTable = new Uint32Array(1 << 16);
+  else jsHashTable.fill(0);
+  const n = jsCompressBlock(src, dst, start, length - held, jsHashTable);
+  if (n === 0 || n > dst.length) return 0;
+  // Find the final sequence: token, literal count (15 + extension bytes), literals, end.
+  let token = 0;
+  let literals = 0;
+  for (let p = 0; ; ) {
+    token = p;
+    literals = dst[p++]! >>> 4;
+    if (literals === 15) {
+      let b: number;
+      do {
+        b = dst[p++]!;
+        literals += b;
+      } while (b === 255);
+    }
+    p += literals;
+    if (p >= n) break;
+    p += 2;
+    if ((dst[token]! & 15) === 15) while (dst[p++] === 255);
+  }
+  // Rewrite it with the held-back bytes; literals are copied from `src`, so overwriting in place is safe.
+  literals += held;
+  let p = token;
+  if (p + 2 + Math.floor(literals / 255) + literals > dst.length) return 0;
+  if (literals < 15) {
+    dst[p++] = literals << 4;
+  } else {
+    dst[p++] = 0xf0;
+    let rest = literals - 15;
+    for (; rest >= 255; rest -= 255) dst[p++] = 255;
+    dst[p++] = rest;
+  }
+  src.copy(dst, p, start + length - literals, start + length);
+  return p + literals;
 }
 
 function corrupt(message: string): SluiceError {
@@ -282,6 +328,10 @@ function blockDecompressedSize(
 /**
  * LZ4 block decoder (https://github.com/lz4/lz4/blob/dev/doc/lz4_Block_format.md) with every length and
  * offset bounds-checked. Returns the bytes written to dst[dStart, dEnd), or −1.
+ *
+ * It decodes every well-formed block as LZ4's C decoder does. On malformed blocks, decoders differ at the
+ * edges (LZ4 1.9's own fast and safe loops apply different end-of-block checks); this one accepts any
+ * block whose every sequence stays within its input, its output and the data decoded so far.
  */
 export function jsDecompressBlock(
   src: Uint8Array,

@@ -172,12 +172,11 @@ function growScratch(buf: Buffer, size: number): Buffer {
 }
 
 function codecIdOf(compression: string): number {
-  const id = (CODEC_ID as Record<string, number | undefined>)[compression];
-  if (id !== undefined && Object.hasOwn(CODEC_ID, compression)) return id;
-  if (compression === 'snappy' || compression === 'zstd') {
-    throw new SluiceError('UNSUPPORTED_COMPRESSION_TYPE', `Compression '${compression}' is not supported`);
-  }
-  throw new SluiceError('UNSUPPORTED_COMPRESSION_TYPE', `Unknown compression '${compression}'`);
+  if (Object.hasOwn(CODEC_ID, compression)) return CODEC_ID[compression as Compression];
+  throw new SluiceError(
+    'UNSUPPORTED_COMPRESSION_TYPE',
+    `Compression '${compression}' is not supported; use none, gzip or lz4`,
+  );
 }
 
 function checkInteger(name: string, value: number, min: number, max: number): number {
@@ -340,7 +339,7 @@ function writeRecords(
     pos = writeVarlong(out, pos, (record.timestamp ?? now) - baseTimestamp);
     pos = writeVarint(out, pos, i);
     pos = writeBytes(out, pos, record.key ?? null);
-    pos = writeBytes(out, pos, record.value);
+    pos = writeBytes(out, pos, record.value ?? null);
     const headers = record.headers;
     if (headers === undefined || headers.length === 0) {
       out[pos++] = 0;
@@ -592,19 +591,25 @@ let next = 0;
  * through ByteReader beyond; fails with CORRUPT_MESSAGE past `limit`.
  */
 function varintAt(data: Buffer, pos: number, limit: number): number {
-  if (limit - pos >= 2) {
+  if (pos < limit) {
     const b0 = data[pos]!;
     if (b0 < 0x80) {
       next = pos + 1;
       return (b0 >>> 1) ^ -(b0 & 1);
     }
-    const b1 = data[pos + 1]!;
-    if (b1 < 0x80) {
-      next = pos + 2;
-      const z = (b0 & 0x7f) | (b1 << 7);
-      return (z >>> 1) ^ -(z & 1);
+    if (pos + 1 < limit) {
+      const b1 = data[pos + 1]!;
+      if (b1 < 0x80) {
+        next = pos + 2;
+        const z = (b0 & 0x7f) | (b1 << 7);
+        return (z >>> 1) ^ -(z & 1);
+      }
     }
   }
+  return longVarintAt(data, pos, limit);
+}
+
+function longVarintAt(data: Buffer, pos: number, limit: number): number {
   const reader = new ByteReader(data, pos, limit);
   const value = reader.readVarint();
   next = reader.pos;
@@ -622,7 +627,9 @@ function parseRecords(header: RecordBatchHeader, data: Buffer, start: number, en
   const byteOffset = data.byteOffset;
   // Views of the data: see NodeBuffer.
   const view = (at: number, length: number): Buffer =>
-    NodeBuffer === null ? data.subarray(at, at + length) : new NodeBuffer(arrayBuffer, byteOffset + at, length);
+    NodeBuffer === null
+      ? data.subarray(at, at + length)
+      : new NodeBuffer(arrayBuffer, byteOffset + at, length);
   const records = new Array<DecodedRecord>(count);
   let pos = start;
   for (let i = 0; i < count; i++) {
@@ -632,12 +639,17 @@ function parseRecords(header: RecordBatchHeader, data: Buffer, start: number, en
       throw corrupt(`Record ${i}: length ${length} does not fit the ${end - recordStart} bytes left`);
     }
     const recordEnd = recordStart + length;
-    // Attributes (unused), then the timestamp delta: one byte when the record shares the base timestamp.
+    // Attributes (unused), then the timestamp delta: up to two bytes (±8 s) it is read like a varint.
     let timestampDelta: number;
     const t0 = data[recordStart + 1]!;
+    const t1 = data[recordStart + 2]!;
     if (t0 < 0x80) {
       timestampDelta = (t0 >>> 1) ^ -(t0 & 1);
       pos = recordStart + 2;
+    } else if (t1 < 0x80) {
+      const z = (t0 & 0x7f) | (t1 << 7);
+      timestampDelta = (z >>> 1) ^ -(z & 1);
+      pos = recordStart + 3;
     } else {
       const reader = new ByteReader(data, recordStart + 1, recordEnd);
       timestampDelta = reader.readVarlong();
