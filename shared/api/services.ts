@@ -1,0 +1,47 @@
+import { type StorageConfig, storageConfigFromEnv } from '../config';
+import { GroupService } from '../groups/group-service';
+import type { TopicMetadataSource } from '../groups/types';
+import { createLogService, type LogService } from '../log/log-service';
+import { type AwsClients, createAwsClients } from '../store/aws-clients';
+import { DynamoGroupStore } from '../store/group-store';
+
+/** The services behind the API. Built once per Lambda container (or once per local stack). */
+export interface Services {
+  readonly log: LogService;
+  readonly groups: GroupService;
+}
+
+/** What consumer groups need to know of topics, answered by the log. */
+export function logTopicMetadata(log: LogService): TopicMetadataSource {
+  return {
+    partitionCount: async (topic) => (await log.requireTopic(topic)).partitionCount,
+    partitionBounds: async (topic, partition) => {
+      const [start, end] = await Promise.all([
+        log.listOffset(topic, partition, 'earliest'),
+        log.listOffset(topic, partition, 'latest'),
+      ]);
+      return { logStartOffset: start.offset, highWatermark: end.offset };
+    },
+    offsetFor: async (topic, partition, spec) => (await log.listOffset(topic, partition, spec)).offset,
+  };
+}
+
+export function createServices(config: StorageConfig, clients: AwsClients): Services {
+  const log = createLogService(config, clients);
+  const groups = new GroupService({
+    store: new DynamoGroupStore(clients.dynamo, config.groupsTable),
+    topics: logTopicMetadata(log),
+  });
+  return { log, groups };
+}
+
+let fromEnv: Services | undefined;
+
+/** The Lambda default: configuration from the environment, read on first use and kept for the container's life. */
+export function servicesFromEnv(): Services {
+  if (fromEnv === undefined) {
+    const config = storageConfigFromEnv();
+    fromEnv = createServices(config, createAwsClients(config));
+  }
+  return fromEnv;
+}
