@@ -52,6 +52,12 @@ export const ERRORS = {
     retriable: false,
     message: 'The producer epoch is older than current',
   },
+  UNKNOWN_PRODUCER_ID: {
+    status: 409,
+    retriable: false,
+    message:
+      'The partition has no state for this producer (new, or expired after long idleness): restart its sequence at 0',
+  },
   // Consumer groups
   FENCED: {
     status: 409,

@@ -260,7 +260,14 @@ export class PartitionAppender {
       if (attempt >= 5) throw new SluiceError('THROTTLED', 'The producer state kept changing; retry');
       return this.appendAgain(pid, input, attempt + 1);
     };
-    if (!state) return retry();
+    if (!state) {
+      if (p.baseSequence === 0) return retry(); // its state was just expired: try again
+      throw new SluiceError(
+        'UNKNOWN_PRODUCER_ID',
+        `Partition has no state for producer ${p.producerId}; its first batch must have sequence 0, but ${p.baseSequence} was sent`,
+        { details: { expectedSequence: 0, receivedSequence: p.baseSequence } },
+      );
+    }
     if (p.epoch < state.epoch) {
       throw new SluiceError(
         'INVALID_PRODUCER_EPOCH',
@@ -282,7 +289,7 @@ export class PartitionAppender {
       return this.resolveDuplicateOfLast(pid, head, state, input, attempt);
     }
     if (sequenceBefore(p.baseSequence, state.lastFirstSequence)) {
-      return this.findOlderDuplicate(pid, state, input);
+      return this.findOlderDuplicate(pid, head, state, input);
     }
     throw outOfOrder(state.nextSequence);
   }
@@ -354,15 +361,26 @@ export class PartitionAppender {
     return this.commitAndAnswer(pid, newBase, input, [reservationId]);
   }
 
-  /** A retry of an older batch: answer its offsets from the index if they are near, else success without offsets. */
+  /**
+   * A retry of an older batch: answer its offsets if it is in the index, success without offsets if it may
+   * be older than the search reaches, and OUT_OF_ORDER_SEQUENCE if it is certainly not in the log.
+   *
+   * Reliability fix (test/reliability, F6 seed 1): a batch that never arrived (its request was lost before
+   * the server, and a pipelined later batch of a new producer was accepted first) or whose range was
+   * aborted after its appender died was answered as a success without offsets: an acknowledged write
+   * that is not in the log. The search is conclusive when it reached an older batch of the same producer
+   * and epoch (the batch would lie above it), or the whole index from offset 0 with nothing deleted.
+   */
   private async findOlderDuplicate(
     pid: string,
+    head: PartitionHead,
     state: ProducerState,
     input: PartitionAppendInput,
   ): Promise<PartitionAppendOutput> {
     const p = input.producer!;
+    const limit = 1000;
     const from = Math.max(0, state.lastBase - 50_000);
-    const entries = await this.store.queryEntries(pid, from, state.lastBase, 1000, true);
+    const entries = await this.store.queryEntries(pid, from, state.lastBase, limit, true);
     const match = entries.find(
       (e) =>
         e.state === 'committed' &&
@@ -370,8 +388,24 @@ export class PartitionAppender {
         e.producerEpoch === p.epoch &&
         e.baseSequence === p.baseSequence,
     );
-    return match
-      ? { baseOffset: match.base, count: match.count, duplicate: true }
-      : { baseOffset: -1, count: input.count, duplicate: true };
+    if (match) return { baseOffset: match.base, count: match.count, duplicate: true };
+    const passedOlder = entries.some(
+      (e) =>
+        e.state === 'committed' &&
+        e.producerId === p.producerId &&
+        e.producerEpoch !== undefined &&
+        e.baseSequence !== undefined &&
+        (e.producerEpoch < p.epoch ||
+          (e.producerEpoch === p.epoch && sequenceBefore(e.baseSequence, p.baseSequence))),
+    );
+    const searchedAll = from === 0 && entries.length < limit && head.logStartOffset === 0;
+    if (passedOlder || searchedAll) {
+      throw new SluiceError(
+        'OUT_OF_ORDER_SEQUENCE',
+        `Producer ${p.producerId} sent sequence ${p.baseSequence} again, but that batch is not in the log (it never arrived, or its range was aborted) while later ones are; expected ${state.nextSequence}`,
+        { details: { expectedSequence: state.nextSequence, receivedSequence: p.baseSequence } },
+      );
+    }
+    return { baseOffset: -1, count: input.count, duplicate: true };
   }
 }

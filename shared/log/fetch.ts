@@ -147,6 +147,9 @@ export class Fetcher {
     let bytes = 0;
     let nextOffset = part.offset;
     for (const entry of entries) {
+      // An entry inside one already taken: a merge replaced a run of entries by one and has not yet
+      // deleted the old ones. The wider entry holds the same records.
+      if (taken.length > 0 && entry.base < nextOffset) continue;
       if (entry.base > nextOffset && taken.length > 0) break; // not contiguous: stop at the gap
       if (entry.state === 'committed') {
         const size = entry.size ?? 0;

@@ -1,10 +1,12 @@
 import {
   type AttributeValue,
   BatchWriteItemCommand,
+  DeleteItemCommand,
   type DynamoDBClient,
   GetItemCommand,
   PutItemCommand,
   QueryCommand,
+  ScanCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { isConditionalCheckFailed, translateAwsError } from './errors';
@@ -281,10 +283,15 @@ export class DynamoLogStore implements LogStore {
         values[':lastBase'] = n(input.expectLastBase);
         condition += ` AND pe_${id} = :epoch AND pf_${id} = :seq AND pb_${id} = :lastBase`;
       } else {
-        // The idempotent producer's guard: an unknown producer, the next sequence of the current
-        // epoch, or sequence 0 of a newer epoch. Anything else is classified after reading the head.
-        const newEpoch = p.baseSequence === 0 ? ` OR pe_${id} < :epoch` : '';
-        condition += ` AND (attribute_not_exists(pe_${id}) OR (pe_${id} = :epoch AND ps_${id} = :seq)${newEpoch})`;
+        // The idempotent producer's guard: the next sequence of the current epoch, or sequence 0 of a
+        // new producer or a newer epoch. Anything else is classified after reading the head.
+        // A producer unknown to the partition must start at sequence 0, as in Kafka: otherwise a later
+        // batch overtaking a lost first one would be accepted and the first could never be placed.
+        const next = `pe_${id} = :epoch AND ps_${id} = :seq`;
+        condition +=
+          p.baseSequence === 0
+            ? ` AND ((${next}) OR attribute_not_exists(pe_${id}) OR pe_${id} < :epoch)`
+            : ` AND ${next}`;
       }
     }
     try {
@@ -496,4 +503,374 @@ export class DynamoLogStore implements LogStore {
       translateAwsError(err, 'DynamoDB UpdateItem expire producers');
     }
   }
+
+  // ---- cleanup (shared/retention) ------------------------------------------------------------
+
+  async getHeadForCleanup(pid: string): Promise<CleanupHead | undefined> {
+    try {
+      const result = await this.dynamo.send(
+        new GetItemCommand({
+          TableName: this.table,
+          Key: this.key(pid, HEAD_SORT_KEY),
+          ConsistentRead: true,
+        }),
+      );
+      const item = result.Item;
+      if (!item) return undefined;
+      const num = (v: AttributeValue | undefined) => (v?.N === undefined ? undefined : Number(v.N));
+      const below = num(item.dlo);
+      const at = num(item.dat);
+      return {
+        ...parseHead(item),
+        pendingDeletion: below !== undefined && at !== undefined ? { below, at } : undefined,
+        deletedAt: num(item.delAt),
+        mergeCheckpoint: num(item.mgo),
+      };
+    } catch (err) {
+      translateAwsError(err, 'DynamoDB GetItem log head');
+    }
+  }
+
+  async recordPendingDeletion(pid: string, below: number, at: number): Promise<boolean> {
+    return this.conditionalHeadUpdate(
+      pid,
+      'SET dlo = :below, dat = :at',
+      // One pending range at a time, and only below a log start offset that really is there.
+      'attribute_exists(logEndOffset) AND attribute_not_exists(dlo) AND logStartOffset >= :below',
+      { ':below': n(below), ':at': n(at) },
+      'record pending deletion',
+    );
+  }
+
+  async clearPendingDeletion(pid: string, below: number): Promise<boolean> {
+    return this.conditionalHeadUpdate(
+      pid,
+      'REMOVE dlo, dat',
+      'dlo = :below',
+      { ':below': n(below) },
+      'clear pending deletion',
+    );
+  }
+
+  async setMergeCheckpoint(pid: string, offset: number): Promise<boolean> {
+    return this.conditionalHeadUpdate(
+      pid,
+      'SET mgo = :offset',
+      'attribute_exists(logEndOffset) AND (attribute_not_exists(mgo) OR mgo < :offset)',
+      { ':offset': n(offset) },
+      'merge checkpoint',
+    );
+  }
+
+  async markDeletedAt(pid: string, at: number): Promise<number | undefined> {
+    try {
+      const result = await this.dynamo.send(
+        new UpdateItemCommand({
+          TableName: this.table,
+          Key: this.key(pid, HEAD_SORT_KEY),
+          // The first pass to see the partition deleted starts the grace period; later passes keep it.
+          UpdateExpression: 'SET deleted = :true, delAt = if_not_exists(delAt, :at)',
+          ConditionExpression: 'attribute_exists(logEndOffset)',
+          ExpressionAttributeValues: { ':true': { BOOL: true }, ':at': n(at) },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return Number(result.Attributes!.delAt!.N);
+    } catch (err) {
+      if (isConditionalCheckFailed(err)) return undefined;
+      translateAwsError(err, 'DynamoDB UpdateItem mark deleted at');
+    }
+  }
+
+  async deleteHead(pid: string): Promise<boolean> {
+    try {
+      await this.dynamo.send(
+        new DeleteItemCommand({
+          TableName: this.table,
+          Key: this.key(pid, HEAD_SORT_KEY),
+          // Only the head of a deleted topic: a live partition's head is never removed.
+          ConditionExpression: 'deleted = :true',
+          ExpressionAttributeValues: { ':true': { BOOL: true } },
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (isConditionalCheckFailed(err)) return false;
+      translateAwsError(err, 'DynamoDB DeleteItem log head');
+    }
+  }
+
+  async expireIdleProducers(pid: string, producers: readonly ProducerState[]): Promise<boolean> {
+    if (producers.length === 0) return true;
+    const values: Record<string, AttributeValue> = {};
+    const conditions = producers.map((p, i) => {
+      values[`:t${i}`] = n(p.updatedAt);
+      return `pt_${p.producerId} = :t${i}`;
+    });
+    const names = producers.flatMap((p) =>
+      ['e', 's', 'f', 'b', 'c', 't'].map((k) => `p${k}_${p.producerId}`),
+    );
+    // Only state still idle as read: a producer that wrote meanwhile keeps its sequence state.
+    return this.conditionalHeadUpdate(
+      pid,
+      `REMOVE ${names.join(', ')}`,
+      conditions.join(' AND '),
+      values,
+      'expire producers',
+    );
+  }
+
+  async replaceWithMerged(pid: string, first: IndexEntry, merged: MergedRange): Promise<boolean> {
+    try {
+      await this.dynamo.send(
+        new UpdateItemCommand({
+          TableName: this.table,
+          Key: this.key(pid, first.base),
+          // The merged entry speaks for several batches (and producers): it keeps no producer fields.
+          UpdateExpression:
+            'SET #cnt = :cnt, #k = :k, #pos = :pos, #len = :len, #mts = :mts REMOVE #pr, #pe, #ps',
+          // Only the entry as the merge read it: still committed, still pointing at its old bytes.
+          ConditionExpression: '#st = :c AND #k = :oldK AND #pos = :oldPos AND #cnt = :oldCnt',
+          ExpressionAttributeNames: ENTRY_NAMES,
+          ExpressionAttributeValues: {
+            ':cnt': n(merged.count),
+            ':k': { S: merged.objectKey },
+            ':pos': n(merged.position),
+            ':len': n(merged.size),
+            ':mts': n(merged.maxTimestamp),
+            ':c': { S: 'c' },
+            ':oldK': { S: first.objectKey ?? '' },
+            ':oldPos': n(first.position ?? -1),
+            ':oldCnt': n(first.count),
+          },
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (isConditionalCheckFailed(err)) return false;
+      translateAwsError(err, 'DynamoDB UpdateItem merge');
+    }
+  }
+
+  async deleteEntryIfUnchanged(pid: string, entry: IndexEntry): Promise<boolean> {
+    try {
+      await this.dynamo.send(
+        new DeleteItemCommand({
+          TableName: this.table,
+          Key: this.key(pid, entry.base),
+          // Only the entry as read: one another merge has since rewritten is not ours to delete.
+          ConditionExpression: '#k = :k AND #pos = :pos AND #cnt = :cnt',
+          ExpressionAttributeNames: { '#k': 'k', '#pos': 'pos', '#cnt': 'cnt' },
+          ExpressionAttributeValues: {
+            ':k': { S: entry.objectKey ?? '' },
+            ':pos': n(entry.position ?? -1),
+            ':cnt': n(entry.count),
+          },
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (isConditionalCheckFailed(err)) return false;
+      translateAwsError(err, 'DynamoDB DeleteItem index entry');
+    }
+  }
+
+  async scanForCollection(): Promise<ObjectReferences> {
+    const referenced = new Set<string>();
+    const candidates = new Map<string, number>();
+    let startKey: Record<string, AttributeValue> | undefined;
+    do {
+      try {
+        const page = await this.dynamo.send(
+          new ScanCommand({
+            TableName: this.table,
+            ConsistentRead: true,
+            ProjectionExpression: '#pid, #sk, #k, #seen',
+            ExpressionAttributeNames: { '#pid': 'pid', '#sk': 'sk', '#k': 'k', '#seen': 'seen' },
+            ExclusiveStartKey: startKey,
+          }),
+        );
+        for (const item of page.Items ?? []) {
+          const pid = item.pid?.S ?? '';
+          if (pid.startsWith(CANDIDATE_PREFIX)) {
+            candidates.set(pid.slice(CANDIDATE_PREFIX.length), Number(item.seen?.N ?? 0));
+          } else if (item.k?.S !== undefined) {
+            referenced.add(item.k.S);
+          }
+        }
+        startKey = page.LastEvaluatedKey;
+      } catch (err) {
+        translateAwsError(err, 'DynamoDB Scan log');
+      }
+    } while (startKey);
+    return { referenced, candidates };
+  }
+
+  async putObjectCandidates(keys: readonly string[], seenAt: number): Promise<void> {
+    await this.batchWrite(
+      keys.map((key) => ({
+        PutRequest: { Item: { ...this.key(CANDIDATE_PREFIX + key, 0), seen: n(seenAt) } },
+      })),
+    );
+  }
+
+  async deleteObjectCandidates(keys: readonly string[]): Promise<void> {
+    await this.batchWrite(
+      keys.map((key) => ({ DeleteRequest: { Key: this.key(CANDIDATE_PREFIX + key, 0) } })),
+    );
+  }
+
+  async acquireCleanupLease(
+    owner: string,
+    now: number,
+    until: number,
+  ): Promise<{ cursor: string } | undefined> {
+    try {
+      const result = await this.dynamo.send(
+        new UpdateItemCommand({
+          TableName: this.table,
+          Key: this.key(LEASE_PID, 0),
+          UpdateExpression: 'SET #owner = :owner, #until = :until',
+          // One pass at a time: two merges of overlapping runs would leave overlapping entries.
+          ConditionExpression: 'attribute_not_exists(#until) OR #until < :now OR #owner = :owner',
+          ExpressionAttributeNames: { '#owner': 'owner', '#until': 'until' },
+          ExpressionAttributeValues: { ':owner': { S: owner }, ':until': n(until), ':now': n(now) },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return { cursor: result.Attributes?.cursor?.S ?? '' };
+    } catch (err) {
+      if (isConditionalCheckFailed(err)) return undefined;
+      translateAwsError(err, 'DynamoDB UpdateItem cleanup lease');
+    }
+  }
+
+  async releaseCleanupLease(owner: string, cursor: string): Promise<boolean> {
+    try {
+      await this.dynamo.send(
+        new UpdateItemCommand({
+          TableName: this.table,
+          Key: this.key(LEASE_PID, 0),
+          UpdateExpression: 'SET #until = :zero, #cursor = :cursor',
+          ConditionExpression: '#owner = :owner',
+          ExpressionAttributeNames: { '#owner': 'owner', '#until': 'until', '#cursor': 'cursor' },
+          ExpressionAttributeValues: { ':owner': { S: owner }, ':zero': n(0), ':cursor': { S: cursor } },
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (isConditionalCheckFailed(err)) return false;
+      translateAwsError(err, 'DynamoDB UpdateItem cleanup lease');
+    }
+  }
+
+  private async conditionalHeadUpdate(
+    pid: string,
+    update: string,
+    condition: string,
+    values: Record<string, AttributeValue>,
+    what: string,
+  ): Promise<boolean> {
+    try {
+      await this.dynamo.send(
+        new UpdateItemCommand({
+          TableName: this.table,
+          Key: this.key(pid, HEAD_SORT_KEY),
+          UpdateExpression: update,
+          ConditionExpression: condition,
+          ExpressionAttributeValues: values,
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (isConditionalCheckFailed(err)) return false;
+      translateAwsError(err, `DynamoDB UpdateItem ${what}`);
+    }
+  }
+
+  private async batchWrite(requests: Record<string, unknown>[]): Promise<void> {
+    for (let i = 0; i < requests.length; i += 25) {
+      let pending = requests.slice(i, i + 25);
+      for (let attempt = 0; pending.length > 0; attempt++) {
+        try {
+          const result = await this.dynamo.send(
+            new BatchWriteItemCommand({
+              RequestItems: { [this.table]: pending as never },
+            }),
+          );
+          pending = (result.UnprocessedItems?.[this.table] ?? []) as typeof pending;
+        } catch (err) {
+          translateAwsError(err, 'DynamoDB BatchWriteItem log');
+        }
+        if (pending.length > 0) await new Promise((r) => setTimeout(r, Math.min(1000, 50 * 2 ** attempt)));
+      }
+    }
+  }
+}
+
+// ---- cleanup (shared/retention) --------------------------------------------------------------
+//
+// Head attributes written only by the cleanup:
+//   dlo, dat   a pending deletion: at `dat` (ms) the log start offset was at least `dlo`; index entries
+//              ending at or below `dlo` may go once the grace period has passed (invariant 5).
+//   delAt      when a pass first saw the partition's topic deleted (starts the same grace period).
+//   mgo        merge checkpoint: entries below it were examined and are settled.
+// Items of the cleanup's own, beside the partitions (no partition id starts with '#'):
+//   pid '#cleanup', sk 0           the lease (owner, until) and the resume cursor of the passes.
+//   pid '#gc#<object key>', sk 0   an object a pass found unreferenced, with when (`seen`, ms).
+
+const CANDIDATE_PREFIX = '#gc#';
+const ENTRY_NAMES = Object.fromEntries(
+  ['cnt', 'k', 'pos', 'len', 'mts', 'pr', 'pe', 'ps', 'st'].map((name) => [`#${name}`, name]),
+);
+const LEASE_PID = '#cleanup';
+
+export interface CleanupHead extends PartitionHead {
+  readonly pendingDeletion?: { readonly below: number; readonly at: number };
+  readonly deletedAt?: number;
+  readonly mergeCheckpoint?: number;
+}
+
+/** Where a merged run of entries now lives: one byte range of one new object. */
+export interface MergedRange {
+  readonly count: number;
+  readonly objectKey: string;
+  readonly position: number;
+  readonly size: number;
+  readonly maxTimestamp: number;
+}
+
+export interface ObjectReferences {
+  /** Every object key an index entry points at. */
+  readonly referenced: Set<string>;
+  /** Objects earlier passes found unreferenced, with when they first did (ms). */
+  readonly candidates: Map<string, number>;
+}
+
+/** The log store as the cleanup uses it (shared/retention). */
+export interface CleanupLogStore extends LogStore {
+  /** The head with the cleanup's own attributes. */
+  getHeadForCleanup(pid: string): Promise<CleanupHead | undefined>;
+  /** Records that entries ending at or below `below` may be deleted after a grace period from `at`. */
+  recordPendingDeletion(pid: string, below: number, at: number): Promise<boolean>;
+  clearPendingDeletion(pid: string, below: number): Promise<boolean>;
+  /** Raises the merge checkpoint (never lowers it). */
+  setMergeCheckpoint(pid: string, offset: number): Promise<boolean>;
+  /** Marks a head deleted and returns when a pass first did; undefined when there is no head. */
+  markDeletedAt(pid: string, at: number): Promise<number | undefined>;
+  /** Deletes the head of a deleted partition; false if absent or not deleted. */
+  deleteHead(pid: string): Promise<boolean>;
+  /** Removes the producers' state if each is still as read (same updated-at); false otherwise. */
+  expireIdleProducers(pid: string, producers: readonly ProducerState[]): Promise<boolean>;
+  /** The merge's swap: the run's first entry covers the whole run, if it still points at its old bytes. */
+  replaceWithMerged(pid: string, first: IndexEntry, merged: MergedRange): Promise<boolean>;
+  /** Deletes an entry only if it still points at the same bytes. */
+  deleteEntryIfUnchanged(pid: string, entry: IndexEntry): Promise<boolean>;
+  /** A consistent scan of the whole table: referenced object keys and recorded candidates. */
+  scanForCollection(): Promise<ObjectReferences>;
+  putObjectCandidates(keys: readonly string[], seenAt: number): Promise<void>;
+  deleteObjectCandidates(keys: readonly string[]): Promise<void>;
+  /** Takes the cleanup lease until `until` unless another owner holds it; returns the resume cursor. */
+  acquireCleanupLease(owner: string, now: number, until: number): Promise<{ cursor: string } | undefined>;
+  releaseCleanupLease(owner: string, cursor: string): Promise<boolean>;
 }

@@ -2,7 +2,7 @@ import { encodeRecordBatch, type ProducerRecord } from '../../shared/codec/recor
 import { LogService, type LogServiceOptions } from '../../shared/log/log-service';
 import { createAwsClients } from '../../shared/store/aws-clients';
 import { DynamoLogStore } from '../../shared/store/log-store';
-import { S3SegmentStore } from '../../shared/store/segment-store';
+import { S3SegmentStore, type SegmentStore, type StoredObject } from '../../shared/store/segment-store';
 import { DynamoTopicStore } from '../../shared/store/topic-store';
 import type { TestStorage } from './storage';
 
@@ -45,7 +45,10 @@ export interface LogHarness {
  * A LogService over the test storage with its own AWS clients, instrumented: every command is
  * counted, and `wire` can fail or lose any request (the SDK then retries as it would in production).
  */
-export function createLogHarness(storage: TestStorage, options: LogServiceOptions = {}): LogHarness {
+export function createLogHarness(
+  storage: TestStorage,
+  options: LogServiceOptions & { segments?: SegmentStore } = {},
+): LogHarness {
   const calls = new CallCounter();
   const harness: LogHarness = { log: undefined as unknown as LogService, calls, wire: undefined };
   const counting: Middleware = (next, context) => async (args) => {
@@ -69,7 +72,7 @@ export function createLogHarness(storage: TestStorage, options: LogServiceOption
   (harness as { log: LogService }).log = new LogService(
     new DynamoTopicStore(clients.dynamo, storage.config.topicsTable),
     new DynamoLogStore(clients.dynamo, storage.config.logTable),
-    new S3SegmentStore(clients.s3, storage.config.bucket),
+    options.segments ?? new S3SegmentStore(clients.s3, storage.config.bucket),
     options,
   );
   return harness;
@@ -94,4 +97,28 @@ export function lostResponse(): Error {
     name: 'TimeoutError',
     code: 'ECONNRESET',
   });
+}
+
+/**
+ * Segment objects in memory: for tests of the DynamoDB side of the protocol under heavy concurrency,
+ * where s3rver's filesystem writes would only slow the run down.
+ */
+export class MemorySegmentStore implements SegmentStore {
+  readonly objects = new Map<string, { body: Buffer; at: number }>();
+  async put(key: string, body: Buffer) {
+    this.objects.set(key, { body: Buffer.from(body), at: Date.now() });
+  }
+  async getRange(key: string, start: number, end: number) {
+    const object = this.objects.get(key);
+    if (!object) throw new Error(`no object ${key}`);
+    return Buffer.from(object.body.subarray(start, end));
+  }
+  async *list(prefix: string): AsyncIterable<StoredObject> {
+    for (const [key, o] of this.objects) {
+      if (key.startsWith(prefix)) yield { key, size: o.body.length, lastModified: o.at };
+    }
+  }
+  async deleteMany(keys: readonly string[]) {
+    for (const key of keys) this.objects.delete(key);
+  }
 }
