@@ -67,7 +67,16 @@ export class PartitionAppender {
     private readonly now: () => number = Date.now,
   ) {}
 
-  async append(pid: string, input: PartitionAppendInput): Promise<PartitionAppendOutput> {
+  append(pid: string, input: PartitionAppendInput): Promise<PartitionAppendOutput> {
+    return this.reserveAndCommit(pid, input, 0);
+  }
+
+  /** The whole protocol from the reserve; `attempt` bounds the retries after a failed reserve condition. */
+  private async reserveAndCommit(
+    pid: string,
+    input: PartitionAppendInput,
+    attempt: number,
+  ): Promise<PartitionAppendOutput> {
     const reservationId = randomBytes(6).toString('hex');
     const producer = input.producer && {
       ...input.producer,
@@ -79,7 +88,7 @@ export class PartitionAppender {
       now: this.now(),
       producer,
     });
-    if (base === undefined) return this.resolveReserveConflict(pid, input);
+    if (base === undefined) return this.resolveReserveConflict(pid, input, attempt);
     this.faults.crash?.('after-reserve', pid);
     return this.commitAndAnswer(pid, base, input, [reservationId]);
   }
@@ -258,7 +267,7 @@ export class PartitionAppender {
     const state = head.producers.get(p.producerId);
     const retry = () => {
       if (attempt >= 5) throw new SluiceError('THROTTLED', 'The producer state kept changing; retry');
-      return this.appendAgain(pid, input, attempt + 1);
+      return this.reserveAndCommit(pid, input, attempt + 1);
     };
     if (!state) {
       if (p.baseSequence === 0) return retry(); // its state was just expired: try again
@@ -292,22 +301,6 @@ export class PartitionAppender {
       return this.findOlderDuplicate(pid, head, state, input);
     }
     throw outOfOrder(state.nextSequence);
-  }
-
-  private async appendAgain(pid: string, input: PartitionAppendInput, attempt: number) {
-    const reservationId = randomBytes(6).toString('hex');
-    const producer = input.producer && {
-      ...input.producer,
-      nextSequence: nextSequence(input.producer.baseSequence, input.count),
-    };
-    const base = await this.store.reserve(pid, {
-      count: input.count,
-      reservationId,
-      now: this.now(),
-      producer,
-    });
-    if (base === undefined) return this.resolveReserveConflict(pid, input, attempt);
-    return this.commitAndAnswer(pid, base, input, [reservationId]);
   }
 
   /**
