@@ -12,6 +12,7 @@ import { createLambdaHandler, type ProxyHandler } from '../api/lambda';
 import { FUNCTION_NAMES, type FunctionName } from '../api/routes';
 import { createServices } from '../api/services';
 import type { StorageConfig } from '../config';
+import { createCleanupDeps, runCleanup } from '../retention';
 import { createAwsClients } from '../store/aws-clients';
 import { ensureStorage } from '../store/tables';
 import { type Emulators, startEmulators } from './emulators';
@@ -37,6 +38,11 @@ export interface LocalStackOptions {
   readonly endpoint?: string;
   /** Environment for table and bucket names (SLUICE_BUCKET, SLUICE_*_TABLE) and AWS_REGION. @default process.env */
   readonly env?: NodeJS.ProcessEnv;
+  /**
+   * How often the cleanup pass (retention, merging, garbage collection) runs, as the scheduled
+   * function does on AWS; 0 for never. @default 300_000 (5 minutes, the deployed schedule)
+   */
+  readonly cleanupIntervalMs?: number;
 }
 
 export interface LocalStack {
@@ -112,6 +118,24 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   }
   const { port } = server.address() as AddressInfo;
 
+  // Cleanup on a timer, as the scheduled function runs it on AWS. A pass is bounded and resumable,
+  // and its lease keeps two passes (a slow one and the next tick) from running at once.
+  const cleanupIntervalMs = options.cleanupIntervalMs ?? 300_000;
+  let cleanupRun: Promise<unknown> | undefined;
+  const cleanupTimer =
+    cleanupIntervalMs > 0
+      ? setInterval(() => {
+          if (cleanupRun) return;
+          cleanupRun = runCleanup(createCleanupDeps(config, clients), { maxDurationMs: 30_000 })
+            .then((summary) => log?.(`${new Date().toISOString()} cleanup ${JSON.stringify(summary)}`))
+            .catch((err: unknown) => log?.(`${new Date().toISOString()} cleanup failed: ${String(err)}`))
+            .finally(() => {
+              cleanupRun = undefined;
+            });
+        }, cleanupIntervalMs)
+      : undefined;
+  cleanupTimer?.unref();
+
   let stopping: Promise<void> | undefined;
   return {
     url: `http://127.0.0.1:${port}`,
@@ -119,6 +143,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     dataDir,
     stop() {
       stopping ??= (async () => {
+        clearInterval(cleanupTimer);
+        await cleanupRun;
         await new Promise<void>((done) => {
           server.close(() => done());
           server.closeIdleConnections();
