@@ -39,8 +39,8 @@ const BLOCK_64KB = 64 * 1024;
 const RAW_BLOCK = 0x80000000;
 /** LZ4's best ratio: each input byte of a block yields at most 255 output bytes. */
 const MAX_RATIO = 255;
-/** Largest work buffer kept between calls; larger frames get a buffer of their own. */
-const RETAINED_SCRATCH_BYTES = 8 * 1024 * 1024;
+/** Frames bound to decompress to at most this go through a scratch buffer kept between calls. */
+const SMALL_FRAME_BYTES = 64 * 1024;
 
 export type Lz4Implementation = 'native' | 'js';
 
@@ -255,17 +255,11 @@ export function lz4DecompressFrame(src: Buffer, start: number, end: number, maxB
   }
   if (rawTotal > maxBytes) throw tooLarge(maxBytes);
 
-  // Pass 2: decompress into a work buffer no larger than the cap, then copy out exactly.
+  // Pass 2: decompress into a buffer no larger than the cap. Writers fill every block but the last, so
+  // the bound is close to the size: a large frame decompresses straight into a buffer of its own, which
+  // is returned when the slack is small; a small one goes through a reused scratch buffer and is copied.
   const workSize = Math.min(bound, maxBytes);
-  let work: Buffer;
-  if (workSize <= RETAINED_SCRATCH_BYTES) {
-    if (scratch.length < workSize) {
-      scratch = Buffer.allocUnsafe(Math.max(workSize, Math.min(2 * scratch.length, RETAINED_SCRATCH_BYTES)));
-    }
-    work = scratch;
-  } else {
-    work = Buffer.allocUnsafe(workSize);
-  }
+  const work = workSize > SMALL_FRAME_BYTES ? Buffer.allocUnsafe(workSize) : scratchOf(workSize);
   const lz4 = native();
   let out = 0;
   pos = firstBlock;
@@ -275,6 +269,7 @@ export function lz4DecompressFrame(src: Buffer, start: number, end: number, maxB
     if (word === 0) break;
     const size = word & 0x7fffffff;
     if (word & RAW_BLOCK) {
+      if (size > workSize - out) throw tooLarge(maxBytes);
       src.copy(work, out, pos, pos + size);
       out += size;
     } else {
@@ -292,10 +287,15 @@ export function lz4DecompressFrame(src: Buffer, start: number, end: number, maxB
     }
     pos += size + blockChecksumBytes;
   }
-  if (work !== scratch) return out === work.length ? work : work.subarray(0, out);
+  if (work !== scratch && out >= work.length * 0.75) return work.subarray(0, out);
   const result = Buffer.allocUnsafe(out);
   work.copy(result, 0, 0, out);
   return result;
+}
+
+function scratchOf(size: number): Buffer {
+  if (scratch.length < size) scratch = Buffer.allocUnsafe(size);
+  return scratch;
 }
 
 /** Decompresses one block into dst[dStart, dEnd); returns the bytes written, or −1 if it does not fit or is broken. */

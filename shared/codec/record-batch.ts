@@ -626,10 +626,11 @@ function parseRecords(header: RecordBatchHeader, data: Buffer, start: number, en
   const arrayBuffer = data.buffer;
   const byteOffset = data.byteOffset;
   // Views of the data: see NodeBuffer.
-  const view = (at: number, length: number): Buffer =>
-    NodeBuffer === null
-      ? data.subarray(at, at + length)
-      : new NodeBuffer(arrayBuffer, byteOffset + at, length);
+  const Ctor = NodeBuffer;
+  const view =
+    Ctor === null
+      ? (at: number, length: number): Buffer => data.subarray(at, at + length)
+      : (at: number, length: number): Buffer => new Ctor(arrayBuffer, byteOffset + at, length);
   const records = new Array<DecodedRecord>(count);
   let pos = start;
   for (let i = 0; i < count; i++) {

@@ -62,16 +62,16 @@ const Decoder: Untyped = require('kafkajs/src/protocol/decoder');
 const { RecordBatch }: Untyped = require('kafkajs/src/protocol/recordBatch/v0');
 const RecordBatchDecoder: Untyped = require('kafkajs/src/protocol/recordBatch/v0/decoder');
 const Record: Untyped = require('kafkajs/src/protocol/recordBatch/record/v0');
-const compression: Untyped = require('kafkajs/src/protocol/message/compression');
+const { CompressionCodecs, CompressionTypes }: Untyped = require('kafkajs');
 
 export const kafkajsCrc32c: (buf: Buffer) => number = require('kafkajs/src/protocol/recordBatch/crc32C');
 export const kafkajsMurmur2: (
   key: Buffer | string,
 ) => number = require('kafkajs/src/producer/partitioners/default/murmur2');
-export const KafkajsCompression: { None: number; GZIP: number; LZ4: number } = compression.Types;
+export const KafkajsCompression: { None: number; GZIP: number; LZ4: number } = CompressionTypes;
 
 // kafkajs ships no LZ4 codec; register one on the npm lz4 frame API, with Kafka's frame settings.
-compression.Codecs[compression.Types.LZ4] = () => ({
+CompressionCodecs[CompressionTypes.LZ4] = () => ({
   compress: async (encoder: { buffer: Buffer }) =>
     lz4.encode(encoder.buffer, { blockMaxSize: 65536, streamChecksum: false }),
   decompress: async (buf: Buffer) => lz4.decode(buf),

@@ -252,6 +252,20 @@ describe('Function: lz4DecompressFrame', () => {
       expectSluiceError(() => decompress(raw, 100_000), 'RECORD_LIST_TOO_LARGE');
       expect(decompress(raw, 120_000)).toHaveLength(120_000);
     });
+
+    it(`counts raw and compressed blocks together against the cap (${impl})`, () => {
+      // Prepare: a compressed block of 64 KiB of zeros, then a raw block of 10 bytes
+      useLz4Implementation(impl);
+      const mixed = frame([
+        [zeroBlock(), false],
+        [Buffer.alloc(10, 7), true],
+      ]);
+
+      // Act / Assess
+      expect(decompress(mixed, 65_546)).toEqual(Buffer.concat([Buffer.alloc(65_536), Buffer.alloc(10, 7)]));
+      expectSluiceError(() => decompress(mixed, 65_545), 'RECORD_LIST_TOO_LARGE');
+      expectSluiceError(() => decompress(mixed, 65_536), 'RECORD_LIST_TOO_LARGE');
+    });
   }
 });
 
