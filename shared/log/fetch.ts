@@ -227,7 +227,9 @@ export class Fetcher {
       if (error) return { head: heads[i], records: Buffer.alloc(0), nextOffset: part.offset, error };
       if (!plan || plan.entries.length === 0)
         return { head: heads[i], records: Buffer.alloc(0), nextOffset: part.offset };
-      const pieces = plan.entries.filter((e) => e.state === 'committed').map((e) => stampEntry(slice(e), e));
+      const pieces = plan.entries
+        .filter((e) => e.state === 'committed')
+        .map((e) => dropBatchesBefore(stampEntry(slice(e), e), part.offset));
       return { head: heads[i], records: Buffer.concat(pieces), nextOffset: plan.nextOffset };
     });
   }
@@ -262,4 +264,19 @@ export function stampEntry(bytes: Buffer, entry: IndexEntry): Buffer {
     );
   }
   return bytes;
+}
+
+/**
+ * Drops the leading batches of an entry that end at or before `offset`: an entry may hold several
+ * batches, and a consumer asking from the middle of it needs none of the earlier ones (a batch that
+ * holds the offset is kept whole; the client skips its earlier records, as Kafka clients do).
+ */
+export function dropBatchesBefore(bytes: Buffer, offset: number): Buffer {
+  let at = 0;
+  while (at + 61 <= bytes.length) {
+    const end = Number(bytes.readBigInt64BE(at)) + bytes.readInt32BE(at + 57);
+    if (end > offset) break;
+    at += 12 + bytes.readInt32BE(at + 8);
+  }
+  return at === 0 ? bytes : bytes.subarray(at);
 }

@@ -156,6 +156,17 @@ describe('Class: LogService', () => {
       expect(offsets).toEqual([0, 1, 2, 3]);
     });
 
+    it('leaves out the batches of an entry that end before the offset asked', async () => {
+      const name = uniqueTopic();
+      await h.log.createTopic({ name, partitionCount: 1 });
+      const batches = Buffer.concat([batchOf(['a', 'b']), batchOf(['c']), batchOf(['d', 'e'])]);
+      await h.log.produce([{ topic: name, partition: 0, batches }]);
+      const [fetched] = await h.log.fetch({ partitions: [{ topic: name, partition: 0, offset: 3 }] });
+      const found = decodeRecordBatches(fetched!.records).batches.map((b) => b.header.baseOffset);
+      expect(found).toEqual([3]);
+      expect(fetched!.nextOffset).toBe(5);
+    });
+
     it('respects maxBytes but always returns at least one batch', async () => {
       const name = uniqueTopic();
       await h.log.createTopic({ name, partitionCount: 1 });
