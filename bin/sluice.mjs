@@ -6,4 +6,8 @@ import { register } from 'tsx/esm/api';
 
 register();
 const { main } = await import('../cli/main.ts');
-await main(process.argv);
+// Errors are one line and exit code 1, never a stack trace.
+await main(process.argv).catch((err) => {
+  console.error(`sluice: ${err instanceof Error ? err.message : err}`);
+  process.exit(1);
+});

@@ -5,6 +5,7 @@
 import { pathToFileURL } from 'node:url';
 import { Command, InvalidArgumentError } from 'commander';
 import { DEFAULT_DATA_DIR, DEFAULT_PORT, startLocalStack } from '../shared/local/stack';
+import { registerCommands } from './commands';
 
 function port(value: string): number {
   if (!/^[0-9]{1,5}$/.test(value) || Number(value) > 65535) {
@@ -70,6 +71,7 @@ export function createProgram(env: NodeJS.ProcessEnv = process.env): Command {
       process.once('SIGTERM', () => shutdown('SIGTERM'));
     });
 
+  registerCommands(program, env);
   return program;
 }
 
