@@ -1,0 +1,1127 @@
+/**
+ * End-to-end benchmark of the local stack over HTTP, with request accounting.
+ *
+ * The server side runs in a child process (this file with `--serve`): the embedded emulators, an
+ * accounting proxy in front of them, and `startLocalStack` — the `npm start` server, the same Lambda
+ * handlers behind the local gateway — pointed at the proxy as its AWS endpoint. The proxy counts every
+ * DynamoDB and S3 call by operation, on the wire (retries included), and asks DynamoDB for the capacity
+ * each call consumed (it adds `ReturnConsumedCapacity: TOTAL`; dynalite computes it from item sizes as
+ * DynamoDB does: 1 WRU per KB written, 1 RRU per 4 KB read strongly consistently, 0.5 eventually). A
+ * conditional write that fails is counted as 1 WRU, as DynamoDB bills it. The gateway's request log
+ * counts every API request by operation. The client side (this process) is a minimal Kafka-style client
+ * over the binary API (`POST /v1/produce`, `POST /v1/fetch`, `/v1/groups/…`).
+ *
+ * Phases, each bounded in time:
+ *   throughput   1 and 4 closed-loop producers, one 256 KB request in flight each, per workload
+ *   catch-up     one group consumer reads the throughput topic from offset 0
+ *   latency      a paced producer (lingerMs) and a tailing group consumer (long poll)
+ *   idle         a group consumer long-polling a topic nobody writes to
+ *
+ *   node --openssl-legacy-provider --import tsx bench/e2e.ts
+ */
+import { type ChildProcess, fork } from 'node:child_process';
+import http, { type IncomingHttpHeaders } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { CONSUMER_DEFAULTS, Sluice } from '../client';
+import {
+  decodeFetchResponse,
+  decodeProduceResponse,
+  encodeFetchRequest,
+  encodeProduceRequest,
+  FRAME_CONTENT_TYPE,
+} from '../shared/api/framing';
+import { matchRoute } from '../shared/api/router';
+import {
+  type DecodedRecord,
+  decodeRecordBatches,
+  encodeRecordBatch,
+  type ProducerRecord,
+  partitionForKey,
+} from '../shared/codec';
+import { startEmulators } from '../shared/local/emulators';
+import { startLocalStack } from '../shared/local/stack';
+import type { FetchPartitionResult, ProducePartitionRequest } from '../shared/log/types';
+import { type BenchEvent, generateEvents, type WorkloadName } from './workloads';
+
+// ————————————————————————————————————————————— accounting (server side)
+
+export interface OpCount {
+  count: number;
+  /** DynamoDB capacity consumed. */
+  wru: number;
+  rru: number;
+  /** DynamoDB conditional checks that failed (each billed 1 WRU). */
+  failed: number;
+  /** Body bytes sent to and received from the service. */
+  bytesIn: number;
+  bytesOut: number;
+}
+
+export interface Counters {
+  api: Record<string, { count: number; ms: number }>;
+  dynamo: Record<string, OpCount>;
+  s3: Record<string, OpCount>;
+}
+
+const emptyOp = (): OpCount => ({ count: 0, wru: 0, rru: 0, failed: 0, bytesIn: 0, bytesOut: 0 });
+const newCounters = (): Counters => ({ api: {}, dynamo: {}, s3: {} });
+
+const READ_OPS = new Set(['GetItem', 'Query', 'Scan', 'BatchGetItem']);
+const WRITE_OPS = new Set(['PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem']);
+
+function readAll(stream: http.IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    stream.on('data', (c: Buffer) => chunks.push(c));
+    stream.on('end', () => resolve(Buffer.concat(chunks)));
+    stream.on('error', reject);
+  });
+}
+
+/** The S3 operation of a path-style request (`/bucket` or `/bucket/key`). */
+function s3Operation(method: string, url: string, headers: IncomingHttpHeaders): string {
+  const q = url.indexOf('?');
+  const path = q === -1 ? url : url.slice(0, q);
+  const query = new URLSearchParams(q === -1 ? '' : url.slice(q + 1));
+  const hasKey = path.split('/').filter(Boolean).length > 1;
+  switch (method) {
+    case 'PUT':
+      if (!hasKey) return 'CreateBucket';
+      if (query.has('uploadId')) return 'UploadPart';
+      return headers['x-amz-copy-source'] ? 'CopyObject' : 'PutObject';
+    case 'GET':
+      if (hasKey) return 'GetObject';
+      return query.get('list-type') === '2' ? 'ListObjectsV2' : 'ListObjects';
+    case 'HEAD':
+      return hasKey ? 'HeadObject' : 'HeadBucket';
+    case 'DELETE':
+      return hasKey ? 'DeleteObject' : 'DeleteBucket';
+    case 'POST':
+      if (query.has('delete')) return 'DeleteObjects';
+      return query.has('uploads') ? 'CreateMultipartUpload' : 'CompleteMultipartUpload';
+    default:
+      return method;
+  }
+}
+
+function capacityOf(body: Buffer): number {
+  try {
+    const parsed = JSON.parse(body.toString('utf8')) as {
+      ConsumedCapacity?: { CapacityUnits?: number } | { CapacityUnits?: number }[];
+    };
+    const c = parsed.ConsumedCapacity;
+    if (Array.isArray(c)) return c.reduce((sum, x) => sum + (x.CapacityUnits ?? 0), 0);
+    return c?.CapacityUnits ?? 0;
+  } catch {
+    return 0;
+  }
+}
+
+interface Upstream {
+  readonly status: number;
+  readonly headers: IncomingHttpHeaders;
+  readonly body: Buffer;
+}
+
+function forward(
+  agent: http.Agent,
+  target: URL,
+  method: string,
+  path: string,
+  headers: IncomingHttpHeaders,
+  body: Buffer,
+): Promise<Upstream> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      { host: target.hostname, port: target.port, method, path, headers, agent },
+      (res) => {
+        readAll(res).then(
+          (b) => resolve({ status: res.statusCode ?? 502, headers: res.headers, body: b }),
+          reject,
+        );
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/**
+ * A counting HTTP proxy in front of dynalite and s3rver, on 127.0.0.1. DynamoDB requests are told apart
+ * by their X-Amz-Target header; everything else goes to S3. Neither emulator checks the body's signature,
+ * so the proxy may add ReturnConsumedCapacity to DynamoDB requests (s3rver bodies pass unchanged).
+ */
+async function startAccountingProxy(dynamoEndpoint: string, s3Endpoint: string, counters: Counters) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 512 });
+  const dynamo = new URL(dynamoEndpoint);
+  const s3 = new URL(s3Endpoint);
+  const server = http.createServer(async (req, res) => {
+    try {
+      const method = req.method ?? 'GET';
+      const url = req.url ?? '/';
+      let body = await readAll(req);
+      const target = req.headers['x-amz-target'];
+      const isDynamo = typeof target === 'string' && target.startsWith('DynamoDB_');
+      const op = isDynamo ? (target.split('.')[1] ?? 'unknown') : s3Operation(method, url, req.headers);
+      if (isDynamo && (READ_OPS.has(op) || WRITE_OPS.has(op)) && body.length > 0) {
+        const input = JSON.parse(body.toString('utf8')) as Record<string, unknown>;
+        input.ReturnConsumedCapacity ??= 'TOTAL';
+        body = Buffer.from(JSON.stringify(input), 'utf8');
+      }
+      const headers: IncomingHttpHeaders = { ...req.headers, 'content-length': String(body.length) };
+      delete headers['transfer-encoding'];
+      const answer = await forward(agent, isDynamo ? dynamo : s3, method, url, headers, body);
+
+      const group = isDynamo ? counters.dynamo : counters.s3;
+      const c = group[op] ?? emptyOp();
+      group[op] = c;
+      c.count++;
+      c.bytesIn += body.length;
+      c.bytesOut += answer.body.length;
+      if (isDynamo) {
+        if (answer.status === 200) {
+          const units = capacityOf(answer.body);
+          if (READ_OPS.has(op)) c.rru += units;
+          else if (WRITE_OPS.has(op)) c.wru += units;
+        } else if (answer.body.includes('ConditionalCheckFailed')) {
+          c.failed++;
+          c.wru += 1;
+        }
+      }
+      const out: IncomingHttpHeaders = { ...answer.headers };
+      delete out['transfer-encoding'];
+      if (method !== 'HEAD') out['content-length'] = String(answer.body.length);
+      res.writeHead(answer.status, out as http.OutgoingHttpHeaders);
+      res.end(method === 'HEAD' ? undefined : answer.body);
+    } catch (err) {
+      res.destroy(err as Error);
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    async stop() {
+      agent.destroy();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    },
+  };
+}
+
+/** Counts one line of the gateway's request log: `<iso> <METHOD> <path?query> <status> <n>B <ms>ms`. */
+function countApiLine(line: string, counters: Counters): void {
+  const [, method, target, , , ms] = line.split(' ');
+  if (!method || !target) return;
+  const path = target.split('?')[0] ?? target;
+  let operation = 'unmatched';
+  try {
+    operation = matchRoute(method, path).route.operation;
+  } catch {
+    // counted as unmatched
+  }
+  const c = counters.api[operation] ?? { count: 0, ms: 0 };
+  counters.api[operation] = c;
+  c.count++;
+  c.ms += Number.parseInt(ms ?? '0', 10) || 0;
+}
+
+type ServerMessage = { type: 'ready'; url: string } | { type: 'counters'; id: number; counters: Counters };
+type ParentMessage = { type: 'snapshot'; id: number } | { type: 'stop' };
+
+/** The child process: emulators, proxy and local stack, answering snapshots of the counters over IPC. */
+async function serve(): Promise<void> {
+  const counters = newCounters();
+  const emulators = await startEmulators({ inMemory: true });
+  const proxy = await startAccountingProxy(emulators.dynamoEndpoint, emulators.s3Endpoint, counters);
+  const stack = await startLocalStack({
+    port: 0,
+    endpoint: proxy.url,
+    quiet: false,
+    log: (line) => countApiLine(line, counters),
+    env: {},
+  });
+  const send = (m: ServerMessage) => process.send?.(m);
+  process.on('message', async (m: ParentMessage) => {
+    if (m.type === 'snapshot') send({ type: 'counters', id: m.id, counters: structuredClone(counters) });
+    if (m.type === 'stop') {
+      await stack.stop();
+      await proxy.stop();
+      await emulators.stop();
+      process.exit(0);
+    }
+  });
+  send({ type: 'ready', url: stack.url });
+}
+
+export interface LocalServer {
+  readonly url: string;
+  counters(): Promise<Counters>;
+  stop(): Promise<void>;
+}
+
+/** Starts the server side in a child process (its own core on a multi-core machine). */
+export async function startServer(): Promise<LocalServer> {
+  const child: ChildProcess = fork(fileURLToPath(import.meta.url), ['--serve'], {
+    execArgv: ['--openssl-legacy-provider', '--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`the bench server exited with ${code}`)));
+    child.on('message', (m: ServerMessage) => {
+      if (m.type === 'ready') resolve(m.url);
+    });
+  });
+  let nextId = 0;
+  return {
+    url,
+    counters() {
+      const id = nextId++;
+      return new Promise((resolve) => {
+        const onMessage = (m: ServerMessage) => {
+          if (m.type === 'counters' && m.id === id) {
+            child.off('message', onMessage);
+            resolve(m.counters);
+          }
+        };
+        child.on('message', onMessage);
+        child.send({ type: 'snapshot', id } satisfies ParentMessage);
+      });
+    },
+    async stop() {
+      child.removeAllListeners('exit');
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.send({ type: 'stop' } satisfies ParentMessage);
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+      if (child.exitCode === null) child.kill();
+    },
+  };
+}
+
+/** What happened between two snapshots. */
+export function diffCounters(after: Counters, before: Counters): Counters {
+  const diff = newCounters();
+  for (const [name, c] of Object.entries(after.api)) {
+    const b = before.api[name] ?? { count: 0, ms: 0 };
+    if (c.count > b.count) diff.api[name] = { count: c.count - b.count, ms: c.ms - b.ms };
+  }
+  for (const service of ['dynamo', 's3'] as const) {
+    for (const [name, c] of Object.entries(after[service])) {
+      const b = before[service][name] ?? emptyOp();
+      if (c.count === b.count) continue;
+      diff[service][name] = {
+        count: c.count - b.count,
+        wru: c.wru - b.wru,
+        rru: c.rru - b.rru,
+        failed: c.failed - b.failed,
+        bytesIn: c.bytesIn - b.bytesIn,
+        bytesOut: c.bytesOut - b.bytesOut,
+      };
+    }
+  }
+  return diff;
+}
+
+export interface Totals {
+  apiRequests: number;
+  dynamoCalls: number;
+  wru: number;
+  rru: number;
+  s3Puts: number;
+  s3Gets: number;
+  s3Other: number;
+}
+
+export function totals(c: Counters): Totals {
+  const sum = (xs: OpCount[], f: (x: OpCount) => number) => xs.reduce((s, x) => s + f(x), 0);
+  const dynamo = Object.values(c.dynamo);
+  const s3 = (name: string) => c.s3[name]?.count ?? 0;
+  const s3All = sum(Object.values(c.s3), (x) => x.count);
+  return {
+    apiRequests: Object.values(c.api).reduce((s, x) => s + x.count, 0),
+    dynamoCalls: sum(dynamo, (x) => x.count),
+    wru: sum(dynamo, (x) => x.wru),
+    rru: sum(dynamo, (x) => x.rru),
+    s3Puts: s3('PutObject'),
+    s3Gets: s3('GetObject'),
+    s3Other: s3All - s3('PutObject') - s3('GetObject'),
+  };
+}
+
+// ————————————————————————————————————————————— client side
+
+interface Answer {
+  readonly status: number;
+  readonly body: Buffer;
+}
+
+/** A minimal client of the HTTP API: keep-alive connections, binary framing, JSON for the rest. */
+export class Api {
+  private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+  private readonly base: URL;
+  requests = 0;
+
+  constructor(url: string) {
+    this.base = new URL(url);
+  }
+
+  request(method: string, path: string, body?: Buffer, type?: string, accept?: string): Promise<Answer> {
+    this.requests++;
+    return new Promise((resolve, reject) => {
+      const headers: Record<string, string> = {};
+      if (body) {
+        headers['content-type'] = type ?? 'application/json';
+        headers['content-length'] = String(body.length);
+      }
+      if (accept) headers.accept = accept;
+      const req = http.request(
+        { host: this.base.hostname, port: this.base.port, method, path, headers, agent: this.agent },
+        (res) => {
+          readAll(res).then((b) => resolve({ status: res.statusCode ?? 0, body: b }), reject);
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
+    });
+  }
+
+  async json<T>(method: string, path: string, value?: unknown): Promise<T> {
+    const answer = await this.request(
+      method,
+      path,
+      value === undefined ? undefined : Buffer.from(JSON.stringify(value)),
+      'application/json',
+      'application/json',
+    );
+    if (answer.status >= 400) {
+      throw new Error(`${method} ${path} answered ${answer.status}: ${answer.body.toString('utf8')}`);
+    }
+    return (answer.body.length > 0 ? JSON.parse(answer.body.toString('utf8')) : undefined) as T;
+  }
+
+  async produce(parts: readonly ProducePartitionRequest[]) {
+    const answer = await this.request(
+      'POST',
+      '/v1/produce',
+      encodeProduceRequest(parts),
+      FRAME_CONTENT_TYPE,
+      FRAME_CONTENT_TYPE,
+    );
+    if (answer.status >= 400) throw new Error(`produce answered ${answer.status}: ${answer.body.toString()}`);
+    const results = decodeProduceResponse(answer.body);
+    for (const r of results) if (r.error) throw r.error;
+    return results;
+  }
+
+  async fetch(
+    partitions: { topic: string; partition: number; offset: number }[],
+    options: { maxWaitMs: number; minBytes: number; maxBytes: number },
+  ): Promise<FetchPartitionResult[]> {
+    const body = encodeFetchRequest({ partitions, ...options });
+    const answer = await this.request('POST', '/v1/fetch', body, FRAME_CONTENT_TYPE, FRAME_CONTENT_TYPE);
+    if (answer.status >= 400) throw new Error(`fetch answered ${answer.status}: ${answer.body.toString()}`);
+    return decodeFetchResponse(answer.body);
+  }
+
+  createTopic(name: string, partitions: number) {
+    return this.json('POST', '/v1/topics', { name, partitions });
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+}
+
+/** Records of one request, split by Kafka's key partitioner, one batch per partition. */
+function buildRequest(
+  topic: string,
+  partitions: number,
+  records: readonly ProducerRecord[],
+  compression: 'none' | 'lz4' | 'gzip',
+): ProducePartitionRequest[] {
+  const byPartition = new Map<number, ProducerRecord[]>();
+  for (const r of records) {
+    const p = r.key ? partitionForKey(r.key, partitions) : 0;
+    const list = byPartition.get(p) ?? [];
+    byPartition.set(p, list);
+    list.push(r);
+  }
+  return [...byPartition].map(([partition, list]) => ({
+    topic,
+    partition,
+    batches: encodeRecordBatch(list, { compression }),
+  }));
+}
+
+const payloadBytes = (e: BenchEvent) => e.key.length + e.value.length;
+
+/** Pre-built produce requests of ~`requestBytes` uncompressed bytes each, so that encoding is not timed. */
+function buildRequestPool(
+  topic: string,
+  partitions: number,
+  events: readonly BenchEvent[],
+  requestBytes: number,
+): { parts: ProducePartitionRequest[]; records: number; bytes: number }[] {
+  const pool: { parts: ProducePartitionRequest[]; records: number; bytes: number }[] = [];
+  let batch: ProducerRecord[] = [];
+  let size = 0;
+  const now = Date.now();
+  for (const e of events) {
+    batch.push({ key: e.key, value: e.value, timestamp: now });
+    size += payloadBytes(e);
+    if (size >= requestBytes) {
+      pool.push({ parts: buildRequest(topic, partitions, batch, 'lz4'), records: batch.length, bytes: size });
+      batch = [];
+      size = 0;
+    }
+  }
+  return pool;
+}
+
+export function percentile(values: readonly number[], p: number): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+}
+
+interface TopicPartitionRef {
+  topic: string;
+  partition: number;
+}
+
+/** A one-member consumer group: join, long-poll fetch, heartbeat, commit every commitIntervalMs, leave. */
+class GroupConsumer {
+  private memberId = '';
+  private generation = 0;
+  private assignment: TopicPartitionRef[] = [];
+  private readonly positions = new Map<number, number>();
+  private heartbeat: NodeJS.Timeout | undefined;
+  private lastCommit = 0;
+  heartbeatIntervalMs = 0;
+  fetches = 0;
+  /** Partition results that carried records, summed over fetches. */
+  partitionsWithData = 0;
+  records = 0;
+  payloadBytes = 0;
+  fetchedBytes = 0;
+
+  constructor(
+    private readonly api: Api,
+    private readonly group: string,
+    private readonly topic: string,
+    private readonly options: {
+      maxWaitMs: number;
+      minBytes: number;
+      maxBytes: number;
+      commitIntervalMs: number;
+      onRecord?: (record: DecodedRecord, receivedAt: number) => void;
+    },
+  ) {}
+
+  async start(): Promise<void> {
+    const joined = await this.api.json<{
+      memberId: string;
+      generation: number;
+      assignment: TopicPartitionRef[];
+      heartbeatIntervalMs: number;
+    }>('POST', `/v1/groups/${this.group}/members`, {
+      topics: [this.topic],
+      sessionTimeoutMs: CONSUMER_DEFAULTS.sessionTimeoutMs,
+    });
+    this.memberId = joined.memberId;
+    this.generation = joined.generation;
+    await this.assign(joined.assignment);
+    this.heartbeatIntervalMs = joined.heartbeatIntervalMs;
+    this.heartbeat = setInterval(() => {
+      this.beat().catch(() => undefined);
+    }, joined.heartbeatIntervalMs);
+  }
+
+  private async assign(assignment: TopicPartitionRef[]): Promise<void> {
+    this.assignment = assignment.filter((tp) => tp.topic === this.topic);
+    const missing = this.assignment.filter((tp) => !this.positions.has(tp.partition));
+    if (missing.length === 0) return;
+    const committed = await this.api.json<{ offsets: { partition: number; offset: number }[] }>(
+      'GET',
+      `/v1/groups/${this.group}/offsets?topic=${this.topic}`,
+    );
+    for (const tp of missing) {
+      const c = committed.offsets.find((o) => o.partition === tp.partition);
+      this.positions.set(tp.partition, c?.offset ?? 0);
+    }
+  }
+
+  pauseHeartbeats(): void {
+    clearInterval(this.heartbeat);
+  }
+
+  async beat(): Promise<void> {
+    const answer = await this.api.json<{ generation: number; assignment: TopicPartitionRef[] }>(
+      'POST',
+      `/v1/groups/${this.group}/members/${this.memberId}/heartbeat`,
+      { generation: this.generation, owned: this.assignment },
+    );
+    this.generation = answer.generation;
+    await this.assign(answer.assignment);
+  }
+
+  /** One fetch; true when it returned records. */
+  async poll(): Promise<boolean> {
+    if (this.assignment.length === 0) {
+      await new Promise((r) => setTimeout(r, 50));
+      return false;
+    }
+    const results = await this.api.fetch(
+      this.assignment.map((tp) => ({ ...tp, offset: this.positions.get(tp.partition) ?? 0 })),
+      { maxWaitMs: this.options.maxWaitMs, minBytes: this.options.minBytes, maxBytes: this.options.maxBytes },
+    );
+    this.fetches++;
+    const receivedAt = Date.now();
+    let got = false;
+    for (const r of results) {
+      if (r.error) throw r.error;
+      const from = this.positions.get(r.partition) ?? 0;
+      this.fetchedBytes += r.records.length;
+      if (r.records.length > 0) this.partitionsWithData++;
+      for (const batch of decodeRecordBatches(r.records).batches) {
+        for (const record of batch.records) {
+          if (record.offset < from) continue;
+          got = true;
+          this.records++;
+          this.payloadBytes += (record.key?.length ?? 0) + (record.value?.length ?? 0);
+          this.options.onRecord?.(record, receivedAt);
+        }
+      }
+      this.positions.set(r.partition, r.nextOffset);
+    }
+    if (Date.now() - this.lastCommit >= this.options.commitIntervalMs) await this.commit();
+    return got;
+  }
+
+  position(partition: number): number {
+    return this.positions.get(partition) ?? 0;
+  }
+
+  async commit(): Promise<void> {
+    this.lastCommit = Date.now();
+    await this.api.json('POST', `/v1/groups/${this.group}/offsets`, {
+      memberId: this.memberId,
+      generation: this.generation,
+      offsets: [...this.positions].map(([partition, offset]) => ({ topic: this.topic, partition, offset })),
+    });
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.heartbeat);
+    await this.commit();
+    await this.api.json('DELETE', `/v1/groups/${this.group}/members/${this.memberId}`);
+  }
+}
+
+// ————————————————————————————————————————————— phases
+
+export const E2E_WORKLOADS: readonly WorkloadName[] = ['webAccessLog', 'iotReading', 'orderEvent'];
+
+export interface E2EOptions {
+  /** Seconds per throughput row. @default 5 */
+  readonly throughputSeconds?: number;
+  /** Seconds of the latency phase. @default 8 */
+  readonly latencySeconds?: number;
+  /** Seconds of the idle long-poll phase. @default 4 */
+  readonly idleSeconds?: number;
+  /** Uncompressed bytes per produce request in the throughput phase. @default 256 KiB */
+  readonly requestBytes?: number;
+  readonly partitions?: number;
+  readonly workloads?: readonly WorkloadName[];
+  /** The latency phase's producer: records per second, lingerMs, requests in flight. @default 200, 5, 1 */
+  readonly latencyProducer?: { recordsPerSec: number; lingerMs: number; maxInFlight: number };
+  readonly log?: (line: string) => void;
+}
+
+export interface ThroughputRow {
+  readonly workload: WorkloadName;
+  readonly producers: number;
+  readonly requests: number;
+  readonly records: number;
+  readonly recordsPerSec: number;
+  readonly mbPerSec: number;
+  readonly ackP50Ms: number;
+  readonly ackP99Ms: number;
+}
+
+export interface CatchUpRow {
+  readonly workload: WorkloadName;
+  readonly records: number;
+  readonly fetches: number;
+  readonly recordsPerSec: number;
+  readonly mbPerSec: number;
+  /** Stored (compressed) bytes read per second. */
+  readonly storedMbPerSec: number;
+}
+
+/** Request accounting of one workload: what one produce request and one catch-up fetch cost. */
+export interface WorkloadAccounting {
+  readonly workload: WorkloadName;
+  readonly partitions: number;
+  readonly produce: {
+    requests: number;
+    /** Partitions written per request, summed over requests. */
+    partitionBatches: number;
+    records: number;
+    payloadBytes: number;
+    counters: Counters;
+  };
+  readonly catchUp: { fetches: number; records: number; payloadBytes: number; counters: Counters };
+}
+
+export interface LatencyResult {
+  readonly workload: WorkloadName;
+  readonly recordsPerSec: number;
+  readonly lingerMs: number;
+  readonly maxInFlight: number;
+  readonly maxWaitMs: number;
+  readonly records: number;
+  readonly produceRequests: number;
+  readonly ackP50Ms: number;
+  readonly ackP99Ms: number;
+  readonly e2eP50Ms: number;
+  readonly e2eP99Ms: number;
+  readonly e2eMaxMs: number;
+  readonly seconds: number;
+  readonly fetches: number;
+  readonly partitionsWithData: number;
+  readonly counters: Counters;
+}
+
+export interface IdleResult {
+  /** Calls of 5 heartbeats and of 5 offset commits (one per partition each), measured alone. */
+  readonly heartbeats: { count: number; counters: Counters };
+  readonly commits: { count: number; partitions: number; counters: Counters };
+  readonly heartbeatIntervalMs: number;
+  readonly seconds: number;
+  readonly partitions: number;
+  readonly maxWaitMs: number;
+  readonly fetches: number;
+  readonly counters: Counters;
+}
+
+export interface E2EResult {
+  readonly throughput: ThroughputRow[];
+  readonly catchUp: CatchUpRow[];
+  readonly accounting: WorkloadAccounting[];
+  readonly latency: LatencyResult;
+  readonly idle: IdleResult;
+  readonly requestBytes: number;
+  readonly partitions: number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function closedLoopProducers(
+  api: Api,
+  pool: ReturnType<typeof buildRequestPool>,
+  producers: number,
+  seconds: number,
+) {
+  const deadline = performance.now() + seconds * 1000;
+  const ackMs: number[] = [];
+  let requests = 0;
+  let records = 0;
+  let bytes = 0;
+  let partitionBatches = 0;
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: producers }, async () => {
+      while (performance.now() < deadline) {
+        const request = pool[next++ % pool.length]!;
+        const t0 = performance.now();
+        await api.produce(request.parts);
+        ackMs.push(performance.now() - t0);
+        requests++;
+        records += request.records;
+        bytes += request.bytes;
+        partitionBatches += request.parts.length;
+      }
+    }),
+  );
+  const elapsed = (performance.now() - started) / 1000;
+  return { requests, records, bytes, partitionBatches, elapsed, ackMs };
+}
+
+export async function runE2EBench(options: E2EOptions = {}): Promise<E2EResult> {
+  const log = options.log ?? (() => undefined);
+  const throughputSeconds = options.throughputSeconds ?? 5;
+  const latencySeconds = options.latencySeconds ?? 8;
+  const idleSeconds = options.idleSeconds ?? 4;
+  const requestBytes = options.requestBytes ?? 256 * 1024;
+  const partitions = options.partitions ?? 4;
+  const workloads = options.workloads ?? E2E_WORKLOADS;
+  const server = await startServer();
+  const api = new Api(server.url);
+  const run = Date.now().toString(36);
+  try {
+    const throughput: ThroughputRow[] = [];
+    const catchUp: CatchUpRow[] = [];
+    const accounting: WorkloadAccounting[] = [];
+    for (const workload of workloads) {
+      const topic = `bench-${workload}-${run}`;
+      await api.createTopic(topic, partitions);
+      // Enough distinct events for a pool of requests; the pool is reused round-robin.
+      const events = generateEvents(workload, Math.ceil((8 * requestBytes) / 200), 11);
+      const pool = buildRequestPool(topic, partitions, events, requestBytes);
+      await api.produce(pool[0]!.parts); // warm-up: topic metadata cache, connections
+      let produceAccounting: WorkloadAccounting['produce'] | undefined;
+      for (const producers of [1, 4]) {
+        const before = await server.counters();
+        const r = await closedLoopProducers(api, pool, producers, throughputSeconds);
+        const counters = diffCounters(await server.counters(), before);
+        if (producers === 1) {
+          produceAccounting = {
+            requests: r.requests,
+            partitionBatches: r.partitionBatches,
+            records: r.records,
+            payloadBytes: r.bytes,
+            counters,
+          };
+        }
+        throughput.push({
+          workload,
+          producers,
+          requests: r.requests,
+          records: r.records,
+          recordsPerSec: r.records / r.elapsed,
+          mbPerSec: r.bytes / r.elapsed / 1e6,
+          ackP50Ms: percentile(r.ackMs, 50),
+          ackP99Ms: percentile(r.ackMs, 99),
+        });
+        log(`e2e ${workload}: ${producers} producer(s) ${(r.records / r.elapsed).toFixed(0)} records/s`);
+      }
+      // Catch-up: read everything back from offset 0 with one group member.
+      const description = await api.json<{ partitions: { partition: number; highWatermark: number }[] }>(
+        'GET',
+        `/v1/topics/${topic}`,
+      );
+      const consumer = new GroupConsumer(api, `catchup-${workload}-${run}`, topic, {
+        maxWaitMs: 0,
+        minBytes: 1,
+        maxBytes: 4 * 1024 * 1024,
+        commitIntervalMs: Number.POSITIVE_INFINITY,
+      });
+      await consumer.start();
+      consumer.pauseHeartbeats();
+      // Counted from here to the last fetch: fetches only (the group's calls are measured in the idle phase).
+      const before = await server.counters();
+      const started = performance.now();
+      const deadline = started + 60_000;
+      const done = () =>
+        description.partitions.every((p) => consumer.position(p.partition) >= p.highWatermark);
+      while (!done() && performance.now() < deadline) await consumer.poll();
+      const elapsed = (performance.now() - started) / 1000;
+      const counters = diffCounters(await server.counters(), before);
+      await consumer.stop();
+      catchUp.push({
+        workload,
+        records: consumer.records,
+        fetches: consumer.fetches,
+        recordsPerSec: consumer.records / elapsed,
+        mbPerSec: consumer.payloadBytes / elapsed / 1e6,
+        storedMbPerSec: consumer.fetchedBytes / elapsed / 1e6,
+      });
+      log(`e2e ${workload}: catch-up ${(consumer.records / elapsed).toFixed(0)} records/s`);
+      accounting.push({
+        workload,
+        partitions,
+        produce: produceAccounting!,
+        catchUp: {
+          fetches: consumer.fetches,
+          records: consumer.records,
+          payloadBytes: consumer.payloadBytes,
+          counters,
+        },
+      });
+    }
+
+    const latency = await latencyPhase(
+      api,
+      server,
+      run,
+      partitions,
+      latencySeconds,
+      options.latencyProducer ?? { recordsPerSec: 200, lingerMs: 5, maxInFlight: 1 },
+    );
+    log(`e2e latency: p50 ${latency.e2eP50Ms.toFixed(0)} ms`);
+    const idle = await idlePhase(api, server, run, partitions, idleSeconds);
+    return { throughput, catchUp, accounting, latency, idle, requestBytes, partitions };
+  } finally {
+    api.close();
+    await server.stop();
+  }
+}
+
+/**
+ * The latency phase runs the client SDK (client/): its producer (lingerMs, one request in flight per
+ * partition) and a group consumer (`consumer.run`), as an application would.
+ */
+async function latencyPhase(
+  api: Api,
+  server: LocalServer,
+  run: string,
+  partitions: number,
+  seconds: number,
+  config: { recordsPerSec: number; lingerMs: number; maxInFlight: number },
+): Promise<LatencyResult> {
+  const workload: WorkloadName = 'webAccessLog';
+  const { recordsPerSec, lingerMs, maxInFlight } = config;
+  const maxWaitMs = 1000;
+  const topic = `latency-${run}`;
+  await api.createTopic(topic, partitions);
+  const events = generateEvents(workload, recordsPerSec * seconds + 100, 23);
+  const sluice = new Sluice({ endpoint: server.url });
+  // Not idempotent, like the throughput phase's requests: the same calls, minus the sequence condition.
+  const producer = sluice.producer({ lingerMs, maxInFlightRequests: maxInFlight, idempotent: false });
+  const consumer = sluice.consumer({ groupId: `latency-${run}`, maxWaitMs, minBytes: 1 });
+  const e2eMs: number[] = [];
+  const ackMs: number[] = [];
+  let fetches = 0;
+  let partitionsWithData = 0;
+  consumer.on('fetch', (event) => {
+    fetches++;
+    partitionsWithData += event.partitions.filter((p) => p.records > 0).length;
+  });
+  await consumer.subscribe({ topic, fromBeginning: true });
+  const consuming = consumer.run({
+    eachMessage: async ({ message }) => {
+      e2eMs.push(Date.now() - message.timestamp);
+    },
+  });
+  const before = await server.counters();
+  const started = performance.now();
+  let sent = 0;
+  const acks: Promise<unknown>[] = [];
+  // Paced sending: the records due by now, every 2 ms (so requests form by lingerMs, not by the pacing).
+  while (performance.now() - started < seconds * 1000) {
+    const due = Math.floor(((performance.now() - started) / 1000) * recordsPerSec);
+    while (sent < due) {
+      const e = events[sent++ % events.length]!;
+      const t0 = performance.now();
+      acks.push(
+        producer
+          .send({ topic, messages: [{ key: e.key, value: e.value, timestamp: Date.now() }] })
+          .then(() => ackMs.push(performance.now() - t0)),
+      );
+    }
+    await sleep(2);
+  }
+  await Promise.all(acks);
+  const drainDeadline = performance.now() + 5000;
+  while (e2eMs.length < sent && performance.now() < drainDeadline) await sleep(10);
+  const elapsed = (performance.now() - started) / 1000;
+  const counters = diffCounters(await server.counters(), before);
+  const produceRequests = producer.stats.requests;
+  await consumer.stop();
+  await consuming;
+  await consumer.disconnect();
+  await producer.disconnect();
+  return {
+    workload,
+    recordsPerSec,
+    lingerMs,
+    maxInFlight,
+    maxWaitMs,
+    records: e2eMs.length,
+    produceRequests,
+    ackP50Ms: percentile(ackMs, 50),
+    ackP99Ms: percentile(ackMs, 99),
+    e2eP50Ms: percentile(e2eMs, 50),
+    e2eP99Ms: percentile(e2eMs, 99),
+    e2eMaxMs: Math.max(...e2eMs),
+    seconds: elapsed,
+    fetches,
+    partitionsWithData,
+    counters,
+  };
+}
+
+async function idlePhase(
+  api: Api,
+  server: LocalServer,
+  run: string,
+  partitions: number,
+  seconds: number,
+): Promise<IdleResult> {
+  const maxWaitMs = 1000;
+  const topic = `idle-${run}`;
+  await api.createTopic(topic, partitions);
+  const consumer = new GroupConsumer(api, `idle-${run}`, topic, {
+    maxWaitMs,
+    minBytes: 1,
+    maxBytes: 1024 * 1024,
+    commitIntervalMs: 5000,
+  });
+  await consumer.start();
+  await consumer.poll(); // the first poll waits a full maxWaitMs; start counting after it
+  const before = await server.counters();
+  const started = performance.now();
+  while (performance.now() - started < seconds * 1000) await consumer.poll();
+  const elapsed = (performance.now() - started) / 1000;
+  const counters = diffCounters(await server.counters(), before);
+  const fetches = consumer.fetches - 1;
+  consumer.pauseHeartbeats();
+  const count = 5;
+  const h0 = await server.counters();
+  for (let i = 0; i < count; i++) await consumer.beat();
+  const h1 = await server.counters();
+  for (let i = 0; i < count; i++) await consumer.commit();
+  const h2 = await server.counters();
+  await consumer.stop();
+  return {
+    heartbeats: { count, counters: diffCounters(h1, h0) },
+    commits: { count, partitions, counters: diffCounters(h2, h1) },
+    heartbeatIntervalMs: consumer.heartbeatIntervalMs,
+    seconds: elapsed,
+    partitions,
+    maxWaitMs,
+    fetches,
+    counters,
+  };
+}
+
+// ————————————————————————————————————————————— tables
+
+const f0 = (n: number) => (Number.isFinite(n) ? n.toFixed(0) : '—');
+const f1 = (n: number) => (Number.isFinite(n) ? n.toFixed(1) : '—');
+const f2 = (n: number) => (Number.isFinite(n) ? n.toFixed(2) : '—');
+
+export function formatThroughputTable(result: E2EResult): string {
+  const lines = [
+    `| workload | producers | records/s | MB/s (uncompressed) | produce requests | ack p50 ms | ack p99 ms |`,
+    '|---|--:|--:|--:|--:|--:|--:|',
+  ];
+  for (const r of result.throughput) {
+    lines.push(
+      `| ${r.workload} | ${r.producers} | ${f0(r.recordsPerSec)} | ${f2(r.mbPerSec)} | ${r.requests} | ${f1(r.ackP50Ms)} | ${f1(r.ackP99Ms)} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+export function formatCatchUpTable(result: E2EResult): string {
+  const lines = [
+    '| workload | records read | fetches | records/s | MB/s (uncompressed) | MB/s (stored, lz4) |',
+    '|---|--:|--:|--:|--:|--:|',
+  ];
+  for (const r of result.catchUp) {
+    lines.push(
+      `| ${r.workload} | ${r.records} | ${r.fetches} | ${f0(r.recordsPerSec)} | ${f2(r.mbPerSec)} | ${f2(r.storedMbPerSec)} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+export function formatLatencyTable(result: E2EResult): string {
+  const l = result.latency;
+  return [
+    '| measure | p50 ms | p99 ms | max ms |',
+    '|---|--:|--:|--:|',
+    `| produce ack (send() → acknowledged, incl. lingerMs ${l.lingerMs}) | ${f1(l.ackP50Ms)} | ${f1(l.ackP99Ms)} | — |`,
+    `| end to end (send() → group consumer receipt, incl. lingerMs ${l.lingerMs}) | ${f0(l.e2eP50Ms)} | ${f0(l.e2eP99Ms)} | ${f0(l.e2eMaxMs)} |`,
+  ].join('\n');
+}
+
+export function formatAccountingTable(result: E2EResult): string {
+  const lines = [
+    '| workload | per | API requests | S3 PUT | S3 GET | DynamoDB calls | WRU | RRU | records | stored KB |',
+    '|---|---|--:|--:|--:|--:|--:|--:|--:|--:|',
+  ];
+  for (const a of result.accounting) {
+    const p = totals(a.produce.counters);
+    const put = a.produce.counters.s3.PutObject;
+    const n = a.produce.requests;
+    lines.push(
+      `| ${a.workload} | produce request | ${f2(p.apiRequests / n)} | ${f2(p.s3Puts / n)} | ${f2(p.s3Gets / n)} | ${f2(p.dynamoCalls / n)} | ${f2(p.wru / n)} | ${f2(p.rru / n)} | ${f0(a.produce.records / n)} | ${f1((put?.bytesIn ?? 0) / Math.max(1, put?.count ?? 1) / 1024)} |`,
+    );
+    const c = totals(a.catchUp.counters);
+    const m = a.catchUp.fetches;
+    const get = a.catchUp.counters.s3.GetObject;
+    lines.push(
+      `| ${a.workload} | catch-up fetch | ${f2(c.apiRequests / m)} | ${f2(c.s3Puts / m)} | ${f2(c.s3Gets / m)} | ${f2(c.dynamoCalls / m)} | ${f2(c.wru / m)} | ${f2(c.rru / m)} | ${f0(a.catchUp.records / m)} | ${f1((get?.bytesOut ?? 0) / Math.max(1, m) / 1024)} |`,
+    );
+  }
+  const l = result.latency;
+  const lt = totals(l.counters);
+  lines.push(
+    `| ${l.workload} | second of tailing (${l.recordsPerSec} records/s, lingerMs ${l.lingerMs}) | ${f2(lt.apiRequests / l.seconds)} | ${f2(lt.s3Puts / l.seconds)} | ${f2(lt.s3Gets / l.seconds)} | ${f2(lt.dynamoCalls / l.seconds)} | ${f2(lt.wru / l.seconds)} | ${f2(lt.rru / l.seconds)} | ${f0(l.records / l.seconds)} | — |`,
+  );
+  const i = result.idle;
+  const it = totals(i.counters);
+  lines.push(
+    `| (idle topic) | second of long polling (${i.partitions} partitions, maxWaitMs ${i.maxWaitMs}) | ${f2(it.apiRequests / i.seconds)} | ${f2(it.s3Puts / i.seconds)} | ${f2(it.s3Gets / i.seconds)} | ${f2(it.dynamoCalls / i.seconds)} | ${f2(it.wru / i.seconds)} | ${f2(it.rru / i.seconds)} | 0 | — |`,
+  );
+  for (const [label, part] of [
+    ['heartbeat', i.heartbeats],
+    [`offset commit (${i.partitions} partitions)`, i.commits],
+  ] as const) {
+    const t = totals(part.counters);
+    const n = part.count;
+    lines.push(
+      `| (group) | ${label} | ${f2(t.apiRequests / n)} | ${f2(t.s3Puts / n)} | ${f2(t.s3Gets / n)} | ${f2(t.dynamoCalls / n)} | ${f2(t.wru / n)} | ${f2(t.rru / n)} | — | — |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+/** Every DynamoDB and S3 operation seen in the produce phase of the first workload, for the record. */
+export function formatOperationsTable(result: E2EResult): string {
+  const a = result.accounting[0];
+  if (!a) return '';
+  const n = a.produce.requests;
+  const m = a.catchUp.fetches;
+  const names = new Set([
+    ...Object.keys(a.produce.counters.dynamo).map((x) => `DynamoDB ${x}`),
+    ...Object.keys(a.produce.counters.s3).map((x) => `S3 ${x}`),
+    ...Object.keys(a.catchUp.counters.dynamo).map((x) => `DynamoDB ${x}`),
+    ...Object.keys(a.catchUp.counters.s3).map((x) => `S3 ${x}`),
+    ...Object.keys(a.produce.counters.api).map((x) => `API ${x}`),
+    ...Object.keys(a.catchUp.counters.api).map((x) => `API ${x}`),
+  ]);
+  const get = (c: Counters, name: string): number => {
+    const [service, op] = name.split(' ') as [string, string];
+    if (service === 'API') return c.api[op]?.count ?? 0;
+    return (service === 'S3' ? c.s3 : c.dynamo)[op]?.count ?? 0;
+  };
+  const lines = [
+    `| call (${a.workload}) | per produce request | per catch-up fetch |`,
+    '|---|--:|--:|',
+    ...[...names]
+      .sort()
+      .map(
+        (name) =>
+          `| ${name} | ${f2(get(a.produce.counters, name) / n)} | ${f2(get(a.catchUp.counters, name) / m)} |`,
+      ),
+  ];
+  return lines.join('\n');
+}
+
+if (process.argv.includes('--serve')) {
+  serve().catch((err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  });
+} else if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  runE2EBench({ log: (line) => console.error(line) }).then((result) => {
+    for (const table of [
+      formatThroughputTable(result),
+      formatCatchUpTable(result),
+      formatLatencyTable(result),
+      formatAccountingTable(result),
+      formatOperationsTable(result),
+    ]) {
+      console.log(`${table}\n`);
+    }
+  });
+}

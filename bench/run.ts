@@ -1,0 +1,269 @@
+/**
+ * Every benchmark, each bounded in time, then the cost model; writes bench/results.md and
+ * bench/results.svg and prints the tables.
+ *
+ *   npm run bench
+ *
+ * On a 2-core machine the whole run takes a few minutes. Every number comes from this run, except the
+ * list prices and published latencies of bench/prices.ts.
+ */
+import { writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { appendTable, runAppendBench } from './append';
+import { barChartSvg } from './chart';
+import { formatCodecTable, runCodecBench } from './codec';
+import { formatCompressionTable, runCompressionBench } from './compression';
+import {
+  costReport,
+  formatBillTable,
+  formatKnobTable,
+  formatLatencyEstimate,
+  formatScenarioTable,
+  formatUnitCosts,
+} from './cost';
+import {
+  formatAccountingTable,
+  formatCatchUpTable,
+  formatLatencyTable,
+  formatOperationsTable,
+  formatThroughputTable,
+  runE2EBench,
+} from './e2e';
+import { mergeTable, runMergeBench } from './merge';
+import { PRICES, PRICES_CHECKED, PRICES_REGION } from './prices';
+
+interface Section {
+  readonly key: string;
+  readonly title: string;
+  readonly intro: string;
+  readonly table: string;
+}
+
+const sections: Section[] = [];
+
+const CAVEATS = [
+  "- **Emulators on one machine are not AWS.** The local numbers (throughput, latency) come from the client, the gateway, the handlers, dynalite and s3rver sharing this machine's cores; on AWS each request is served by its own Lambda and by S3 and DynamoDB, with their own latencies. Other work on the machine shows up as noise.",
+  '- **What carries over is the request accounting**: how many S3 and DynamoDB calls (and capacity units) each produce and fetch makes, counted on the wire. The cost model prices those counts; the request *rates* of the scenarios are modelled from the producer and consumer settings, not measured on AWS.',
+  '- **The AWS latencies are an estimate** from published typical latencies (S3 tens of ms, DynamoDB single-digit ms, API Gateway 10–30 ms), warm functions only.',
+  '- **Prices** are us-east-1 list prices on the date in `bench/prices.ts`, some marked unverified there; no free tiers, no savings plans. Kinesis is priced with KPL-aggregated records and Kinesis provisioned with shards sized exactly for the peak (no headroom), both favourable to Kinesis; MSK Serverless with lz4-compressed clients.',
+  '- **Sluice is priced per request**: API Gateway, Lambda, an S3 PUT and three DynamoDB writes per partition for every produce request. It is cheap only when requests are large (lingerMs, few producers, few partitions per request); with small requests it costs several times Kinesis.',
+];
+
+/** The README's benchmark section: the command, the headline tables as printed, the caveats. */
+function readmeSection(date: string, host: string, seconds: number): string {
+  const pick = (key: string) => sections.find((x) => x.key === key);
+  const parts = ['codec', 'compression', 'throughput', 'latency', 'scenarios', 'knobs', 'estimate']
+    .map(pick)
+    .filter((x): x is Section => x !== undefined);
+  return [
+    '## Benchmarks',
+    '',
+    '```sh',
+    'npm run bench',
+    '```',
+    '',
+    `runs every benchmark in \`bench/\` (each bounded in time; ${seconds.toFixed(0)} s on ${host}) and writes \`bench/results.md\` (all tables, the machine, the prices used) and \`bench/results.svg\`. The tables below are from the run of ${date.slice(0, 10)}.`,
+    '',
+    ...parts.flatMap((x) => [`### ${x.title}`, '', x.intro, '', x.table, '']),
+    '### Caveats',
+    '',
+    ...CAVEATS,
+    '',
+  ].join('\n');
+}
+const timings: string[] = [];
+
+function say(line: string): void {
+  console.error(`[bench] ${line}`);
+}
+
+async function timed<T>(name: string, run: () => Promise<T> | T): Promise<T> {
+  const started = performance.now();
+  say(`${name}…`);
+  const result = await run();
+  const seconds = (performance.now() - started) / 1000;
+  timings.push(`${name} ${seconds.toFixed(0)} s`);
+  say(`${name} done in ${seconds.toFixed(1)} s`);
+  return result;
+}
+
+function add(key: string, title: string, intro: string, table: string): void {
+  sections.push({ key, title, intro, table });
+  console.log(`\n## ${title}\n\n${table}`);
+}
+
+function machine(): string {
+  const cpus = os.cpus();
+  return [
+    `${cpus[0]?.model ?? 'unknown CPU'}, ${cpus.length} cores, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM`,
+    `Node ${process.version}, ${os.platform()}/${os.arch()}`,
+    `load average at start ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  ].join('; ');
+}
+
+async function main(): Promise<void> {
+  const started = performance.now();
+  const date = new Date().toISOString();
+  const host = machine();
+  say(host);
+
+  const codecRows = await timed('codec', () => runCodecBench({ durationMs: 1000 }));
+  add(
+    'codec',
+    'Codec: Sluice vs kafkajs',
+    'One RecordBatch v2 of 1,000 keyed JSON events (~214-byte values), encoded and decoded in the same process; MB/s of uncompressed key + value bytes. kafkajs gets an LZ4 codec on the npm `lz4` frame API; "pure JS" forces the `lz4js` fallback Lambda bundles use.',
+    formatCodecTable(codecRows),
+  );
+
+  const compressionRows = await timed('compression', () => runCompressionBench());
+  add(
+    'compression',
+    'Compression: stored bytes per record',
+    'Bytes per record as stored (Kafka RecordBatch v2, 61-byte batch header included), 4 MiB of each seeded workload. "alone": one record per batch. Batches are cut at 16 KB / 256 KB / 1 MB of uncompressed key + value bytes. LZ4 uses 64 KB independent blocks (Kafka\'s frame), so batches above 64 KB gain little more; gzip keeps a 32 KB window.',
+    formatCompressionTable(compressionRows),
+  );
+
+  const appendRows = await timed('append', () => runAppendBench(480));
+  add(
+    'append',
+    'Append protocol: commits on one partition',
+    'LogService directly over the embedded emulators (no HTTP), one-record batches, 480 commits per row.',
+    appendTable(appendRows),
+  );
+
+  const merge = await timed('merge', () => runMergeBench(100_000, 40_000));
+  add(
+    'merge',
+    'Merging small segments',
+    "From `bench/merge.ts` (retention): a cold consumer's catch-up over many one-batch objects, before and after the cleanup merged them.",
+    mergeTable(merge),
+  );
+
+  const e2e = await timed('end to end', () => runE2EBench({ log: say }));
+  add(
+    'throughput',
+    'Local stack end to end: produce throughput',
+    `\`startLocalStack\` (the \`npm start\` server) in a child process, its AWS calls through a counting proxy; the client in this process over HTTP on 127.0.0.1. Closed-loop producers, one request in flight each, ${e2e.requestBytes / 1024} KB of records per request (lz4, keyed over ${e2e.partitions} partitions), 5 s per row. Ack = request sent → acknowledged. Every request writes every partition, so several producers contend on the same partitions (an appender waits for earlier ranges to close): here they add latency, not throughput.`,
+    formatThroughputTable(e2e),
+  );
+  add(
+    'catchup',
+    'Local stack end to end: catch-up consume',
+    'One consumer-group member reads the throughput topic from offset 0, fetches of up to 4 MiB, no wait.',
+    formatCatchUpTable(e2e),
+  );
+  const l = e2e.latency;
+  add(
+    'latency',
+    'Local stack end to end: latency',
+    `The client SDK (client/): a producer paced at ${l.recordsPerSec} records/s (webAccessLog), lingerMs ${l.lingerMs}, ${l.maxInFlight} request in flight per partition; a group consumer (\`consumer.run\`) tailing with long polls (maxWaitMs ${l.maxWaitMs}, minBytes 1). ${l.records} records over ${l.seconds.toFixed(1)} s, ${l.produceRequests} produce requests, ${l.fetches} fetches.`,
+    formatLatencyTable(e2e),
+  );
+  add(
+    'accounting',
+    'Request accounting',
+    'Every API request (gateway log), S3 call and DynamoDB call (proxy, on the wire), per unit of work. WRU/RRU are the capacity DynamoDB reports for each call (dynalite computes them from item sizes by the same rules: 1 WRU per KB written, 1 RRU per 4 KB read strongly consistently); a failed conditional write counts 1 WRU. Catch-up rows count only the fetches (group calls are measured apart).',
+    `${formatAccountingTable(e2e)}\n\n${formatOperationsTable(e2e)}`,
+  );
+
+  const report = costReport(e2e, 'webAccessLog');
+  add(
+    'units',
+    'Cost model: unit costs',
+    'The measured inputs of the cost model (webAccessLog workload).',
+    formatUnitCosts(report.units),
+  );
+  add(
+    'scenarios',
+    'Cost per month and per GB, side by side',
+    `List prices of ${PRICES_REGION} checked ${PRICES_CHECKED} (bench/prices.ts, sources there; some marked unverified). 24 h retention everywhere, consumers in the region (no transfer charges), no free tiers. Sluice with the client SDK's defaults (lingerMs 5, maxBatchBytes 1 MiB, one request in flight per partition; consumers long-polling with maxWaitMs 5 s) and batched (lingerMs 1000, consumers fetching once a second); GB = 2^30 bytes of uncompressed records. Kinesis with KPL-aggregated records and shared-throughput consumers; provisioned shards sized for the peak. MSK Serverless with lz4-compressed Kafka clients. $/GB in: producing and storing; $/GB out: per GB read by one group. Consumers outside AWS add $${PRICES.dataTransferOutGb.usd}/GB transferred: Sluice and MSK transfer lz4-compressed bytes ($${(PRICES.dataTransferOutGb.usd * report.units.storedPerPayload).toFixed(3)} per GB of records), Kinesis the records as sent.`,
+    formatScenarioTable(report),
+  );
+  add(
+    'bill',
+    "Sluice's bill by service",
+    'Where the Sluice dollars go, and the request rates behind them (averaged over the day).',
+    formatBillTable(report),
+  );
+  add(
+    'knobs',
+    'Knobs that move the cost',
+    'The first scenario with one setting changed at a time. Long-polling consumers pay Lambda for the whole wait (512 MB, always one fetch in flight per member): that, not the data, is most of the bill at low rates.',
+    formatKnobTable(report.units),
+  );
+  add(
+    'estimate',
+    'Latency on AWS: an ESTIMATE',
+    'Not measured on AWS. The measured call sequence of a produce and of a fetch, priced in time with published typical latencies (bench/prices.ts LATENCIES_MS: S3 tens of ms, DynamoDB single-digit ms, API Gateway 10–30 ms); warm functions, no cold starts. The local column is this machine, for contrast only.',
+    formatLatencyEstimate(report.units, { ackP50: l.ackP50Ms, e2eP50: l.e2eP50Ms }),
+  );
+
+  const svg = barChartSvg(
+    [
+      {
+        title: 'Cost per month for the same traffic',
+        unit: 'USD / month',
+        log: true,
+        groups: report.scenarios.map((s) => s.scenario.name.replace(/ \(.*\)/, '')),
+        series: [
+          { name: 'Sluice, SDK defaults', values: report.scenarios.map((s) => s.sluice.bill.total) },
+          { name: 'Sluice, batched', values: report.scenarios.map((s) => s.sluiceBatched.bill.total) },
+          ...['Kinesis on-demand', 'Kinesis provisioned', 'MSK Serverless'].map((name, i) => ({
+            name,
+            values: report.scenarios.map((s) => s.alternatives[i]?.total ?? 0),
+          })),
+        ],
+        format: (v) => `$${v >= 100 ? v.toFixed(0) : v.toFixed(1)}`,
+      },
+      {
+        title: 'Stored bytes per record',
+        unit: 'bytes / record',
+        groups: compressionRows.map((r) => r.workload),
+        series: [
+          { name: 'raw JSON', values: compressionRows.map((r) => r.rawBytes) },
+          { name: 'lz4, each record alone', values: compressionRows.map((r) => r.lz4Alone) },
+          { name: 'lz4, 256 KB batches', values: compressionRows.map((r) => r.batched.lz4['256 KB'] ?? 0) },
+          { name: 'gzip, 256 KB batches', values: compressionRows.map((r) => r.batched.gzip['256 KB'] ?? 0) },
+        ],
+        format: (v) => v.toFixed(0),
+      },
+    ],
+    `npm run bench, ${date.slice(0, 10)}: ${host.split(';')[0]}. Prices ${PRICES_REGION} ${PRICES_CHECKED}; Sluice costs modelled from locally measured request counts.`,
+  );
+  writeFileSync(new URL('./results.svg', import.meta.url), svg);
+
+  const seconds = (performance.now() - started) / 1000;
+  const unverified = Object.entries(PRICES)
+    .filter(([, p]) => !p.verified)
+    .map(([name]) => name);
+  const md = [
+    '# Sluice benchmark results',
+    '',
+    `Written by \`npm run bench\` on ${date}, in ${seconds.toFixed(0)} s (${timings.join(', ')}).`,
+    '',
+    `Machine: ${host}.`,
+    '',
+    '## Caveats',
+    '',
+    ...CAVEATS,
+    '',
+    ...sections.flatMap((s) => [`## ${s.title}`, '', s.intro, '', s.table, '']),
+    '## Prices used',
+    '',
+    `From bench/prices.ts (${PRICES_REGION}, checked ${PRICES_CHECKED}). Not verified on the provider's page: ${unverified.join(', ')}.`,
+    '',
+    '![results](results.svg)',
+    '',
+  ].join('\n');
+  writeFileSync(new URL('./results.md', import.meta.url), md);
+  writeFileSync(new URL('./README-section.md', import.meta.url), readmeSection(date, host, seconds));
+  say(`wrote bench/results.md and bench/results.svg in ${seconds.toFixed(0)} s`);
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exitCode = 1;
+});
