@@ -30,9 +30,9 @@ const ok = (r: CliResult) => {
 const lines = (s: string) => s.split('\n').filter((l) => l !== '');
 
 describe('CLI: the README walkthrough', () => {
-  it('runs docs/cli.md as written: the outputs it shows, and lag 0 at the end', async () => {
+  it('runs the CLI walkthrough of README.md as written: the outputs it shows, and lag 0 at the end', async () => {
     // Every command of the walkthrough's shell blocks, with the output lines (`# …`) that follow it.
-    const doc = await readFile(new URL('../../docs/cli.md', import.meta.url), 'utf8');
+    const doc = await readFile(new URL('../../README.md', import.meta.url), 'utf8');
     const section = doc.slice(doc.indexOf('### Walkthrough'), doc.indexOf('### Commands'));
     const steps: { command: string; expected: string[] }[] = [];
     for (const block of section.matchAll(/```sh\n([\s\S]*?)```/g)) {
