@@ -94,7 +94,8 @@ describe('Class: Producer', () => {
 
     it('gathers the sends of one linger window into one request', async () => {
       const topic = await createTopic(sluice, 3);
-      const producer = sluice.producer({ lingerMs: 100 });
+      // A window long enough that a loaded machine cannot spread the five sends across two of them.
+      const producer = sluice.producer({ lingerMs: 2_000 });
       const before = proxy.requests('POST', '/v1/produce').length;
 
       const sends = [0, 1, 2, 3, 4].map((i) =>
