@@ -183,7 +183,7 @@ describe('Class: Transport', () => {
       const err = await transport
         .json('GET', '/v1/topics', undefined, { retry: false })
         .catch((e: unknown) => e);
-      expect(Date.now() - started).toBeLessThan(2_000);
+      expect(Date.now() - started).toBeLessThan(10_000); // it gives up rather than hang (not a speed check)
       expect(err).toMatchObject({ code: 'REQUEST_TIMED_OUT', details: { network: 'ETIMEDOUT' } });
       transport.close();
       server.closeAllConnections();
