@@ -130,7 +130,7 @@ async function main(): Promise<void> {
   add(
     'append',
     'Append protocol: commits on one partition',
-    'LogService directly over the embedded emulators (no HTTP), one-record batches, 480 commits per row.',
+    'LogService directly over the embedded emulators (no HTTP), one-record batches, 480 commits per row. "s3rver": each commit is a produce request with its S3 PUT; "memory": objects kept in memory, so the row measures the append protocol\'s DynamoDB calls alone (how the design notes\' prototype was measured).',
     appendTable(appendRows),
   );
 
