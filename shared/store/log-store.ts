@@ -118,8 +118,6 @@ export interface LogStore {
   /** Raises logStartOffset (never past the high-water mark); false if it was already at or past `to`. */
   advanceLogStartOffset(pid: string, to: number): Promise<boolean>;
   deleteEntries(pid: string, bases: readonly number[]): Promise<void>;
-  /** Removes idempotent-producer state idle since before `olderThan` (cleanup keeps the head small). */
-  expireProducers(pid: string, producerIds: readonly number[]): Promise<void>;
 }
 
 const n = (value: number): AttributeValue => ({ N: String(value) });
@@ -240,7 +238,8 @@ export class DynamoLogStore implements LogStore {
     }
   }
 
-  async getHead(pid: string): Promise<PartitionHead | undefined> {
+  /** The head item as stored (consistent read): every step of the protocol needs the latest. */
+  private async readHeadItem(pid: string): Promise<Record<string, AttributeValue> | undefined> {
     try {
       const result = await this.dynamo.send(
         new GetItemCommand({
@@ -249,10 +248,15 @@ export class DynamoLogStore implements LogStore {
           ConsistentRead: true,
         }),
       );
-      return result.Item ? parseHead(result.Item) : undefined;
+      return result.Item;
     } catch (err) {
       translateAwsError(err, 'DynamoDB GetItem log head');
     }
+  }
+
+  async getHead(pid: string): Promise<PartitionHead | undefined> {
+    const item = await this.readHeadItem(pid);
+    return item ? parseHead(item) : undefined;
   }
 
   async reserve(pid: string, input: ReserveInput): Promise<number | undefined> {
@@ -486,49 +490,20 @@ export class DynamoLogStore implements LogStore {
     }
   }
 
-  async expireProducers(pid: string, producerIds: readonly number[]): Promise<void> {
-    if (producerIds.length === 0) return;
-    const names = producerIds.flatMap((id) => ['e', 's', 'f', 'b', 'c', 't'].map((k) => `p${k}_${id}`));
-    try {
-      await this.dynamo.send(
-        new UpdateItemCommand({
-          TableName: this.table,
-          Key: this.key(pid, HEAD_SORT_KEY),
-          UpdateExpression: `REMOVE ${names.join(', ')}`,
-          ConditionExpression: 'attribute_exists(logEndOffset)',
-        }),
-      );
-    } catch (err) {
-      if (isConditionalCheckFailed(err)) return;
-      translateAwsError(err, 'DynamoDB UpdateItem expire producers');
-    }
-  }
-
   // ---- cleanup (shared/retention) ------------------------------------------------------------
 
   async getHeadForCleanup(pid: string): Promise<CleanupHead | undefined> {
-    try {
-      const result = await this.dynamo.send(
-        new GetItemCommand({
-          TableName: this.table,
-          Key: this.key(pid, HEAD_SORT_KEY),
-          ConsistentRead: true,
-        }),
-      );
-      const item = result.Item;
-      if (!item) return undefined;
-      const num = (v: AttributeValue | undefined) => (v?.N === undefined ? undefined : Number(v.N));
-      const below = num(item.dlo);
-      const at = num(item.dat);
-      return {
-        ...parseHead(item),
-        pendingDeletion: below !== undefined && at !== undefined ? { below, at } : undefined,
-        deletedAt: num(item.delAt),
-        mergeCheckpoint: num(item.mgo),
-      };
-    } catch (err) {
-      translateAwsError(err, 'DynamoDB GetItem log head');
-    }
+    const item = await this.readHeadItem(pid);
+    if (!item) return undefined;
+    const num = (v: AttributeValue | undefined) => (v?.N === undefined ? undefined : Number(v.N));
+    const below = num(item.dlo);
+    const at = num(item.dat);
+    return {
+      ...parseHead(item),
+      pendingDeletion: below !== undefined && at !== undefined ? { below, at } : undefined,
+      deletedAt: num(item.delAt),
+      mergeCheckpoint: num(item.mgo),
+    };
   }
 
   async recordPendingDeletion(pid: string, below: number, at: number): Promise<boolean> {
