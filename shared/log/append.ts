@@ -381,7 +381,16 @@ export class PartitionAppender {
         e.producerEpoch === p.epoch &&
         e.baseSequence === p.baseSequence,
     );
-    if (match) return { baseOffset: match.base, count: match.count, duplicate: true };
+    if (match) {
+      // Reliability fix (test/reliability, F5 SIGKILL seed 1980029279): the batch may be committed but
+      // not yet below the high-water mark (its appender died before advancing, behind an open range);
+      // answer only once it is readable (invariant 1), helping the mark over it as a duplicate of the
+      // last batch does.
+      if (head.highWatermark < match.base + match.count) {
+        await this.advanceAndWait(pid, match.base, match.count, []);
+      }
+      return { baseOffset: match.base, count: match.count, duplicate: true };
+    }
     const passedOlder = entries.some(
       (e) =>
         e.state === 'committed' &&

@@ -1,0 +1,17 @@
+import { expect } from 'vitest';
+import { formatViolations } from './checker';
+import { type ScenarioResult, scenarioNamed } from './scenarios';
+
+/** The seed of a short run: RELIABILITY_SEED replays another one. */
+export const seedFor = (fallback: number) => Number(process.env.RELIABILITY_SEED ?? fallback);
+
+/** Runs a scenario's short version and expects a clean history. */
+export async function expectCleanRun(prefix: string, seed: number): Promise<ScenarioResult> {
+  const result = await scenarioNamed(prefix).run({ seed, scale: 'short' });
+  expect(formatViolations(result.violations), `${result.scenario}, seed ${seed}`).toBe('');
+  expect(result.operations).toBeGreaterThan(0);
+  return result;
+}
+
+/** Generous: the machine running the suite may be loaded. */
+export const SCENARIO_TIMEOUT_MS = 180_000;
