@@ -15,13 +15,7 @@ export interface Services {
 export function logTopicMetadata(log: LogService): TopicMetadataSource {
   return {
     partitionCount: async (topic) => (await log.requireTopic(topic)).partitionCount,
-    partitionBounds: async (topic, partition) => {
-      const [start, end] = await Promise.all([
-        log.listOffset(topic, partition, 'earliest'),
-        log.listOffset(topic, partition, 'latest'),
-      ]);
-      return { logStartOffset: start.offset, highWatermark: end.offset };
-    },
+    partitionBounds: (topic, partition) => log.partitionBounds(topic, partition),
     offsetFor: async (topic, partition, spec) => (await log.listOffset(topic, partition, spec)).offset,
   };
 }

@@ -402,6 +402,21 @@ export class LogService {
 
   // ---- offsets ------------------------------------------------------------------------------
 
+  /** A partition's log start offset and high-water mark, from one read of its head. */
+  async partitionBounds(
+    topicName: string,
+    partition: number,
+  ): Promise<{ logStartOffset: number; highWatermark: number }> {
+    const topic = await this.requirePartition(topicName, partition);
+    const head = await this.log.getHead(partitionId(topic, partition));
+    if (!head)
+      throw new SluiceError(
+        'UNKNOWN_TOPIC_OR_PARTITION',
+        `Partition ${topicName}/${partition} does not exist`,
+      );
+    return { logStartOffset: head.logStartOffset, highWatermark: head.highWatermark };
+  }
+
   /** earliest: the log start offset; latest: the high-water mark; a timestamp: the first offset at or after it. */
   async listOffset(
     topicName: string,
