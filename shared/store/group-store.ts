@@ -20,6 +20,7 @@ import type {
 } from '../groups/store';
 import { RESET_OWNER } from '../groups/store';
 import type { AssignorName, TopicPartition } from '../groups/types';
+import { isConditionalCheckFailed, translateAwsError } from './errors';
 
 /**
  * The groups table in DynamoDB (partition key `group`, sort key `sk`, both strings):
@@ -43,39 +44,6 @@ const OFFSET_PREFIX = 'offset#';
 const REGISTRY = '#groups';
 /** DynamoDB items hold 400 KB; leave room for the other attributes. */
 const MAX_META_BYTES = 360_000;
-
-const THROTTLING = new Set([
-  'ProvisionedThroughputExceededException',
-  'ThrottlingException',
-  'RequestLimitExceeded',
-  'TooManyRequestsException',
-]);
-const NETWORK = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'TimeoutError', 'AbortError']);
-
-function isConditionFailure(err: unknown): boolean {
-  return (err as { name?: string } | null)?.name === 'ConditionalCheckFailedException';
-}
-
-function translate(err: unknown, operation: string): never {
-  if (err instanceof SluiceError) throw err;
-  const e = err as {
-    name?: string;
-    code?: string;
-    $fault?: string;
-    $metadata?: { httpStatusCode?: number };
-  } | null;
-  const name = e?.name ?? '';
-  if (THROTTLING.has(name)) {
-    throw new SluiceError('THROTTLED', `${operation} was throttled by DynamoDB (${name})`, { cause: err });
-  }
-  const status = e?.$metadata?.httpStatusCode ?? 0;
-  if (status >= 500 || e?.$fault === 'server' || NETWORK.has(name) || NETWORK.has(e?.code ?? '')) {
-    throw new SluiceError('STORAGE_UNAVAILABLE', `${operation} failed: ${name || `HTTP ${status}`}`, {
-      cause: err,
-    });
-  }
-  throw err;
-}
 
 interface StoredMember {
   id: string;
@@ -122,7 +90,7 @@ export class DynamoGroupStore implements GroupStore {
     try {
       return await run();
     } catch (err) {
-      return translate(err, operation);
+      return translateAwsError(err, `DynamoDB ${operation}`);
     }
   }
 
@@ -132,8 +100,8 @@ export class DynamoGroupStore implements GroupStore {
       await run();
       return true;
     } catch (err) {
-      if (isConditionFailure(err)) return false;
-      return translate(err, operation);
+      if (isConditionalCheckFailed(err)) return false;
+      return translateAwsError(err, `DynamoDB ${operation}`);
     }
   }
 
@@ -207,8 +175,8 @@ export class DynamoGroupStore implements GroupStore {
       );
       return out.Attributes === undefined ? undefined : decodeMeta(group, out.Attributes);
     } catch (err) {
-      if (isConditionFailure(err)) return undefined;
-      return translate(err, 'UpdateItem meta (heartbeat)');
+      if (isConditionalCheckFailed(err)) return undefined;
+      return translateAwsError(err, 'DynamoDB UpdateItem meta (heartbeat)');
     }
   }
 
