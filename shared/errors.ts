@@ -95,6 +95,20 @@ export const ERRORS = {
 
 export type ErrorCode = keyof typeof ERRORS;
 
+/**
+ * Why a commit was FENCED, in its `reason` detail, so a client tells the conditions apart without
+ * reading the message: the group does not know the member (UNKNOWN_MEMBER) or its session ended
+ * (SESSION_ENDED) — the member must join again; the commit's generation is newer than the group's
+ * (GENERATION_AHEAD); the member does not own a partition at that generation (NOT_OWNER) or lost one
+ * while committing (LOST_WHILE_COMMITTING) — its other partitions stay its own.
+ */
+export type FencedReason =
+  | 'UNKNOWN_MEMBER'
+  | 'SESSION_ENDED'
+  | 'GENERATION_AHEAD'
+  | 'NOT_OWNER'
+  | 'LOST_WHILE_COMMITTING';
+
 export function isErrorCode(code: unknown): code is ErrorCode {
   return typeof code === 'string' && Object.hasOwn(ERRORS, code);
 }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { isSluiceError, SluiceError } from '../errors';
+import { type FencedReason, isSluiceError, SluiceError } from '../errors';
 import {
   acknowledgeRevocations,
   bumpGeneration,
@@ -327,13 +327,18 @@ export class GroupService {
     const member = meta === undefined || meta.deleted ? undefined : meta.members.get(memberId);
     const all = offsets.map(({ topic, partition }) => ({ topic, partition }));
     if (member === undefined) {
-      throw fenced(`member ${memberId} is not in group ${group}`, all, []);
+      throw fenced('UNKNOWN_MEMBER', `member ${memberId} is not in group ${group}`, all, []);
     }
     if (member.sessionDeadline < now) {
-      throw fenced(`the session of member ${memberId} has ended`, all, []);
+      throw fenced('SESSION_ENDED', `the session of member ${memberId} has ended`, all, []);
     }
     if (generation > meta!.generation) {
-      throw fenced(`generation ${generation} is beyond the group's ${meta!.generation}`, all, []);
+      throw fenced(
+        'GENERATION_AHEAD',
+        `generation ${generation} is beyond the group's ${meta!.generation}`,
+        all,
+        [],
+      );
     }
     const notOwned = offsets.filter((o) => {
       const granted = member.assigned.get(keyOf(o));
@@ -341,6 +346,7 @@ export class GroupService {
     });
     if (notOwned.length > 0) {
       throw fenced(
+        'NOT_OWNER',
         `member ${memberId} at generation ${generation} does not own every partition of the commit`,
         notOwned.map(({ topic, partition }) => ({ topic, partition })),
         [],
@@ -372,7 +378,14 @@ export class GroupService {
     );
     const committed = results.filter((x) => x.ok).map((x) => x.tp);
     const lost = results.filter((x) => !x.ok).map((x) => x.tp);
-    if (lost.length > 0) throw fenced(`member ${memberId} lost partitions while committing`, lost, committed);
+    if (lost.length > 0) {
+      throw fenced(
+        'LOST_WHILE_COMMITTING',
+        `member ${memberId} lost partitions while committing`,
+        lost,
+        committed,
+      );
+    }
     return { committed };
   }
 
@@ -650,8 +663,13 @@ function nonEmpty(group: string, members: number): SluiceError {
   });
 }
 
-function fenced(reason: string, partitions: TopicPartition[], committed: TopicPartition[]): SluiceError {
-  return new SluiceError('FENCED', `${reason}; nothing was committed for the partitions listed`, {
-    details: { fenced: partitions, committed },
+function fenced(
+  reason: FencedReason,
+  why: string,
+  partitions: TopicPartition[],
+  committed: TopicPartition[],
+): SluiceError {
+  return new SluiceError('FENCED', `${why}; nothing was committed for the partitions listed`, {
+    details: { reason, fenced: partitions, committed },
   });
 }

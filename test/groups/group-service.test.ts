@@ -378,6 +378,43 @@ describe('Class: GroupService', () => {
       expect((await service.fetchOffsets(group)).offsets).toEqual([]);
     });
 
+    it('says why a commit was fenced in its reason detail, not only in its message', async () => {
+      // Prepare
+      const { clock, service, group, member } = setup({ orders: 2 });
+      const [a, b, c] = [member(), member(), member()];
+      await a.join();
+      await b.join();
+      await settle([a, b]);
+      const reasonOf = (promise: Promise<unknown>) =>
+        promise.then(
+          () => 'committed',
+          (err: unknown) => (isSluiceError(err, 'FENCED') ? err.details.reason : String(err)),
+        );
+
+      // Act
+      const notOwner = await reasonOf(a.commit([{ ...b.held[0]!, offset: 1 }]));
+      const ahead = await reasonOf(
+        service.commitOffsets(group, {
+          memberId: a.id,
+          generation: a.generation + 100,
+          offsets: [{ ...a.held[0]!, offset: 1 }],
+        }),
+      );
+      await c.join();
+      await c.leave();
+      const unknown = await reasonOf(c.commit([{ ...a.held[0]!, offset: 1 }]));
+      clock.advance(20_000);
+      const ended = await reasonOf(a.commit([{ ...a.held[0]!, offset: 1 }]));
+
+      // Assess
+      expect([notOwner, ahead, unknown, ended]).toEqual([
+        'NOT_OWNER',
+        'GENERATION_AHEAD',
+        'UNKNOWN_MEMBER',
+        'SESSION_ENDED',
+      ]);
+    });
+
     it('F10: fences a member paused past its session; the new owner’s commits continue the chain', async () => {
       // Prepare
       const { clock, service, group, member } = setup({ orders: 2 });
