@@ -12,7 +12,7 @@
 
 import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import { type ErrorCode, isErrorCode, SluiceError } from '../shared/errors';
+import { codeForStatus, isErrorCode, SluiceError } from '../shared/errors';
 import {
   isRetriable,
   nextBackoff,
@@ -156,21 +156,6 @@ function headerRecord(headers: IncomingHttpHeaders | Headers): Record<string, st
   return out;
 }
 
-const STATUS_CODES: Readonly<Record<number, ErrorCode>> = {
-  400: 'INVALID_REQUEST',
-  401: 'UNAUTHORIZED',
-  403: 'UNAUTHORIZED',
-  404: 'NOT_FOUND',
-  405: 'METHOD_NOT_ALLOWED',
-  413: 'MESSAGE_TOO_LARGE',
-  415: 'UNSUPPORTED_MEDIA_TYPE',
-  416: 'OFFSET_OUT_OF_RANGE',
-  429: 'THROTTLED',
-  502: 'UNKNOWN_SERVER_ERROR',
-  503: 'STORAGE_UNAVAILABLE',
-  504: 'REQUEST_TIMED_OUT',
-};
-
 /** The SluiceError an error answer stands for: its JSON error body, else its status. */
 export function errorFromResponse(
   method: string,
@@ -197,7 +182,7 @@ export function errorFromResponse(
     );
   }
   // Not Sluice's shape: an intermediary (a proxy, API Gateway without its gateway responses) answered.
-  const code = STATUS_CODES[status] ?? (status >= 500 ? 'UNKNOWN_SERVER_ERROR' : 'INVALID_REQUEST');
+  const code = codeForStatus(status);
   const text =
     typeof (parsed as { message?: unknown } | undefined)?.message === 'string'
       ? (parsed as { message: string }).message

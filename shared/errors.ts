@@ -2,11 +2,16 @@
  * Sluice's errors: one class, one table. Codes follow Apache Kafka's error names where Kafka has one
  * (org.apache.kafka.common.protocol.Errors); the table maps each to its HTTP status and whether a
  * client may retry. Server and client share it, so a code means the same thing on both sides.
+ *
+ * As in Kafka, an error nobody anticipated (UNKNOWN_SERVER_ERROR) is not retriable: it may be a bug,
+ * and repeating the request repeats the bug. Transient failures each have a retriable code of their
+ * own. `answers` lists the HTTP statuses a code stands for when the answer carries no Sluice error body
+ * (a proxy or API Gateway answered instead of Sluice): see codeForStatus.
  */
 
 export const ERRORS = {
   // Request and data validation
-  INVALID_REQUEST: { status: 400, retriable: false, message: 'The request is malformed' },
+  INVALID_REQUEST: { status: 400, retriable: false, message: 'The request is malformed', answers: [400] },
   INVALID_TOPIC: { status: 400, retriable: false, message: 'The topic name is not valid' },
   INVALID_PARTITIONS: { status: 400, retriable: false, message: 'The number of partitions is not valid' },
   INVALID_CONFIG: { status: 400, retriable: false, message: 'A configuration value is not valid' },
@@ -30,13 +35,19 @@ export const ERRORS = {
     status: 413,
     retriable: false,
     message: 'The request or batch is larger than allowed',
+    answers: [413],
   },
   RECORD_LIST_TOO_LARGE: {
     status: 413,
     retriable: false,
     message: 'The batch decompresses to more than allowed',
   },
-  UNSUPPORTED_MEDIA_TYPE: { status: 415, retriable: false, message: 'The content type is not supported' },
+  UNSUPPORTED_MEDIA_TYPE: {
+    status: 415,
+    retriable: false,
+    message: 'The content type is not supported',
+    answers: [415],
+  },
   // Topics and offsets
   UNKNOWN_TOPIC_OR_PARTITION: {
     status: 404,
@@ -44,7 +55,12 @@ export const ERRORS = {
     message: 'The topic or partition does not exist',
   },
   TOPIC_ALREADY_EXISTS: { status: 409, retriable: false, message: 'The topic already exists' },
-  OFFSET_OUT_OF_RANGE: { status: 416, retriable: false, message: 'The offset is outside the log' },
+  OFFSET_OUT_OF_RANGE: {
+    status: 416,
+    retriable: false,
+    message: 'The offset is outside the log',
+    answers: [416],
+  },
   // Idempotent producer
   OUT_OF_ORDER_SEQUENCE: { status: 409, retriable: false, message: 'The producer sequence has a gap' },
   INVALID_PRODUCER_EPOCH: {
@@ -74,24 +90,64 @@ export const ERRORS = {
   NON_EMPTY_GROUP: { status: 409, retriable: false, message: 'The group still has members' },
   INVALID_GROUP_ID: { status: 400, retriable: false, message: 'The group name is not valid' },
   // HTTP
-  UNAUTHORIZED: { status: 401, retriable: false, message: 'The request is not authenticated' },
-  NOT_FOUND: { status: 404, retriable: false, message: 'No such route' },
-  METHOD_NOT_ALLOWED: { status: 405, retriable: false, message: 'The method is not allowed on this route' },
+  UNAUTHORIZED: {
+    status: 401,
+    retriable: false,
+    message: 'The request is not authenticated',
+    answers: [401, 403],
+  },
+  NOT_FOUND: { status: 404, retriable: false, message: 'No such route', answers: [404] },
+  METHOD_NOT_ALLOWED: {
+    status: 405,
+    retriable: false,
+    message: 'The method is not allowed on this route',
+    answers: [405],
+  },
   // Transient: a client retries these with backoff
-  THROTTLED: { status: 429, retriable: true, message: 'Too many requests; retry with backoff' },
+  THROTTLED: {
+    status: 429,
+    retriable: true,
+    message: 'Too many requests; retry with backoff',
+    answers: [429],
+  },
+  CONCURRENT_UPDATE: {
+    status: 503,
+    retriable: true,
+    message: 'Concurrent requests kept changing the same state; nothing was written, retry',
+  },
   APPEND_ABORTED: {
     status: 503,
     retriable: true,
     message: 'The append stalled and its offsets were aborted; nothing was acknowledged, retry',
   },
-  STORAGE_UNAVAILABLE: { status: 503, retriable: true, message: 'S3 or DynamoDB is unavailable; retry' },
+  STORAGE_UNAVAILABLE: {
+    status: 503,
+    retriable: true,
+    message: 'S3 or DynamoDB is unavailable; retry',
+    answers: [503],
+  },
   REQUEST_TIMED_OUT: {
     status: 504,
     retriable: true,
     message: 'The request timed out; its outcome is unknown',
+    answers: [504],
   },
-  UNKNOWN_SERVER_ERROR: { status: 500, retriable: true, message: 'An unexpected error occurred' },
-} as const satisfies Record<string, { status: number; retriable: boolean; message: string }>;
+  NETWORK_EXCEPTION: {
+    status: 502,
+    retriable: true,
+    message: 'The connection failed or a gateway could not reach the server; the outcome is unknown',
+    answers: [502],
+  },
+  UNKNOWN_SERVER_ERROR: {
+    status: 500,
+    retriable: false,
+    message: 'An unexpected error occurred',
+    answers: [500],
+  },
+} as const satisfies Record<
+  string,
+  { status: number; retriable: boolean; message: string; answers?: readonly number[] }
+>;
 
 export type ErrorCode = keyof typeof ERRORS;
 
@@ -111,6 +167,27 @@ export type FencedReason =
 
 export function isErrorCode(code: unknown): code is ErrorCode {
   return typeof code === 'string' && Object.hasOwn(ERRORS, code);
+}
+
+const CODE_BY_STATUS: ReadonlyMap<number, ErrorCode> = (() => {
+  const byStatus = new Map<number, ErrorCode>();
+  for (const [code, entry] of Object.entries(ERRORS) as [ErrorCode, { answers?: readonly number[] }][]) {
+    for (const status of entry.answers ?? []) {
+      const other = byStatus.get(status);
+      if (other !== undefined) throw new Error(`HTTP ${status} is answered by both ${other} and ${code}`);
+      byStatus.set(status, code);
+    }
+  }
+  return byStatus;
+})();
+
+/**
+ * The code an error answer without Sluice's error body stands for (a proxy or API Gateway answered):
+ * the code of ERRORS whose `answers` lists the status; any other 5xx is UNKNOWN_SERVER_ERROR, any other
+ * status INVALID_REQUEST.
+ */
+export function codeForStatus(status: number): ErrorCode {
+  return CODE_BY_STATUS.get(status) ?? (status >= 500 ? 'UNKNOWN_SERVER_ERROR' : 'INVALID_REQUEST');
 }
 
 export interface SluiceErrorOptions {

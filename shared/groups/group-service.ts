@@ -48,7 +48,7 @@ export type { TopicMetadataSource } from './types';
 export interface GroupServiceOptions {
   /** How often a group re-reads its topics' partition counts (a topic may grow). @default 30000 ms */
   readonly metadataRefreshMs?: number;
-  /** Read-modify-write attempts on a group's meta item before answering THROTTLED. @default 50 */
+  /** Read-modify-write attempts on a group's meta item before answering CONCURRENT_UPDATE. @default 50 */
   readonly maxAttempts?: number;
   /** Members one group may have (they share one DynamoDB item). @default GROUP_LIMITS.maxMembers (500) */
   readonly maxMembers?: number;
@@ -598,7 +598,7 @@ export class GroupService {
         if (!(await this.store.putMeta(meta, expectedVersion))) {
           if (attempt >= this.maxAttempts) {
             throw new SluiceError(
-              'THROTTLED',
+              'CONCURRENT_UPDATE',
               `group ${group} changed under ${attempt} attempts to update it in a row; retry with backoff`,
             );
           }

@@ -125,7 +125,7 @@ describe('Class: Transport', () => {
         Buffer.from('{"message": "Internal server error"}'),
         {},
       );
-      expect(gateway).toMatchObject({ code: 'UNKNOWN_SERVER_ERROR', retriable: true });
+      expect(gateway).toMatchObject({ code: 'NETWORK_EXCEPTION', retriable: true });
       expect(gateway.message).toBe('HTTP 502 from GET /v1/topics: Internal server error');
       const sluice = errorFromResponse(
         'GET',

@@ -47,6 +47,33 @@ describe('Class: GroupService', () => {
   };
 
   describe('Method: join', () => {
+    it('answers CONCURRENT_UPDATE (retriable, not THROTTLED) when the group item keeps changing under it', async () => {
+      // Prepare: a store on which every conditional write of the meta item loses the race
+      const clock = new Clock();
+      const real = new DynamoGroupStore(storage.clients.dynamo, storage.config.groupsTable);
+      let writes = 0;
+      const contended = Object.assign(Object.create(real) as DynamoGroupStore, {
+        putMeta: async () => {
+          writes++;
+          return false;
+        },
+      });
+      const service = makeService(
+        storage,
+        new FakeTopics({ orders: 2 }),
+        clock,
+        { maxAttempts: 3 },
+        contended,
+      );
+
+      // Act
+      const error = await new Member(service, uniqueGroup(), ['orders']).join().catch((err: unknown) => err);
+
+      // Assess
+      expect(error).toMatchObject({ code: 'CONCURRENT_UPDATE', retriable: true });
+      expect(writes).toBe(3);
+    });
+
     it('gives three members a complete and disjoint assignment', async () => {
       // Prepare
       const { member } = setup({ orders: 6, payments: 3 });
