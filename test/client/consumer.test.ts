@@ -81,23 +81,42 @@ describe('Class: Consumer', () => {
 
     it('seeks, pauses and resumes', async () => {
       const topic = await createTopic(sluice, 1);
+      // Not paused: fetched in the same requests the paused partition would be in.
+      const control = await createTopic(sluice, 1);
       await produce(topic, range(0, 10).map(String));
       const consumer = sluice.consumer({ maxWaitMs: 100 });
-      consumer.assign([{ topic, partition: 0, offset: 0 }]);
-
-      const got = await consume(
-        consumer,
-        (g) => g.at(-1)?.offset === 9,
-        (m) => {
-          if (m.offset === 3) consumer.seek({ topic, partition: 0, offset: 8 });
+      consumer.assign([
+        { topic, partition: 0, offset: 0 },
+        { topic: control, partition: 0, offset: 0 },
+      ]);
+      const got: KafkaMessage[] = [];
+      const controlGot: KafkaMessage[] = [];
+      let fetches = 0;
+      consumer.on('fetch', () => {
+        fetches++;
+      });
+      await consumer.run({
+        eachMessage: async ({ topic: from, message }) => {
+          if (from === control) {
+            controlGot.push(message);
+            return;
+          }
+          if (message.offset === 3) consumer.seek({ topic, partition: 0, offset: 8 });
+          got.push(message);
         },
-      );
+      });
+      await waitFor(() => got.at(-1)?.offset === 9, 15_000, 'messages');
       expect(got.map((m) => m.offset)).toEqual([0, 1, 2, 3, 8, 9]);
 
       consumer.pause([{ topic }]);
       expect(consumer.paused()).toEqual([{ topic, partition: 0 }]);
       await produce(topic, ['10', '11']);
-      await new Promise((r) => setTimeout(r, 400));
+      await produce(control, ['c']);
+      // The control record was written after the paused ones: once it was handed over, and two more
+      // fetches have run since, an unpaused partition would have been read with it.
+      await waitFor(() => controlGot.length === 1, 10_000, 'the control record');
+      const seen = fetches;
+      await waitFor(() => fetches >= seen + 2, 10_000, 'two more fetches');
       expect(got).toHaveLength(6);
       consumer.resume([{ topic }]);
       await waitFor(() => got.length === 8);
