@@ -12,15 +12,15 @@ import { logTopicMetadata } from '../../shared/api/services';
 import { GroupService } from '../../shared/groups/group-service';
 import { type LocalStack, startLocalStack } from '../../shared/local/stack';
 import { SimulatedCrash } from '../../shared/log/faults';
-import { createLogService } from '../../shared/log/log-service';
+import { createLogService, type LogService } from '../../shared/log/log-service';
 import { createCleanupDeps, runCleanup } from '../../shared/retention';
 import { DynamoGroupStore } from '../../shared/store/group-store';
 import { createLogHarness, lostResponse } from '../support/log';
-import { startTestStorage } from '../support/storage';
+import { startTestStorage, type TestStorage } from '../support/storage';
 import { type DirectStorage, readAll, StorageAuditor, settle } from './audit';
 import { fuzzBadInput } from './bad-input';
 import { type CheckOptions, checkHistory, type KnownAbortedRange, type Violation } from './checker';
-import { ChildStack, directStorage, startStack } from './environment';
+import { ChildStack, directStorage, type StackUnderTest, startStack } from './environment';
 import { FAULTS, type FaultAction, type FaultPolicy } from './fault-proxy';
 import {
   type ConsumerStats,
@@ -163,177 +163,219 @@ async function finish(args: {
   };
 }
 
+/** What a scenario runs against: a transport for the load, a fresh reader, storage reached directly. */
+interface ScenarioSystem {
+  readonly transport: LogTransport;
+  readonly reader: LogTransport;
+  readonly direct: DirectStorage;
+  stop(): Promise<void>;
+}
+
+interface HttpSystem extends ScenarioSystem {
+  readonly sut: StackUnderTest;
+  readonly transport: HttpTransport;
+  readonly reader: HttpTransport;
+}
+
+/** The local stack over HTTP (behind its fault proxies if asked); the reader goes where the clients go. */
+async function httpSystem(
+  options: Parameters<typeof startStack>[0] & { readerPastApiProxy?: boolean } = {},
+): Promise<HttpSystem> {
+  const { readerPastApiProxy, ...stackOptions } = options;
+  const sut = await startStack(stackOptions);
+  const transport = new HttpTransport(sut.url);
+  const reader = new HttpTransport(readerPastApiProxy ? sut.stack.url : sut.url);
+  return {
+    sut,
+    transport,
+    reader,
+    direct: sut.direct,
+    async stop() {
+      transport.close();
+      reader.close();
+      await sut.stop();
+    },
+  };
+}
+
+type ScenarioFinish = Omit<
+  Parameters<typeof finish>[0],
+  'scenario' | 'seed' | 'recorder' | 'reader' | 'direct'
+>;
+
+interface ScenarioRun<S extends ScenarioSystem> {
+  readonly seed: number;
+  readonly rng: Random;
+  readonly system: S;
+  readonly recorder: Recorder;
+  /** finish() with this run's scenario, seed, recorder, reader and storage. */
+  finish(args: ScenarioFinish): Promise<ScenarioResult>;
+}
+
+/** Starts the system (it may draw from the run's seeded random), runs the body, stops the system. */
+async function withScenario<S extends ScenarioSystem>(
+  scenario: string,
+  seed: number,
+  start: (rng: Random) => Promise<S>,
+  body: (run: ScenarioRun<S>) => Promise<ScenarioResult>,
+): Promise<ScenarioResult> {
+  const rng = new Random(seed);
+  const system = await start(rng);
+  const recorder = new Recorder();
+  try {
+    return await body({
+      seed,
+      rng,
+      system,
+      recorder,
+      finish: (args) =>
+        finish({ scenario, seed, recorder, reader: system.reader, direct: system.direct, ...args }),
+    });
+  } finally {
+    await system.stop();
+  }
+}
+
+/** A result from a probe that counts requests rather than recording a history (B1–B9, S1). */
+function probeResult(
+  scenario: string,
+  seed: number,
+  result: { requests: number; violations: Violation[] },
+): ScenarioResult {
+  const counts: Record<string, number> = {};
+  for (const v of result.violations) counts[v.invariant] = (counts[v.invariant] ?? 0) + 1;
+  return { scenario, seed, operations: result.requests, faults: 0, violations: result.violations, counts };
+}
+
 // ---- L1–L3: load through the HTTP API ---------------------------------------------------------------
 
 const L1: Scenario = {
   name: 'L1 idempotent producers on one partition',
   covers: 'L1, F3, I1–I8',
-  async run({ seed, scale }) {
-    const rng = new Random(seed);
-    const sut = await startStack();
-    const transport = new HttpTransport(sut.url);
-    const reader = new HttpTransport(sut.url);
-    try {
-      const topic = topicName('l1', seed);
-      await transport.createTopic(topic, 1);
-      const recorder = new Recorder();
-      const n = scale === 'short' ? rng.int(8, 12) : rng.int(8, 32);
-      const producers = Array.from({ length: n }, (_, i) => ({
-        spec: {
-          name: `p${i}`,
-          producerId: 1000 + i,
-          epoch: 0,
+  run: ({ seed, scale }) =>
+    withScenario(
+      L1.name,
+      seed,
+      () => httpSystem(),
+      async ({ rng, system, recorder, finish }) => {
+        const { transport } = system;
+        const topic = topicName('l1', seed);
+        await transport.createTopic(topic, 1);
+        const n = scale === 'short' ? rng.int(8, 12) : rng.int(8, 32);
+        const producers = Array.from({ length: n }, (_, i) => ({
+          spec: {
+            name: `p${i}`,
+            producerId: 1000 + i,
+            epoch: 0,
+            topic,
+            partitionCount: 1,
+            partition: 0,
+            requests: scale === 'short' ? 8 : 100_000,
+            recordsPerRequest: [1, 5] as const,
+          },
+        }));
+        const pollers = Array.from({ length: 3 }, (_, i) => ({
+          name: `r${i}`,
           topic,
-          partitionCount: 1,
-          partition: 0,
-          requests: scale === 'short' ? 8 : 100_000,
-          recordsPerRequest: [1, 5] as const,
-        },
-      }));
-      const pollers = Array.from({ length: 3 }, (_, i) => ({
-        name: `r${i}`,
-        topic,
-        partitions: [0],
-        maxWaitMs: [200, 2000] as [number, number],
-      }));
-      const extra = await runLoad(
-        transport,
-        recorder,
-        rng,
-        { producers, pollers, durationMs: scale === 'short' ? 5_000 : 60_000, giveUpMs: 15_000 },
-        `s${seed}`,
-      );
-      return await finish({
-        scenario: L1.name,
-        seed,
-        recorder,
-        topics: [topic],
-        reader,
-        direct: sut.direct,
-        settleMs: 15_000,
-        faults: 0,
-        extra,
-      });
-    } finally {
-      transport.close();
-      reader.close();
-      await sut.stop();
-    }
-  },
+          partitions: [0],
+          maxWaitMs: [200, 2000] as [number, number],
+        }));
+        const extra = await runLoad(
+          transport,
+          recorder,
+          rng,
+          { producers, pollers, durationMs: scale === 'short' ? 5_000 : 60_000, giveUpMs: 15_000 },
+          `s${seed}`,
+        );
+        return await finish({ topics: [topic], settleMs: 15_000, faults: 0, extra });
+      },
+    ),
 };
 
 const L2: Scenario = {
   name: 'L2 many partitions, random keys',
   covers: 'L2, I1–I8',
-  async run({ seed, scale }) {
-    const rng = new Random(seed);
-    const sut = await startStack();
-    const transport = new HttpTransport(sut.url);
-    const reader = new HttpTransport(sut.url);
-    try {
-      const partitions = scale === 'short' ? 16 : 200;
-      const topic = topicName('l2', seed);
-      await transport.createTopic(topic, partitions);
-      const recorder = new Recorder();
-      const producers = Array.from({ length: 8 }, (_, i) => ({
-        spec: {
-          name: `p${i}`,
-          producerId: 2000 + i,
-          epoch: 0,
+  run: ({ seed, scale }) =>
+    withScenario(
+      L2.name,
+      seed,
+      () => httpSystem(),
+      async ({ rng, system, recorder, finish }) => {
+        const { transport } = system;
+        const partitions = scale === 'short' ? 16 : 200;
+        const topic = topicName('l2', seed);
+        await transport.createTopic(topic, partitions);
+        const producers = Array.from({ length: 8 }, (_, i) => ({
+          spec: {
+            name: `p${i}`,
+            producerId: 2000 + i,
+            epoch: 0,
+            topic,
+            partitionCount: partitions,
+            requests: scale === 'short' ? 10 : 100_000,
+            recordsPerRequest: scale === 'short' ? ([4, 30] as const) : ([20, 120] as const),
+          },
+        }));
+        const all = Array.from({ length: partitions }, (_, p) => p);
+        const pollers = Array.from({ length: 4 }, (_, i) => ({
+          name: `r${i}`,
           topic,
-          partitionCount: partitions,
-          requests: scale === 'short' ? 10 : 100_000,
-          recordsPerRequest: scale === 'short' ? ([4, 30] as const) : ([20, 120] as const),
-        },
-      }));
-      const all = Array.from({ length: partitions }, (_, p) => p);
-      const pollers = Array.from({ length: 4 }, (_, i) => ({
-        name: `r${i}`,
-        topic,
-        partitions: all.filter((p) => p % 4 === i),
-        maxWaitMs: [100, 1000] as [number, number],
-      }));
-      const extra = await runLoad(
-        transport,
-        recorder,
-        rng,
-        { producers, pollers, durationMs: scale === 'short' ? 5_000 : 60_000, giveUpMs: 15_000 },
-        `s${seed}`,
-      );
-      return await finish({
-        scenario: L2.name,
-        seed,
-        recorder,
-        topics: [topic],
-        reader,
-        direct: sut.direct,
-        settleMs: 15_000,
-        faults: 0,
-        extra,
-      });
-    } finally {
-      transport.close();
-      reader.close();
-      await sut.stop();
-    }
-  },
+          partitions: all.filter((p) => p % 4 === i),
+          maxWaitMs: [100, 1000] as [number, number],
+        }));
+        const extra = await runLoad(
+          transport,
+          recorder,
+          rng,
+          { producers, pollers, durationMs: scale === 'short' ? 5_000 : 60_000, giveUpMs: 15_000 },
+          `s${seed}`,
+        );
+        return await finish({ topics: [topic], settleMs: 15_000, faults: 0, extra });
+      },
+    ),
 };
 
 const L3: Scenario = {
   name: 'L3 long polls waiting on producers',
   covers: 'L3, I6',
-  async run({ seed, scale }) {
-    const rng = new Random(seed);
-    const sut = await startStack();
-    const transport = new HttpTransport(sut.url);
-    const reader = new HttpTransport(sut.url);
-    try {
-      const topic = topicName('l3', seed);
-      await transport.createTopic(topic, 4);
-      const recorder = new Recorder();
-      const producers = Array.from({ length: 3 }, (_, i) => ({
-        spec: {
-          name: `p${i}`,
-          producerId: 3000 + i,
-          epoch: 0,
+  run: ({ seed, scale }) =>
+    withScenario(
+      L3.name,
+      seed,
+      () => httpSystem(),
+      async ({ rng, system, recorder, finish }) => {
+        const { transport } = system;
+        const topic = topicName('l3', seed);
+        await transport.createTopic(topic, 4);
+        const producers = Array.from({ length: 3 }, (_, i) => ({
+          spec: {
+            name: `p${i}`,
+            producerId: 3000 + i,
+            epoch: 0,
+            topic,
+            partitionCount: 4,
+            partition: i % 4,
+            requests: scale === 'short' ? 12 : 150,
+            recordsPerRequest: [1, 3] as const,
+            pauseMs: [100, 500] as const,
+          },
+        }));
+        const pollers = Array.from({ length: scale === 'short' ? 16 : 48 }, (_, i) => ({
+          name: `r${i}`,
           topic,
-          partitionCount: 4,
-          partition: i % 4,
-          requests: scale === 'short' ? 12 : 150,
-          recordsPerRequest: [1, 3] as const,
-          pauseMs: [100, 500] as const,
-        },
-      }));
-      const pollers = Array.from({ length: scale === 'short' ? 16 : 48 }, (_, i) => ({
-        name: `r${i}`,
-        topic,
-        partitions: [i % 4],
-        maxWaitMs: [1000, 5000] as [number, number],
-      }));
-      const extra = await runLoad(
-        transport,
-        recorder,
-        rng,
-        { producers, pollers, durationMs: scale === 'short' ? 5_000 : 60_000, giveUpMs: 15_000 },
-        `s${seed}`,
-      );
-      return await finish({
-        scenario: L3.name,
-        seed,
-        recorder,
-        topics: [topic],
-        reader,
-        direct: sut.direct,
-        settleMs: 15_000,
-        faults: 0,
-        extra,
-      });
-    } finally {
-      transport.close();
-      reader.close();
-      await sut.stop();
-    }
-  },
+          partitions: [i % 4],
+          maxWaitMs: [1000, 5000] as [number, number],
+        }));
+        const extra = await runLoad(
+          transport,
+          recorder,
+          rng,
+          { producers, pollers, durationMs: scale === 'short' ? 5_000 : 60_000, giveUpMs: 15_000 },
+          `s${seed}`,
+        );
+        return await finish({ topics: [topic], settleMs: 15_000, faults: 0, extra });
+      },
+    ),
 };
 
 // ---- F1–F4, F8: storage faults through the proxy --------------------------------------------------
@@ -378,142 +420,128 @@ export function storageWritePolicy(rng: Random, p: number): FaultPolicy {
 const STORAGE_FAULTS: Scenario = {
   name: 'F1–F4 S3 and DynamoDB write faults',
   covers: 'F1, F2, F3, F4, I1–I8',
-  async run({ seed, scale }) {
-    const rng = new Random(seed);
-    const sut = await startStack({ storageFaults: true });
-    const transport = new HttpTransport(sut.url);
-    const reader = new HttpTransport(sut.url);
-    try {
-      const topic = topicName('f1', seed);
-      await transport.createTopic(topic, 2);
-      const recorder = new Recorder();
-      sut.storageProxy!.policy = storageWritePolicy(
-        rng.fork(),
-        scale === 'short' ? 0.12 : rng.pick([0.05, 0.1, 0.2]),
-      );
-      const producers = Array.from({ length: scale === 'short' ? 10 : 16 }, (_, i) => ({
-        spec: {
-          name: `p${i}`,
-          producerId: 4000 + i,
-          epoch: 0,
+  run: ({ seed, scale }) =>
+    withScenario(
+      STORAGE_FAULTS.name,
+      seed,
+      () => httpSystem({ storageFaults: true }),
+      async ({ rng, system, recorder, finish }) => {
+        const { sut, transport } = system;
+        const topic = topicName('f1', seed);
+        await transport.createTopic(topic, 2);
+        sut.storageProxy!.policy = storageWritePolicy(
+          rng.fork(),
+          scale === 'short' ? 0.12 : rng.pick([0.05, 0.1, 0.2]),
+        );
+        const producers = Array.from({ length: scale === 'short' ? 10 : 16 }, (_, i) => ({
+          spec: {
+            name: `p${i}`,
+            producerId: 4000 + i,
+            epoch: 0,
+            topic,
+            partitionCount: 2,
+            partition: i % 2,
+            requests: scale === 'short' ? 8 : 100_000,
+            recordsPerRequest: [1, 6] as const,
+          },
+        }));
+        const pollers = [0, 1].map((p) => ({
+          name: `r${p}`,
           topic,
-          partitionCount: 2,
-          partition: i % 2,
-          requests: scale === 'short' ? 8 : 100_000,
-          recordsPerRequest: [1, 6] as const,
-        },
-      }));
-      const pollers = [0, 1].map((p) => ({
-        name: `r${p}`,
-        topic,
-        partitions: [p],
-        maxWaitMs: [200, 1500] as [number, number],
-      }));
-      const extra = await runLoad(
-        transport,
-        recorder,
-        rng,
-        { producers, pollers, durationMs: scale === 'short' ? 6_000 : 60_000, giveUpMs: 30_000 },
-        `s${seed}`,
-      );
-      sut.storageProxy!.policy = undefined;
-      return await finish({
-        scenario: STORAGE_FAULTS.name,
-        seed,
-        recorder,
-        topics: [topic],
-        reader,
-        direct: sut.direct,
-        settleMs: 20_000,
-        faults: sut.faults(),
-        extra,
-      });
-    } finally {
-      transport.close();
-      reader.close();
-      await sut.stop();
-    }
-  },
+          partitions: [p],
+          maxWaitMs: [200, 1500] as [number, number],
+        }));
+        const extra = await runLoad(
+          transport,
+          recorder,
+          rng,
+          { producers, pollers, durationMs: scale === 'short' ? 6_000 : 60_000, giveUpMs: 30_000 },
+          `s${seed}`,
+        );
+        sut.storageProxy!.policy = undefined;
+        return await finish({
+          topics: [topic],
+          settleMs: 20_000,
+          faults: sut.faults(),
+          extra,
+        });
+      },
+    ),
 };
 
 const FETCH_FAULTS: Scenario = {
   name: 'F8 S3 GET 503 and truncated bodies on fetch',
   covers: 'F8, I3, I4',
-  async run({ seed, scale }) {
-    const rng = new Random(seed);
-    const sut = await startStack({ storageFaults: true });
-    const transport = new HttpTransport(sut.url);
-    const reader = new HttpTransport(sut.url);
-    try {
-      const topic = topicName('f8', seed);
-      await transport.createTopic(topic, 3);
-      const recorder = new Recorder();
-      const faults = rng.fork();
-      const p = scale === 'short' ? 0.3 : rng.pick([0.1, 0.3, 0.5]);
-      sut.storageProxy!.policy = (req) => {
-        if (req.service === 's3' && req.operation === 'GetObject' && faults.chance(p)) {
-          return faults.pick<FaultAction>([
-            FAULTS.s3SlowDown,
-            FAULTS.s3Internal,
-            { kind: 'truncate' },
-            { kind: 'truncate' },
-            { kind: 'reset-after' },
-            { kind: 'delay', ms: faults.int(50, 500) },
-          ]);
-        }
-        if (
-          req.service === 'dynamodb' &&
-          (req.operation === 'Query' || req.operation === 'GetItem') &&
-          faults.chance(p / 5)
-        ) {
-          return faults.pick<FaultAction>([FAULTS.dynamo500, FAULTS.dynamoThrottle, { kind: 'reset-after' }]);
-        }
-        return { kind: 'pass' };
-      };
-      const producers = Array.from({ length: 6 }, (_, i) => ({
-        spec: {
-          name: `p${i}`,
-          producerId: 5000 + i,
-          epoch: 0,
+  run: ({ seed, scale }) =>
+    withScenario(
+      FETCH_FAULTS.name,
+      seed,
+      () => httpSystem({ storageFaults: true }),
+      async ({ rng, system, recorder, finish }) => {
+        const { sut, transport } = system;
+        const topic = topicName('f8', seed);
+        await transport.createTopic(topic, 3);
+        const faults = rng.fork();
+        const p = scale === 'short' ? 0.3 : rng.pick([0.1, 0.3, 0.5]);
+        sut.storageProxy!.policy = (req) => {
+          if (req.service === 's3' && req.operation === 'GetObject' && faults.chance(p)) {
+            return faults.pick<FaultAction>([
+              FAULTS.s3SlowDown,
+              FAULTS.s3Internal,
+              { kind: 'truncate' },
+              { kind: 'truncate' },
+              { kind: 'reset-after' },
+              { kind: 'delay', ms: faults.int(50, 500) },
+            ]);
+          }
+          if (
+            req.service === 'dynamodb' &&
+            (req.operation === 'Query' || req.operation === 'GetItem') &&
+            faults.chance(p / 5)
+          ) {
+            return faults.pick<FaultAction>([
+              FAULTS.dynamo500,
+              FAULTS.dynamoThrottle,
+              { kind: 'reset-after' },
+            ]);
+          }
+          return { kind: 'pass' };
+        };
+        const producers = Array.from({ length: 6 }, (_, i) => ({
+          spec: {
+            name: `p${i}`,
+            producerId: 5000 + i,
+            epoch: 0,
+            topic,
+            partitionCount: 3,
+            partition: i % 3,
+            requests: scale === 'short' ? 10 : 100_000,
+            recordsPerRequest: [1, 20] as const,
+            pauseMs: [10, 100] as const,
+          },
+        }));
+        const pollers = Array.from({ length: 6 }, (_, i) => ({
+          name: `r${i}`,
           topic,
-          partitionCount: 3,
-          partition: i % 3,
-          requests: scale === 'short' ? 10 : 100_000,
-          recordsPerRequest: [1, 20] as const,
-          pauseMs: [10, 100] as const,
-        },
-      }));
-      const pollers = Array.from({ length: 6 }, (_, i) => ({
-        name: `r${i}`,
-        topic,
-        partitions: [i % 3],
-        maxWaitMs: [100, 1000] as [number, number],
-      }));
-      const extra = await runLoad(
-        transport,
-        recorder,
-        rng,
-        { producers, pollers, durationMs: scale === 'short' ? 5_000 : 60_000, giveUpMs: 20_000 },
-        `s${seed}`,
-      );
-      sut.storageProxy!.policy = undefined;
-      return await finish({
-        scenario: FETCH_FAULTS.name,
-        seed,
-        recorder,
-        topics: [topic],
-        reader,
-        direct: sut.direct,
-        settleMs: 15_000,
-        faults: sut.faults(),
-        extra,
-      });
-    } finally {
-      transport.close();
-      reader.close();
-      await sut.stop();
-    }
-  },
+          partitions: [i % 3],
+          maxWaitMs: [100, 1000] as [number, number],
+        }));
+        const extra = await runLoad(
+          transport,
+          recorder,
+          rng,
+          { producers, pollers, durationMs: scale === 'short' ? 5_000 : 60_000, giveUpMs: 20_000 },
+          `s${seed}`,
+        );
+        sut.storageProxy!.policy = undefined;
+        return await finish({
+          topics: [topic],
+          settleMs: 15_000,
+          faults: sut.faults(),
+          extra,
+        });
+      },
+    ),
 };
 
 // ---- F6, F7: lost produce answers, pipelining, zombie epochs ---------------------------------------
@@ -521,148 +549,156 @@ const FETCH_FAULTS: Scenario = {
 const PRODUCER_FAULTS: Scenario = {
   name: 'F6–F7 lost produce answers, pipelining, zombie epochs',
   covers: 'F6, F7, I2, I5, I7',
-  async run({ seed, scale }) {
-    const rng = new Random(seed);
-    const sut = await startStack({ apiFaults: true });
-    const transport = new HttpTransport(sut.url);
-    const reader = new HttpTransport(sut.stack.url);
-    try {
-      const topic = topicName('f6', seed);
-      await transport.createTopic(topic, 2);
-      const recorder = new Recorder();
-      const faults = rng.fork();
-      const p = scale === 'short' ? 0.2 : rng.pick([0.1, 0.2, 0.3]);
-      sut.apiProxy!.policy = (req) => {
-        if (req.operation === 'POST /v1/produce' && faults.chance(p)) {
-          return faults.pick<FaultAction>([
-            { kind: 'reset-after' },
-            { kind: 'reset-after' },
-            { kind: 'reset-before' },
-            FAULTS.api503,
-            { kind: 'delay', ms: faults.int(50, 300) },
-          ]);
-        }
-        if (req.operation === 'POST /v1/fetch' && faults.chance(p / 3)) return { kind: 'reset-after' };
-        return { kind: 'pass' };
-      };
-      const requests = scale === 'short' ? 10 : 100_000;
-      const producers: { spec: ProducerSpec }[] = Array.from({ length: 8 }, (_, i) => ({
-        spec: {
-          name: `p${i}`,
-          producerId: 6000 + i,
-          epoch: 0,
-          topic,
-          partitionCount: 2,
-          partition: i % 2,
-          requests,
-          recordsPerRequest: [1, 4] as const,
-          maxInFlight: i % 2 === 0 ? 2 : 1,
-        },
-      }));
-      const clock = (ms: number): RunClock => ({
-        stopAt: Date.now() + ms,
-        giveUpAt: Date.now() + ms + 20_000,
-      });
-      const durationMs = scale === 'short' ? 6_000 : 60_000;
-      const load = runLoad(
-        transport,
-        recorder,
-        rng,
-        {
-          producers,
-          pollers: [0, 1].map((q) => ({
-            name: `r${q}`,
+  run: ({ seed, scale }) =>
+    withScenario(
+      PRODUCER_FAULTS.name,
+      seed,
+      () => httpSystem({ apiFaults: true, readerPastApiProxy: true }),
+      async ({ rng, system, recorder, finish }) => {
+        const { sut, transport } = system;
+        const topic = topicName('f6', seed);
+        await transport.createTopic(topic, 2);
+        const faults = rng.fork();
+        const p = scale === 'short' ? 0.2 : rng.pick([0.1, 0.2, 0.3]);
+        sut.apiProxy!.policy = (req) => {
+          if (req.operation === 'POST /v1/produce' && faults.chance(p)) {
+            return faults.pick<FaultAction>([
+              { kind: 'reset-after' },
+              { kind: 'reset-after' },
+              { kind: 'reset-before' },
+              FAULTS.api503,
+              { kind: 'delay', ms: faults.int(50, 300) },
+            ]);
+          }
+          if (req.operation === 'POST /v1/fetch' && faults.chance(p / 3)) return { kind: 'reset-after' };
+          return { kind: 'pass' };
+        };
+        const requests = scale === 'short' ? 10 : 100_000;
+        const producers: { spec: ProducerSpec }[] = Array.from({ length: 8 }, (_, i) => ({
+          spec: {
+            name: `p${i}`,
+            producerId: 6000 + i,
+            epoch: 0,
             topic,
-            partitions: [q],
-            maxWaitMs: [200, 1000] as [number, number],
-          })),
-          durationMs,
-          giveUpMs: 20_000,
-        },
-        `s${seed}`,
-      );
-      // F7: a new instance of producer 6000 and 6001 (epoch 1) starts mid-run; the old ones go on as zombies.
-      await sleep(rng.int(500, 2000));
-      const successors = [0, 1].map(
-        (i) =>
-          new Producer(
-            { ...producers[i]!.spec, name: `p${i}-epoch1`, epoch: 1, requests: Math.ceil(requests / 2) },
-            transport,
-            recorder,
-            rng.fork(),
-            `s${seed}`,
-          ),
-      );
-      await Promise.all(successors.map((s) => s.run(clock(durationMs / 2))));
-      const extra = [...(await load), ...successors.flatMap((s) => s.anomalies)];
-      sut.apiProxy!.policy = undefined;
-      return await finish({
-        scenario: PRODUCER_FAULTS.name,
-        seed,
-        recorder,
-        topics: [topic],
-        reader,
-        direct: sut.direct,
-        settleMs: 15_000,
-        faults: sut.faults(),
-        extra,
-      });
-    } finally {
-      transport.close();
-      reader.close();
-      await sut.stop();
-    }
-  },
+            partitionCount: 2,
+            partition: i % 2,
+            requests,
+            recordsPerRequest: [1, 4] as const,
+            maxInFlight: i % 2 === 0 ? 2 : 1,
+          },
+        }));
+        const clock = (ms: number): RunClock => ({
+          stopAt: Date.now() + ms,
+          giveUpAt: Date.now() + ms + 20_000,
+        });
+        const durationMs = scale === 'short' ? 6_000 : 60_000;
+        const load = runLoad(
+          transport,
+          recorder,
+          rng,
+          {
+            producers,
+            pollers: [0, 1].map((q) => ({
+              name: `r${q}`,
+              topic,
+              partitions: [q],
+              maxWaitMs: [200, 1000] as [number, number],
+            })),
+            durationMs,
+            giveUpMs: 20_000,
+          },
+          `s${seed}`,
+        );
+        // F7: a new instance of producer 6000 and 6001 (epoch 1) starts mid-run; the old ones go on as zombies.
+        await sleep(rng.int(500, 2000));
+        const successors = [0, 1].map(
+          (i) =>
+            new Producer(
+              { ...producers[i]!.spec, name: `p${i}-epoch1`, epoch: 1, requests: Math.ceil(requests / 2) },
+              transport,
+              recorder,
+              rng.fork(),
+              `s${seed}`,
+            ),
+        );
+        await Promise.all(successors.map((s) => s.run(clock(durationMs / 2))));
+        const extra = [...(await load), ...successors.flatMap((s) => s.anomalies)];
+        sut.apiProxy!.policy = undefined;
+        return await finish({
+          topics: [topic],
+          settleMs: 15_000,
+          faults: sut.faults(),
+          extra,
+        });
+      },
+    ),
 };
 
 // ---- F5: crash points in process, and SIGKILL of the whole stack ------------------------------------
 
+/** Storage emulators in this process, with a log service driven directly (no HTTP). */
+interface InProcessSystem extends ScenarioSystem {
+  readonly storage: TestStorage;
+  readonly transport: InProcessTransport;
+  readonly reader: InProcessTransport;
+}
+
+function inProcessSystem(storage: TestStorage, transport: LogService, reader: LogService): InProcessSystem {
+  return {
+    storage,
+    transport: new InProcessTransport(transport),
+    reader: new InProcessTransport(reader),
+    direct: { config: storage.config, clients: storage.clients },
+    stop: () => storage.stop(),
+  };
+}
+
 const CRASHES: Scenario = {
   name: 'F5 crash points in the append path, lost SDK answers',
   covers: 'F4, F5, F6, I1–I8',
-  async run({ seed, scale }) {
-    const rng = new Random(seed);
-    const storage = await startTestStorage();
+  run({ seed, scale }) {
     const repairAfterMs = 300;
     let injected = 0;
-    const faults = rng.fork();
-    const p = scale === 'short' ? 0.06 : rng.pick([0.02, 0.05, 0.1]);
     let armed = true;
-    const harness = createLogHarness(storage, {
-      append: { repairAfterMs, maxAckWaitMs: 3_000 },
-      faults: {
-        crash: (point) => {
-          if (armed && faults.chance(p)) {
-            injected++;
-            throw new SimulatedCrash(point);
-          }
+    const start = async (rng: Random) => {
+      const storage = await startTestStorage();
+      const faults = rng.fork();
+      const p = scale === 'short' ? 0.06 : rng.pick([0.02, 0.05, 0.1]);
+      const harness = createLogHarness(storage, {
+        append: { repairAfterMs, maxAckWaitMs: 3_000 },
+        faults: {
+          crash: (point) => {
+            if (armed && faults.chance(p)) {
+              injected++;
+              throw new SimulatedCrash(point);
+            }
+          },
         },
-      },
-    });
-    harness.wire = async (command, send) => {
-      if (!armed) return send();
-      if ((command === 'UpdateItemCommand' || command === 'PutItemCommand') && faults.chance(p)) {
-        injected++;
-        await send();
-        throw lostResponse(); // applied, the answer lost: the SDK retries the conditional write
-      }
-      if (command === 'PutObjectCommand' && faults.chance(p / 2)) {
-        injected++;
-        throw Object.assign(new Error('SlowDown'), {
-          name: 'SlowDown',
-          $metadata: { httpStatusCode: 503 },
-          $fault: 'server',
-        });
-      }
-      return send();
+      });
+      harness.wire = async (command, send) => {
+        if (!armed) return send();
+        if ((command === 'UpdateItemCommand' || command === 'PutItemCommand') && faults.chance(p)) {
+          injected++;
+          await send();
+          throw lostResponse(); // applied, the answer lost: the SDK retries the conditional write
+        }
+        if (command === 'PutObjectCommand' && faults.chance(p / 2)) {
+          injected++;
+          throw Object.assign(new Error('SlowDown'), {
+            name: 'SlowDown',
+            $metadata: { httpStatusCode: 503 },
+            $fault: 'server',
+          });
+        }
+        return send();
+      };
+      const fresh = createLogHarness(storage, { append: { repairAfterMs } });
+      return inProcessSystem(storage, harness.log, fresh.log);
     };
-    const transport = new InProcessTransport(harness.log);
-    const fresh = createLogHarness(storage, { append: { repairAfterMs } });
-    const reader = new InProcessTransport(fresh.log);
-    try {
+    return withScenario(CRASHES.name, seed, start, async ({ rng, system, recorder, finish }) => {
+      const { transport, reader } = system;
       const topic = topicName('f5', seed);
       await reader.createTopic(topic, 2);
-      const recorder = new Recorder();
       const producers = Array.from({ length: scale === 'short' ? 8 : 16 }, (_, i) => ({
         spec: {
           name: `p${i}`,
@@ -690,20 +726,8 @@ const CRASHES: Scenario = {
         `s${seed}`,
       );
       armed = false;
-      return await finish({
-        scenario: CRASHES.name,
-        seed,
-        recorder,
-        topics: [topic],
-        reader,
-        direct: { config: storage.config, clients: storage.clients },
-        settleMs: 10_000,
-        faults: injected,
-        extra,
-      });
-    } finally {
-      await storage.stop();
-    }
+      return await finish({ topics: [topic], settleMs: 10_000, faults: injected, extra });
+    });
   },
 };
 
@@ -799,52 +823,57 @@ const KILL: Scenario = {
 const CLEANUP_RACE: Scenario = {
   name: 'F13 cleanup, merge and repair racing appenders',
   covers: 'F13, F5, I1–I8',
-  async run({ seed, scale }) {
-    const rng = new Random(seed);
-    const storage = await startTestStorage();
+  run({ seed, scale }) {
     const repairAfterMs = 400;
-    const faults = rng.fork();
     let armed = true;
     let injected = 0;
-    const p = scale === 'short' ? 0.04 : rng.pick([0.02, 0.04, 0.08]);
-    const harness = createLogHarness(storage, {
-      append: { repairAfterMs, maxAckWaitMs: 3_000 },
-      faults: {
-        crash: (point) => {
-          if (armed && point === 'after-reserve' && faults.chance(p)) {
-            injected++;
-            throw new SimulatedCrash(point);
-          }
+    const start = async (rng: Random) => {
+      const storage = await startTestStorage();
+      const faults = rng.fork();
+      const p = scale === 'short' ? 0.04 : rng.pick([0.02, 0.04, 0.08]);
+      const harness = createLogHarness(storage, {
+        append: { repairAfterMs, maxAckWaitMs: 3_000 },
+        faults: {
+          crash: (point) => {
+            if (armed && point === 'after-reserve' && faults.chance(p)) {
+              injected++;
+              throw new SimulatedCrash(point);
+            }
+          },
         },
-      },
-    });
-    // Late appenders: a commit that stalls past the repair time finds its range aborted.
-    harness.wire = async (command, send) => {
-      if (armed && command === 'PutItemCommand' && faults.chance(p)) {
-        injected++;
-        await sleep(faults.int(repairAfterMs, repairAfterMs * 3));
-      }
-      return send();
+      });
+      // Late appenders: a commit that stalls past the repair time finds its range aborted.
+      harness.wire = async (command, send) => {
+        if (armed && command === 'PutItemCommand' && faults.chance(p)) {
+          injected++;
+          await sleep(faults.int(repairAfterMs, repairAfterMs * 3));
+        }
+        return send();
+      };
+      return inProcessSystem(
+        storage,
+        harness.log,
+        createLogHarness(storage, { append: { repairAfterMs } }).log,
+      );
     };
-    const transport = new InProcessTransport(harness.log);
-    const reader = new InProcessTransport(createLogHarness(storage, { append: { repairAfterMs } }).log);
-    const deps = createCleanupDeps(storage.config, storage.clients);
-    const options = {
-      repairAfterMs,
-      indexGraceMs: 500,
-      objectGraceMs: 500,
-      // Far above the longest append of this run, as the real window is above the longest function run.
-      orphanWindowMs: 60_000,
-      maxDurationMs: 10_000,
-      merge: { minAgeMs: 1_000, smallEntryBytes: 1 << 20, maxRunEntries: 8, objectBytes: 256 * 1024 },
-    };
-    let passes = 0;
-    let merged = 0;
-    try {
+    return withScenario(CLEANUP_RACE.name, seed, start, async ({ rng, system, recorder, finish }) => {
+      const { storage, transport } = system;
+      const { log } = transport;
+      const deps = createCleanupDeps(storage.config, storage.clients);
+      const options = {
+        repairAfterMs,
+        indexGraceMs: 500,
+        objectGraceMs: 500,
+        // Far above the longest append of this run, as the real window is above the longest function run.
+        orphanWindowMs: 60_000,
+        maxDurationMs: 10_000,
+        merge: { minAgeMs: 1_000, smallEntryBytes: 1 << 20, maxRunEntries: 8, objectBytes: 256 * 1024 },
+      };
+      let passes = 0;
+      let merged = 0;
       const topic = topicName('f13', seed);
       const retentionMs = rng.pick([null, 4_000, 8_000]);
-      await harness.log.createTopic({ name: topic, partitionCount: 2, retentionMs });
-      const recorder = new Recorder();
+      await log.createTopic({ name: topic, partitionCount: 2, retentionMs });
       let running = true;
       // Retention deletes aborted entries below the log start: note them as they appear, for the checker.
       const auditor = new StorageAuditor({ config: storage.config, clients: storage.clients });
@@ -898,43 +927,35 @@ const CLEANUP_RACE: Scenario = {
       }
       return await finish({
         aborted: [...aborted.values()],
-        scenario: CLEANUP_RACE.name,
-        seed,
-        recorder,
         topics: [topic],
-        reader,
-        direct: { config: storage.config, clients: storage.clients },
         settleMs: 10_000,
         faults: injected + passes,
         extra,
         notes: `${passes} cleanup passes, ${merged} entries merged, retention ${retentionMs ?? 'none'}`,
       });
-    } finally {
-      await storage.stop();
-    }
+    });
   },
 };
 
 // ---- F9–F12: consumer groups -----------------------------------------------------------------------
 
-async function runGroups(args: {
-  scenario: string;
-  seed: number;
-  scale: Scale;
-  /** A group API per consumer: HTTP, or a group service with its own clock. */
-  api: (rng: Random, index: number) => GroupApi;
-  transport: LogTransport;
-  reader: LogTransport;
-  direct: DirectStorage;
-  groupApi: GroupApi;
-  rng: Random;
-}): Promise<ScenarioResult> {
-  const { rng, seed, scale, transport } = args;
+async function runGroups(
+  run: ScenarioRun<ScenarioSystem>,
+  args: {
+    scale: Scale;
+    /** A group API per consumer: HTTP, or a group service with its own clock. */
+    api: (rng: Random, index: number) => GroupApi;
+    groupApi: GroupApi;
+  },
+): Promise<ScenarioResult> {
+  const { rng, recorder } = run;
+  const { transport, reader } = run.system;
+  const { scale } = args;
+  const seed = run.seed;
   const topic = topicName('grp', seed);
   const partitions = 6;
   await transport.createTopic(topic, partitions);
   const group = `g-${seed}-${Date.now().toString(36)}`;
-  const recorder = new Recorder();
   const stats: ConsumerStats = { crashes: 0, pauses: 0, zombieCommits: 0 };
   const behaviour = {
     sessionTimeoutMs: 1_500,
@@ -1004,7 +1025,7 @@ async function runGroups(args: {
   let caughtUp = false;
   while (!caughtUp && Date.now() < deadline) {
     await sleep(300);
-    const bounds = await args.reader.describe(topic);
+    const bounds = await reader.describe(topic);
     const offsets = await args.groupApi.fetchOffsets(group, topic);
     if (bounds.type !== 'ok' || offsets.type !== 'ok') continue;
     caughtUp = bounds.value.every(
@@ -1027,13 +1048,8 @@ async function runGroups(args: {
       events: [],
     });
   }
-  return finish({
-    scenario: args.scenario,
-    seed,
-    recorder,
+  return run.finish({
     topics: [topic],
-    reader: args.reader,
-    direct: args.direct,
     settleMs: 15_000,
     faults: stats.crashes + stats.pauses,
     extra,
@@ -1046,66 +1062,43 @@ async function runGroups(args: {
 const GROUPS: Scenario = {
   name: 'F9–F11 group members crash, pause past their session, auto-commit',
   covers: 'F9, F10, F11, G1–G4',
-  async run({ seed, scale }) {
-    const rng = new Random(seed);
-    const sut = await startStack();
-    const transport = new HttpTransport(sut.url);
-    const reader = new HttpTransport(sut.url);
-    const api = new HttpGroupApi(transport.http);
-    try {
-      return await runGroups({
-        scenario: GROUPS.name,
-        seed,
-        scale,
-        api: () => api,
-        transport,
-        reader,
-        direct: sut.direct,
-        groupApi: api,
-        rng,
-      });
-    } finally {
-      transport.close();
-      reader.close();
-      await sut.stop();
-    }
-  },
+  run: ({ seed, scale }) =>
+    withScenario(
+      GROUPS.name,
+      seed,
+      () => httpSystem(),
+      (run) => {
+        const api = new HttpGroupApi(run.system.transport.http);
+        return runGroups(run, { scale, api: () => api, groupApi: api });
+      },
+    ),
 };
 
 const CLOCK_SKEW: Scenario = {
   name: 'F12 group services with skewed clocks',
   covers: 'F12, G1–G4',
-  async run({ seed, scale }) {
-    const rng = new Random(seed);
-    const sut = await startStack();
-    const transport = new HttpTransport(sut.url);
-    const reader = new HttpTransport(sut.url);
-    const log = createLogService(sut.direct.config, sut.direct.clients);
-    const service = (skewMs: number) =>
-      new GroupService({
-        store: new DynamoGroupStore(sut.direct.clients.dynamo, sut.direct.config.groupsTable),
-        topics: logTopicMetadata(log),
-        now: () => Date.now() + skewMs,
-      });
-    try {
-      // Each member's requests go to a service whose clock is off by up to ±600 ms (sessions of 1.5 s).
-      return await runGroups({
-        scenario: CLOCK_SKEW.name,
-        seed,
-        scale,
-        api: (r) => new DirectGroupApi(service(r.int(-600, 600))),
-        transport,
-        reader,
-        direct: sut.direct,
-        groupApi: new DirectGroupApi(service(0)),
-        rng,
-      });
-    } finally {
-      transport.close();
-      reader.close();
-      await sut.stop();
-    }
-  },
+  run: ({ seed, scale }) =>
+    withScenario(
+      CLOCK_SKEW.name,
+      seed,
+      () => httpSystem(),
+      (run) => {
+        const { direct } = run.system;
+        const log = createLogService(direct.config, direct.clients);
+        const service = (skewMs: number) =>
+          new GroupService({
+            store: new DynamoGroupStore(direct.clients.dynamo, direct.config.groupsTable),
+            topics: logTopicMetadata(log),
+            now: () => Date.now() + skewMs,
+          });
+        // Each member's requests go to a service whose clock is off by up to ±600 ms (sessions of 1.5 s).
+        return runGroups(run, {
+          scale,
+          api: (r) => new DirectGroupApi(service(r.int(-600, 600))),
+          groupApi: new DirectGroupApi(service(0)),
+        });
+      },
+    ),
 };
 
 // ---- B1–B9 and S1 over HTTP ------------------------------------------------------------------------
@@ -1113,31 +1106,23 @@ const CLOCK_SKEW: Scenario = {
 const BAD_INPUT: Scenario = {
   name: 'B1–B9 bad input, fuzzed over HTTP',
   covers: 'B1–B9',
-  async run({ seed, scale }) {
-    const sut = await startStack();
-    const transport = new HttpTransport(sut.url);
-    try {
-      const result = await fuzzBadInput({
-        http: transport.http,
-        direct: sut.direct,
-        seed,
-        numRuns: scale === 'short' ? 25 : 150,
-      });
-      const counts: Record<string, number> = {};
-      for (const v of result.violations) counts[v.invariant] = (counts[v.invariant] ?? 0) + 1;
-      return {
-        scenario: BAD_INPUT.name,
-        seed,
-        operations: result.requests,
-        faults: 0,
-        violations: result.violations,
-        counts,
-      };
-    } finally {
-      transport.close();
-      await sut.stop();
-    }
-  },
+  run: ({ seed, scale }) =>
+    withScenario(
+      BAD_INPUT.name,
+      seed,
+      () => httpSystem(),
+      async ({ system }) =>
+        probeResult(
+          BAD_INPUT.name,
+          seed,
+          await fuzzBadInput({
+            http: system.transport.http,
+            direct: system.direct,
+            seed,
+            numRuns: scale === 'short' ? 25 : 150,
+          }),
+        ),
+    ),
 };
 
 const TOKEN: Scenario = {
@@ -1147,23 +1132,17 @@ const TOKEN: Scenario = {
     const token = `tok-${seed}`;
     const sut = await startStack({ token });
     try {
-      const result = await probeTokenMode({
-        url: sut.url,
-        token,
-        direct: sut.direct,
+      return probeResult(
+        TOKEN.name,
         seed,
-        requests: scale === 'short' ? 60 : 400,
-      });
-      const counts: Record<string, number> = {};
-      for (const v of result.violations) counts[v.invariant] = (counts[v.invariant] ?? 0) + 1;
-      return {
-        scenario: TOKEN.name,
-        seed,
-        operations: result.requests,
-        faults: 0,
-        violations: result.violations,
-        counts,
-      };
+        await probeTokenMode({
+          url: sut.url,
+          token,
+          direct: sut.direct,
+          seed,
+          requests: scale === 'short' ? 60 : 400,
+        }),
+      );
     } finally {
       await sut.stop();
     }
