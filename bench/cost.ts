@@ -175,7 +175,7 @@ export interface Knobs {
   readonly maxPollMs: number;
 }
 
-/** The client SDK's defaults (client/producer.ts, client/consumer.ts) and the server's fetch tuning. */
+/** The client SDK's defaults (client/producer.ts, client/consumer/types.ts) and the server's fetch tuning. */
 export const DEFAULT_KNOBS: Knobs = {
   lingerMs: PRODUCER_DEFAULTS.lingerMs,
   maxBatchBytes: PRODUCER_DEFAULTS.maxBatchBytes,
