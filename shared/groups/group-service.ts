@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { mapLimit } from '../concurrency';
 import { type FencedReason, isSluiceError, SluiceError } from '../errors';
 import {
   acknowledgeRevocations,
@@ -617,17 +618,8 @@ export class GroupService {
     }
   }
 
-  private async mapLimit<A, B>(items: readonly A[], fn: (item: A) => Promise<B>): Promise<B[]> {
-    const results: B[] = new Array(items.length);
-    let next = 0;
-    const worker = async () => {
-      while (next < items.length) {
-        const i = next++;
-        results[i] = await fn(items[i]!);
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(this.concurrency, items.length) }, worker));
-    return results;
+  private mapLimit<A, B>(items: readonly A[], fn: (item: A) => Promise<B>): Promise<B[]> {
+    return mapLimit(items, this.concurrency, fn);
   }
 }
 

@@ -1,4 +1,5 @@
 import { validateBatches } from '../codec/record-batch';
+import { mapLimit } from '../concurrency';
 import { newObjectKey } from '../log/log-service';
 import type { CleanupHead, IndexEntry } from '../store/log-store';
 import type { PassContext } from './context';
@@ -306,18 +307,4 @@ function matchesEntry(bytes: Buffer, entry: IndexEntry): boolean {
   } catch {
     return false;
   }
-}
-
-async function mapLimit<T, R>(items: readonly T[], limit: number, task: (item: T) => Promise<R>) {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        results[i] = await task(items[i]!);
-      }
-    }),
-  );
-  return results;
 }

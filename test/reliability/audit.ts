@@ -7,6 +7,7 @@
 
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { decodeRecordBatches, validateBatches } from '../../shared/codec/record-batch';
+import { mapLimit } from '../../shared/concurrency';
 import type { StorageConfig } from '../../shared/config';
 import { partitionId } from '../../shared/log/log-service';
 import type { AwsClients } from '../../shared/store/aws-clients';
@@ -16,20 +17,6 @@ import type { AuditEntry, FinalRead, KnownAbortedRange, PartitionAudit } from '.
 import type { LogTransport } from './transport';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        out[i] = await fn(items[i]!);
-      }
-    }),
-  );
-  return out;
-}
 
 export interface DirectStorage {
   readonly config: StorageConfig;
