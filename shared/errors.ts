@@ -190,6 +190,18 @@ export function codeForStatus(status: number): ErrorCode {
   return CODE_BY_STATUS.get(status) ?? (status >= 500 ? 'UNKNOWN_SERVER_ERROR' : 'INVALID_REQUEST');
 }
 
+/** A value as it appears in an error message: quoted and escaped, and cut if long. */
+export function show(value: unknown): string {
+  if (typeof value === 'string') {
+    const cut = value.length > 64 ? `${value.slice(0, 64)}…` : value;
+    const text = JSON.stringify(cut);
+    return value.length > 64 ? `${text} (${value.length} characters)` : text;
+  }
+  if (typeof value === 'number' || typeof value === 'boolean' || value === null) return String(value);
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'object' ? 'an object' : typeof value;
+}
+
 export interface SluiceErrorOptions {
   /** Extra fields for the JSON error body, e.g. `{ logStartOffset, highWatermark }`. */
   readonly details?: Record<string, unknown>;

@@ -4,24 +4,14 @@
  * before any service is called: bad input writes nothing.
  */
 
-import { type ErrorCode, SluiceError } from '../errors';
+import { type ErrorCode, SluiceError, show } from '../errors';
 import { type ApiRequest, JSON_TYPE, mediaType } from './http';
 import { API_LIMITS } from './limits';
 
+export { show };
+
 export function invalid(message: string, code: ErrorCode = 'INVALID_REQUEST'): SluiceError {
   return new SluiceError(code, message);
-}
-
-/** A value as it appears in an error message: quoted and escaped, and cut if long. */
-export function show(value: unknown): string {
-  if (typeof value === 'string') {
-    const cut = value.length > 64 ? `${value.slice(0, 64)}…` : value;
-    const text = JSON.stringify(cut);
-    return value.length > 64 ? `${text} (${value.length} characters)` : text;
-  }
-  if (typeof value === 'number' || typeof value === 'boolean' || value === null) return String(value);
-  if (Array.isArray(value)) return 'an array';
-  return typeof value === 'object' ? 'an object' : typeof value;
 }
 
 export interface IntRange {

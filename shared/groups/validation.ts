@@ -1,4 +1,4 @@
-import { SluiceError } from '../errors';
+import { SluiceError, show } from '../errors';
 import { keyOf, type PartitionKey } from './partitions';
 import {
   ASSIGNORS,
@@ -17,17 +17,6 @@ import {
 const NAME = /^[a-zA-Z0-9._-]+$/;
 const TOPIC_NAME_MAX = 249;
 const MAX_PARTITION = 1_000_000;
-
-/** The value as the message shows it: JSON, cut short. */
-function show(value: unknown): string {
-  let text: string;
-  try {
-    text = typeof value === 'string' ? JSON.stringify(value) : (JSON.stringify(value) ?? String(value));
-  } catch {
-    text = String(value);
-  }
-  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
-}
 
 function invalid(message: string, field: string): SluiceError {
   return new SluiceError('INVALID_REQUEST', message, { details: { field } });
