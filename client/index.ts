@@ -22,10 +22,10 @@ export {
   type TopicDescription,
   type TopicInfo,
 } from './admin';
+export { Consumer } from './consumer/consumer';
 export {
   type Batch,
   CONSUMER_DEFAULTS,
-  Consumer,
   type ConsumerEvents,
   type ConsumerOptions,
   type EachBatchPayload,
@@ -33,7 +33,7 @@ export {
   type FetchEventPartition,
   type RunOptions,
   type SubscribeOptions,
-} from './consumer';
+} from './consumer/types';
 export {
   type Partitioner,
   PRODUCER_DEFAULTS,

@@ -1,5 +1,6 @@
 import { Admin } from './admin';
-import { Consumer, type ConsumerOptions } from './consumer';
+import { Consumer } from './consumer/consumer';
+import type { ConsumerOptions } from './consumer/types';
 import { Producer, type ProducerOptions } from './producer';
 import type { RetryOptions } from './retry';
 import {

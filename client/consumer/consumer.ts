@@ -17,6 +17,7 @@
 
 import { SluiceError } from '../../shared/errors';
 import { LOG_LIMITS } from '../../shared/log/types';
+import { intInRange } from '../options';
 import { type ResolvedRetry, resolveRetry } from '../retry';
 import type { Transport } from '../transport';
 import { type TopicPartition, type TopicPartitionOffset, tpKey } from '../types';
@@ -33,13 +34,6 @@ import {
   type RunOptions,
   type SubscribeOptions,
 } from './types';
-
-function positiveInt(name: string, value: number, min: number, max: number): number {
-  if (!Number.isSafeInteger(value) || value < min || value > max) {
-    throw new RangeError(`${name} must be an integer from ${min} to ${max}, but ${value} was provided`);
-  }
-  return value;
-}
 
 /**
  * Reads records from Sluice. Create it with `sluice.consumer()`.
@@ -85,33 +79,33 @@ export class Consumer {
     const heartbeatIntervalMs =
       options.heartbeatIntervalMs === undefined
         ? undefined
-        : positiveInt('heartbeatIntervalMs', options.heartbeatIntervalMs, 10, sessionTimeoutMs);
+        : intInRange('heartbeatIntervalMs', options.heartbeatIntervalMs, 10, sessionTimeoutMs);
     this.autoCommit = options.autoCommit ?? CONSUMER_DEFAULTS.autoCommit;
-    const autoCommitIntervalMs = positiveInt(
+    const autoCommitIntervalMs = intInRange(
       'autoCommitIntervalMs',
       options.autoCommitIntervalMs ?? CONSUMER_DEFAULTS.autoCommitIntervalMs,
       0,
       3_600_000,
     );
-    const maxWaitMs = positiveInt(
+    const maxWaitMs = intInRange(
       'maxWaitMs',
       options.maxWaitMs ?? CONSUMER_DEFAULTS.maxWaitMs,
       0,
       LOG_LIMITS.maxWaitMsCap,
     );
-    const minBytes = positiveInt(
+    const minBytes = intInRange(
       'minBytes',
       options.minBytes ?? CONSUMER_DEFAULTS.minBytes,
       0,
       LOG_LIMITS.maxFetchBytes,
     );
-    const maxBytes = positiveInt(
+    const maxBytes = intInRange(
       'maxBytes',
       options.maxBytes ?? CONSUMER_DEFAULTS.maxBytes,
       1,
       LOG_LIMITS.maxFetchBytes,
     );
-    const maxBytesPerPartition = positiveInt(
+    const maxBytesPerPartition = intInRange(
       'maxBytesPerPartition',
       options.maxBytesPerPartition ?? CONSUMER_DEFAULTS.maxBytesPerPartition,
       1,
