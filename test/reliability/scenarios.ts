@@ -102,6 +102,35 @@ async function runLoad(
   return producers.flatMap((p) => p.anomalies);
 }
 
+type ProducerShape = Omit<ProducerSpec, 'name' | 'producerId' | 'epoch' | 'topic'>;
+
+/** Producers p0…p(n−1) of a topic at epoch 0, ids from firstId; `shape(i)` gives the rest of each spec. */
+function producerSpecs(
+  n: number,
+  firstId: number,
+  topic: string,
+  shape: (i: number) => ProducerShape,
+): { spec: ProducerSpec }[] {
+  return Array.from({ length: n }, (_, i) => ({
+    spec: { name: `p${i}`, producerId: firstId + i, epoch: 0, topic, ...shape(i) },
+  }));
+}
+
+/** Pollers r0…r(n−1) of a topic: poller i reads partitionsOf(i), with long polls drawn from maxWaitMs. */
+function pollerSpecs(
+  n: number,
+  topic: string,
+  partitionsOf: (i: number) => number[],
+  maxWaitMs: [number, number],
+): { name: string; topic: string; partitions: number[]; maxWaitMs: [number, number] }[] {
+  return Array.from({ length: n }, (_, i) => ({
+    name: `r${i}`,
+    topic,
+    partitions: partitionsOf(i),
+    maxWaitMs,
+  }));
+}
+
 /** Settle, read back with a fresh reader, audit, check. */
 async function finish(args: {
   scenario: string;
@@ -208,6 +237,8 @@ interface ScenarioRun<S extends ScenarioSystem> {
   readonly rng: Random;
   readonly system: S;
   readonly recorder: Recorder;
+  /** runLoad() on the system's transport, recorded by this run. */
+  load(plan: Parameters<typeof runLoad>[3]): Promise<Violation[]>;
   /** finish() with this run's scenario, seed, recorder, reader and storage. */
   finish(args: ScenarioFinish): Promise<ScenarioResult>;
 }
@@ -228,6 +259,7 @@ async function withScenario<S extends ScenarioSystem>(
       rng,
       system,
       recorder,
+      load: (plan) => runLoad(system.transport, recorder, rng, plan, `s${seed}`),
       finish: (args) =>
         finish({ scenario, seed, recorder, reader: system.reader, direct: system.direct, ...args }),
     });
@@ -257,36 +289,24 @@ const L1: Scenario = {
       L1.name,
       seed,
       () => httpSystem(),
-      async ({ rng, system, recorder, finish }) => {
+      async ({ rng, system, load, finish }) => {
         const { transport } = system;
         const topic = topicName('l1', seed);
         await transport.createTopic(topic, 1);
         const n = scale === 'short' ? rng.int(8, 12) : rng.int(8, 32);
-        const producers = Array.from({ length: n }, (_, i) => ({
-          spec: {
-            name: `p${i}`,
-            producerId: 1000 + i,
-            epoch: 0,
-            topic,
-            partitionCount: 1,
-            partition: 0,
-            requests: scale === 'short' ? 8 : 100_000,
-            recordsPerRequest: [1, 5] as const,
-          },
+        const producers = producerSpecs(n, 1000, topic, () => ({
+          partitionCount: 1,
+          partition: 0,
+          requests: scale === 'short' ? 8 : 100_000,
+          recordsPerRequest: [1, 5] as const,
         }));
-        const pollers = Array.from({ length: 3 }, (_, i) => ({
-          name: `r${i}`,
-          topic,
-          partitions: [0],
-          maxWaitMs: [200, 2000] as [number, number],
-        }));
-        const extra = await runLoad(
-          transport,
-          recorder,
-          rng,
-          { producers, pollers, durationMs: scale === 'short' ? 5_000 : 60_000, giveUpMs: 15_000 },
-          `s${seed}`,
-        );
+        const pollers = pollerSpecs(3, topic, () => [0], [200, 2000]);
+        const extra = await load({
+          producers,
+          pollers,
+          durationMs: scale === 'short' ? 5_000 : 60_000,
+          giveUpMs: 15_000,
+        });
         return await finish({ topics: [topic], settleMs: 15_000, faults: 0, extra });
       },
     ),
@@ -300,36 +320,24 @@ const L2: Scenario = {
       L2.name,
       seed,
       () => httpSystem(),
-      async ({ rng, system, recorder, finish }) => {
+      async ({ system, load, finish }) => {
         const { transport } = system;
         const partitions = scale === 'short' ? 16 : 200;
         const topic = topicName('l2', seed);
         await transport.createTopic(topic, partitions);
-        const producers = Array.from({ length: 8 }, (_, i) => ({
-          spec: {
-            name: `p${i}`,
-            producerId: 2000 + i,
-            epoch: 0,
-            topic,
-            partitionCount: partitions,
-            requests: scale === 'short' ? 10 : 100_000,
-            recordsPerRequest: scale === 'short' ? ([4, 30] as const) : ([20, 120] as const),
-          },
+        const producers = producerSpecs(8, 2000, topic, () => ({
+          partitionCount: partitions,
+          requests: scale === 'short' ? 10 : 100_000,
+          recordsPerRequest: scale === 'short' ? ([4, 30] as const) : ([20, 120] as const),
         }));
         const all = Array.from({ length: partitions }, (_, p) => p);
-        const pollers = Array.from({ length: 4 }, (_, i) => ({
-          name: `r${i}`,
-          topic,
-          partitions: all.filter((p) => p % 4 === i),
-          maxWaitMs: [100, 1000] as [number, number],
-        }));
-        const extra = await runLoad(
-          transport,
-          recorder,
-          rng,
-          { producers, pollers, durationMs: scale === 'short' ? 5_000 : 60_000, giveUpMs: 15_000 },
-          `s${seed}`,
-        );
+        const pollers = pollerSpecs(4, topic, (i) => all.filter((p) => p % 4 === i), [100, 1000]);
+        const extra = await load({
+          producers,
+          pollers,
+          durationMs: scale === 'short' ? 5_000 : 60_000,
+          giveUpMs: 15_000,
+        });
         return await finish({ topics: [topic], settleMs: 15_000, faults: 0, extra });
       },
     ),
@@ -343,36 +351,24 @@ const L3: Scenario = {
       L3.name,
       seed,
       () => httpSystem(),
-      async ({ rng, system, recorder, finish }) => {
+      async ({ system, load, finish }) => {
         const { transport } = system;
         const topic = topicName('l3', seed);
         await transport.createTopic(topic, 4);
-        const producers = Array.from({ length: 3 }, (_, i) => ({
-          spec: {
-            name: `p${i}`,
-            producerId: 3000 + i,
-            epoch: 0,
-            topic,
-            partitionCount: 4,
-            partition: i % 4,
-            requests: scale === 'short' ? 12 : 150,
-            recordsPerRequest: [1, 3] as const,
-            pauseMs: [100, 500] as const,
-          },
+        const producers = producerSpecs(3, 3000, topic, (i) => ({
+          partitionCount: 4,
+          partition: i % 4,
+          requests: scale === 'short' ? 12 : 150,
+          recordsPerRequest: [1, 3] as const,
+          pauseMs: [100, 500] as const,
         }));
-        const pollers = Array.from({ length: scale === 'short' ? 16 : 48 }, (_, i) => ({
-          name: `r${i}`,
-          topic,
-          partitions: [i % 4],
-          maxWaitMs: [1000, 5000] as [number, number],
-        }));
-        const extra = await runLoad(
-          transport,
-          recorder,
-          rng,
-          { producers, pollers, durationMs: scale === 'short' ? 5_000 : 60_000, giveUpMs: 15_000 },
-          `s${seed}`,
-        );
+        const pollers = pollerSpecs(scale === 'short' ? 16 : 48, topic, (i) => [i % 4], [1000, 5000]);
+        const extra = await load({
+          producers,
+          pollers,
+          durationMs: scale === 'short' ? 5_000 : 60_000,
+          giveUpMs: 15_000,
+        });
         return await finish({ topics: [topic], settleMs: 15_000, faults: 0, extra });
       },
     ),
@@ -425,7 +421,7 @@ const STORAGE_FAULTS: Scenario = {
       STORAGE_FAULTS.name,
       seed,
       () => httpSystem({ storageFaults: true }),
-      async ({ rng, system, recorder, finish }) => {
+      async ({ rng, system, load, finish }) => {
         const { sut, transport } = system;
         const topic = topicName('f1', seed);
         await transport.createTopic(topic, 2);
@@ -433,31 +429,19 @@ const STORAGE_FAULTS: Scenario = {
           rng.fork(),
           scale === 'short' ? 0.12 : rng.pick([0.05, 0.1, 0.2]),
         );
-        const producers = Array.from({ length: scale === 'short' ? 10 : 16 }, (_, i) => ({
-          spec: {
-            name: `p${i}`,
-            producerId: 4000 + i,
-            epoch: 0,
-            topic,
-            partitionCount: 2,
-            partition: i % 2,
-            requests: scale === 'short' ? 8 : 100_000,
-            recordsPerRequest: [1, 6] as const,
-          },
+        const producers = producerSpecs(scale === 'short' ? 10 : 16, 4000, topic, (i) => ({
+          partitionCount: 2,
+          partition: i % 2,
+          requests: scale === 'short' ? 8 : 100_000,
+          recordsPerRequest: [1, 6] as const,
         }));
-        const pollers = [0, 1].map((p) => ({
-          name: `r${p}`,
-          topic,
-          partitions: [p],
-          maxWaitMs: [200, 1500] as [number, number],
-        }));
-        const extra = await runLoad(
-          transport,
-          recorder,
-          rng,
-          { producers, pollers, durationMs: scale === 'short' ? 6_000 : 60_000, giveUpMs: 30_000 },
-          `s${seed}`,
-        );
+        const pollers = pollerSpecs(2, topic, (i) => [i], [200, 1500]);
+        const extra = await load({
+          producers,
+          pollers,
+          durationMs: scale === 'short' ? 6_000 : 60_000,
+          giveUpMs: 30_000,
+        });
         sut.storageProxy!.policy = undefined;
         return await finish({
           topics: [topic],
@@ -477,7 +461,7 @@ const FETCH_FAULTS: Scenario = {
       FETCH_FAULTS.name,
       seed,
       () => httpSystem({ storageFaults: true }),
-      async ({ rng, system, recorder, finish }) => {
+      async ({ rng, system, load, finish }) => {
         const { sut, transport } = system;
         const topic = topicName('f8', seed);
         await transport.createTopic(topic, 3);
@@ -507,32 +491,20 @@ const FETCH_FAULTS: Scenario = {
           }
           return { kind: 'pass' };
         };
-        const producers = Array.from({ length: 6 }, (_, i) => ({
-          spec: {
-            name: `p${i}`,
-            producerId: 5000 + i,
-            epoch: 0,
-            topic,
-            partitionCount: 3,
-            partition: i % 3,
-            requests: scale === 'short' ? 10 : 100_000,
-            recordsPerRequest: [1, 20] as const,
-            pauseMs: [10, 100] as const,
-          },
+        const producers = producerSpecs(6, 5000, topic, (i) => ({
+          partitionCount: 3,
+          partition: i % 3,
+          requests: scale === 'short' ? 10 : 100_000,
+          recordsPerRequest: [1, 20] as const,
+          pauseMs: [10, 100] as const,
         }));
-        const pollers = Array.from({ length: 6 }, (_, i) => ({
-          name: `r${i}`,
-          topic,
-          partitions: [i % 3],
-          maxWaitMs: [100, 1000] as [number, number],
-        }));
-        const extra = await runLoad(
-          transport,
-          recorder,
-          rng,
-          { producers, pollers, durationMs: scale === 'short' ? 5_000 : 60_000, giveUpMs: 20_000 },
-          `s${seed}`,
-        );
+        const pollers = pollerSpecs(6, topic, (i) => [i % 3], [100, 1000]);
+        const extra = await load({
+          producers,
+          pollers,
+          durationMs: scale === 'short' ? 5_000 : 60_000,
+          giveUpMs: 20_000,
+        });
         sut.storageProxy!.policy = undefined;
         return await finish({
           topics: [topic],
@@ -574,18 +546,12 @@ const PRODUCER_FAULTS: Scenario = {
           return { kind: 'pass' };
         };
         const requests = scale === 'short' ? 10 : 100_000;
-        const producers: { spec: ProducerSpec }[] = Array.from({ length: 8 }, (_, i) => ({
-          spec: {
-            name: `p${i}`,
-            producerId: 6000 + i,
-            epoch: 0,
-            topic,
-            partitionCount: 2,
-            partition: i % 2,
-            requests,
-            recordsPerRequest: [1, 4] as const,
-            maxInFlight: i % 2 === 0 ? 2 : 1,
-          },
+        const producers = producerSpecs(8, 6000, topic, (i) => ({
+          partitionCount: 2,
+          partition: i % 2,
+          requests,
+          recordsPerRequest: [1, 4] as const,
+          maxInFlight: i % 2 === 0 ? 2 : 1,
         }));
         const clock = (ms: number): RunClock => ({
           stopAt: Date.now() + ms,
@@ -598,12 +564,7 @@ const PRODUCER_FAULTS: Scenario = {
           rng,
           {
             producers,
-            pollers: [0, 1].map((q) => ({
-              name: `r${q}`,
-              topic,
-              partitions: [q],
-              maxWaitMs: [200, 1000] as [number, number],
-            })),
+            pollers: pollerSpecs(2, topic, (i) => [i], [200, 1000]),
             durationMs,
             giveUpMs: 20_000,
           },
@@ -695,36 +656,24 @@ const CRASHES: Scenario = {
       const fresh = createLogHarness(storage, { append: { repairAfterMs } });
       return inProcessSystem(storage, harness.log, fresh.log);
     };
-    return withScenario(CRASHES.name, seed, start, async ({ rng, system, recorder, finish }) => {
-      const { transport, reader } = system;
+    return withScenario(CRASHES.name, seed, start, async ({ system, load, finish }) => {
+      const { reader } = system;
       const topic = topicName('f5', seed);
       await reader.createTopic(topic, 2);
-      const producers = Array.from({ length: scale === 'short' ? 8 : 16 }, (_, i) => ({
-        spec: {
-          name: `p${i}`,
-          producerId: 7000 + i,
-          epoch: 0,
-          topic,
-          partitionCount: 2,
-          partition: i % 2,
-          requests: scale === 'short' ? 10 : 100_000,
-          recordsPerRequest: [1, 4] as const,
-          maxInFlight: (i % 3 === 0 ? 2 : 1) as 1 | 2,
-        },
+      const producers = producerSpecs(scale === 'short' ? 8 : 16, 7000, topic, (i) => ({
+        partitionCount: 2,
+        partition: i % 2,
+        requests: scale === 'short' ? 10 : 100_000,
+        recordsPerRequest: [1, 4] as const,
+        maxInFlight: (i % 3 === 0 ? 2 : 1) as 1 | 2,
       }));
-      const pollers = [0, 1].map((q) => ({
-        name: `r${q}`,
-        topic,
-        partitions: [q],
-        maxWaitMs: [100, 1000] as [number, number],
-      }));
-      const extra = await runLoad(
-        transport,
-        recorder,
-        rng,
-        { producers, pollers, durationMs: scale === 'short' ? 6_000 : 60_000, giveUpMs: 20_000 },
-        `s${seed}`,
-      );
+      const pollers = pollerSpecs(2, topic, (i) => [i], [100, 1000]);
+      const extra = await load({
+        producers,
+        pollers,
+        durationMs: scale === 'short' ? 6_000 : 60_000,
+        giveUpMs: 20_000,
+      });
       armed = false;
       return await finish({ topics: [topic], settleMs: 10_000, faults: injected, extra });
     });
@@ -748,25 +697,14 @@ const KILL: Scenario = {
       await transport.createTopic(topic, 2);
       const recorder = new Recorder();
       const durationMs = scale === 'short' ? 9_000 : 60_000;
-      const producers = Array.from({ length: 8 }, (_, i) => ({
-        spec: {
-          name: `p${i}`,
-          producerId: 8000 + i,
-          epoch: 0,
-          topic,
-          partitionCount: 2,
-          partition: i % 2,
-          requests: scale === 'short' ? 1000 : 10_000,
-          recordsPerRequest: [1, 5] as const,
-          maxInFlight: (i % 4 === 0 ? 2 : 1) as 1 | 2,
-        },
+      const producers = producerSpecs(8, 8000, topic, (i) => ({
+        partitionCount: 2,
+        partition: i % 2,
+        requests: scale === 'short' ? 1000 : 10_000,
+        recordsPerRequest: [1, 5] as const,
+        maxInFlight: (i % 4 === 0 ? 2 : 1) as 1 | 2,
       }));
-      const pollers = [0, 1].map((q) => ({
-        name: `r${q}`,
-        topic,
-        partitions: [q],
-        maxWaitMs: [200, 1000] as [number, number],
-      }));
+      const pollers = pollerSpecs(2, topic, (i) => [i], [200, 1000]);
       const load = runLoad(
         transport,
         recorder,
@@ -856,7 +794,7 @@ const CLEANUP_RACE: Scenario = {
         createLogHarness(storage, { append: { repairAfterMs } }).log,
       );
     };
-    return withScenario(CLEANUP_RACE.name, seed, start, async ({ rng, system, recorder, finish }) => {
+    return withScenario(CLEANUP_RACE.name, seed, start, async ({ rng, system, load, finish }) => {
       const { storage, transport } = system;
       const { log } = transport;
       const deps = createCleanupDeps(storage.config, storage.clients);
@@ -890,32 +828,20 @@ const CLEANUP_RACE: Scenario = {
           await sleep(rng.int(50, 300));
         }
       })();
-      const producers = Array.from({ length: scale === 'short' ? 6 : 12 }, (_, i) => ({
-        spec: {
-          name: `p${i}`,
-          producerId: 9500 + i,
-          epoch: 0,
-          topic,
-          partitionCount: 2,
-          partition: i % 2,
-          requests: scale === 'short' ? 40 : 100_000,
-          recordsPerRequest: [1, 4] as const,
-          pauseMs: [10, 100] as const,
-        },
+      const producers = producerSpecs(scale === 'short' ? 6 : 12, 9500, topic, (i) => ({
+        partitionCount: 2,
+        partition: i % 2,
+        requests: scale === 'short' ? 40 : 100_000,
+        recordsPerRequest: [1, 4] as const,
+        pauseMs: [10, 100] as const,
       }));
-      const pollers = [0, 1].map((q) => ({
-        name: `r${q}`,
-        topic,
-        partitions: [q],
-        maxWaitMs: [100, 800] as [number, number],
-      }));
-      const extra = await runLoad(
-        transport,
-        recorder,
-        rng,
-        { producers, pollers, durationMs: scale === 'short' ? 6_000 : 60_000, giveUpMs: 20_000 },
-        `s${seed}`,
-      );
+      const pollers = pollerSpecs(2, topic, (i) => [i], [100, 800]);
+      const extra = await load({
+        producers,
+        pollers,
+        durationMs: scale === 'short' ? 6_000 : 60_000,
+        giveUpMs: 20_000,
+      });
       armed = false;
       running = false;
       await cleaner;
@@ -988,17 +914,11 @@ async function runGroups(
   const size = scale === 'short' ? 3 : rng.int(3, 5);
   for (let i = 0; i < size; i++) spawn();
   const durationMs = scale === 'short' ? 6_000 : 60_000;
-  const producers = Array.from({ length: 3 }, (_, i) => ({
-    spec: {
-      name: `p${i}`,
-      producerId: 9000 + i,
-      epoch: 0,
-      topic,
-      partitionCount: partitions,
-      requests: scale === 'short' ? 25 : 100_000,
-      recordsPerRequest: [1, 8] as const,
-      pauseMs: [20, 200] as const,
-    },
+  const producers = producerSpecs(3, 9000, topic, () => ({
+    partitionCount: partitions,
+    requests: scale === 'short' ? 25 : 100_000,
+    recordsPerRequest: [1, 8] as const,
+    pauseMs: [20, 200] as const,
   }));
   // Crashed members are replaced, as a supervisor would.
   let producing = true;
@@ -1013,13 +933,7 @@ async function runGroups(
       }
     }
   })();
-  const extra = await runLoad(
-    transport,
-    recorder,
-    rng,
-    { producers, durationMs, giveUpMs: 15_000 },
-    `s${seed}`,
-  );
+  const extra = await run.load({ producers, durationMs, giveUpMs: 15_000 });
   // Let the group catch up to the high-water marks, then stop it (commit and leave).
   const deadline = Date.now() + (scale === 'short' ? 30_000 : 40_000);
   let caughtUp = false;
