@@ -12,6 +12,7 @@ export default defineConfig({
     include: [
       'test/codec/*.test.ts',
       'test/api/errors.test.ts',
+      'test/client/consumer-parts.test.ts',
       'test/api/framing.test.ts',
       'test/api/lambda.test.ts',
       'test/api/openapi.test.ts',
