@@ -81,36 +81,19 @@ export class Consumer {
         ? undefined
         : intInRange('heartbeatIntervalMs', options.heartbeatIntervalMs, 10, sessionTimeoutMs);
     this.autoCommit = options.autoCommit ?? CONSUMER_DEFAULTS.autoCommit;
-    const autoCommitIntervalMs = intInRange(
-      'autoCommitIntervalMs',
-      options.autoCommitIntervalMs ?? CONSUMER_DEFAULTS.autoCommitIntervalMs,
-      0,
-      3_600_000,
-    );
-    const maxWaitMs = intInRange(
-      'maxWaitMs',
-      options.maxWaitMs ?? CONSUMER_DEFAULTS.maxWaitMs,
-      0,
-      LOG_LIMITS.maxWaitMsCap,
-    );
-    const minBytes = intInRange(
-      'minBytes',
-      options.minBytes ?? CONSUMER_DEFAULTS.minBytes,
-      0,
-      LOG_LIMITS.maxFetchBytes,
-    );
-    const maxBytes = intInRange(
-      'maxBytes',
-      options.maxBytes ?? CONSUMER_DEFAULTS.maxBytes,
-      1,
-      LOG_LIMITS.maxFetchBytes,
-    );
-    const maxBytesPerPartition = intInRange(
-      'maxBytesPerPartition',
-      options.maxBytesPerPartition ?? CONSUMER_DEFAULTS.maxBytesPerPartition,
-      1,
-      LOG_LIMITS.maxFetchBytes,
-    );
+    // Each option, or its default, within [min, max].
+    const option = (name: keyof typeof CONSUMER_DEFAULTS & keyof ConsumerOptions, min: number, max: number) =>
+      intInRange(
+        name,
+        (options[name] as number | undefined) ?? (CONSUMER_DEFAULTS[name] as number),
+        min,
+        max,
+      );
+    const autoCommitIntervalMs = option('autoCommitIntervalMs', 0, 3_600_000);
+    const maxWaitMs = option('maxWaitMs', 0, LOG_LIMITS.maxWaitMsCap);
+    const minBytes = option('minBytes', 0, LOG_LIMITS.maxFetchBytes);
+    const maxBytes = option('maxBytes', 1, LOG_LIMITS.maxFetchBytes);
+    const maxBytesPerPartition = option('maxBytesPerPartition', 1, LOG_LIMITS.maxFetchBytes);
     this.retry = resolveRetry(options.retry);
 
     this.member = new GroupMember(
