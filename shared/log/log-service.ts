@@ -587,6 +587,54 @@ export class LogService {
     }
     return { offset: head.highWatermark, timestamp: null };
   }
+
+  /**
+   * The offset and timestamp of the record with the largest timestamp (the first such, Kafka's
+   * MAX_TIMESTAMP lookup of KIP-734); null when the partition holds no records.
+   */
+  async maxTimestampOffset(
+    topicName: string,
+    partition: number,
+  ): Promise<{ offset: number; timestamp: number } | null> {
+    const topic = await this.requirePartition(topicName, partition);
+    const pid = partitionId(topic, partition);
+    const head = await this.log.getHead(pid);
+    if (!head)
+      throw new SluiceError(
+        'UNKNOWN_TOPIC_OR_PARTITION',
+        `Partition ${topicName}/${partition} does not exist`,
+      );
+    // The index keeps each entry's max timestamp: find the entry first reaching the largest one.
+    let best: { base: number; size: number; maxTimestamp: number } | undefined;
+    let from = head.logStartOffset;
+    while (from < head.highWatermark) {
+      const entries = await this.log.queryEntries(pid, from, head.highWatermark, 1000);
+      if (entries.length === 0) break;
+      for (const entry of entries) {
+        if (entry.state !== 'committed' || entry.maxTimestamp === undefined) continue;
+        if (!best || entry.maxTimestamp > best.maxTimestamp) {
+          best = { base: entry.base, size: entry.size ?? 1, maxTimestamp: entry.maxTimestamp };
+        }
+      }
+      const last = entries[entries.length - 1]!;
+      from = last.base + last.count;
+    }
+    if (!best) return null;
+    const [found] = await this.fetcher.fetch([{ pid, offset: best.base, maxBytes: best.size }], {
+      maxWaitMs: 0,
+      minBytes: 0,
+      maxBytes: LOG_LIMITS.maxFetchBytes,
+    });
+    let answer: { offset: number; timestamp: number } | null = null;
+    for (const batch of decodeRecordBatches(found!.records).batches) {
+      for (const record of batch.records) {
+        if (record.offset < head.logStartOffset || record.offset >= head.highWatermark) continue;
+        if (!answer || record.timestamp > answer.timestamp)
+          answer = { offset: record.offset, timestamp: record.timestamp };
+      }
+    }
+    return answer;
+  }
 }
 
 /** A SluiceError as is; anything else as UNKNOWN_SERVER_ERROR carrying it as the cause. */
