@@ -1,4 +1,9 @@
 import { apiVersions } from './api-versions';
+import { createPartitions } from './create-partitions';
+import { createTopics } from './create-topics';
+import { deleteTopics } from './delete-topics';
+import { describeCluster } from './describe-cluster';
+import { describeConfigs } from './describe-configs';
 import { fetch } from './fetch';
 import { listOffsets } from './list-offsets';
 import { metadata } from './metadata';
@@ -15,4 +20,9 @@ export const KAFKA_APIS: readonly KafkaApi[] = [
   listOffsets, // 2
   metadata, // 3
   apiVersions, // 18
+  createTopics, // 19
+  deleteTopics, // 20
+  describeConfigs, // 32
+  createPartitions, // 37
+  describeCluster, // 60
 ];
