@@ -1,6 +1,7 @@
 import { type Admin, ConfigResourceTypes, Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type KafkaTestStack, startKafkaTestStack, uniqueTopic } from './support';
+import { http as httpCall, recordingApis, versionsOf } from './support-admin';
 
 /**
  * kafkajs 2.2.4's admin client against a listener over the embedded stack: it negotiates CreateTopics
@@ -8,10 +9,11 @@ import { type KafkaTestStack, startKafkaTestStack, uniqueTopic } from './support
  * through Kafka is checked through the HTTP API, and the other way round.
  */
 let kafka: KafkaTestStack;
+const recorded = recordingApis();
 let admin: Admin;
 
 beforeAll(async () => {
-  kafka = await startKafkaTestStack();
+  kafka = await startKafkaTestStack({ apis: recorded.apis });
   admin = new Kafka({
     clientId: 'admin-test',
     brokers: [kafka.bootstrap],
@@ -27,15 +29,7 @@ afterAll(async () => {
   await kafka?.stop();
 });
 
-// biome-ignore lint/suspicious/noExplicitAny: JSON answers, checked field by field
-async function http(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
-  const res = await fetch(`${kafka.stack.url}${path}`, {
-    method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { status: res.status, body: res.status === 204 ? null : await res.json() };
-}
+const http = (method: string, path: string, body?: unknown) => httpCall(kafka.stack.url, method, path, body);
 
 /** The Kafka error type kafkajs reports for each failed topic of an aggregate error. */
 async function errorTypes(action: Promise<unknown>): Promise<string[]> {
@@ -237,5 +231,11 @@ describe('kafkajs admin: CreateTopics, DeleteTopics, CreatePartitions, DescribeC
     expect(await errorTypes(admin.deleteTopics({ topics: [viaKafka] }))).toEqual([
       'UNKNOWN_TOPIC_OR_PARTITION',
     ]);
+  });
+
+  it('negotiated the versions kafkajs 2.2.4 sends (its highest, within ours)', () => {
+    expect(
+      versionsOf(recorded.versions, ['CreateTopics', 'DeleteTopics', 'CreatePartitions', 'DescribeConfigs']),
+    ).toEqual({ CreateTopics: [3], DeleteTopics: [1], CreatePartitions: [1], DescribeConfigs: [2] });
   });
 });
