@@ -9,9 +9,9 @@ import { http as httpCall, recordingApis, versionsOf } from './support-admin';
 /**
  * confluent-kafka for Python (1.7.0 on librdkafka 2.0.2, Debian's python3-confluent-kafka) and its
  * AdminClient against a listener over the embedded stack. librdkafka negotiates CreateTopics v4,
- * DeleteTopics v1, CreatePartitions v0 and DescribeConfigs v1 here (checked below). Each phase runs one
- * Python process that performs a list of operations and prints their outcomes as JSON (errors as Kafka's numeric
- * codes: librdkafka's names differ); every call has a timeout.
+ * DeleteTopics v1, CreatePartitions v0 and DescribeConfigs v1 here (checked below). Each phase runs
+ * one Python process that performs a list of operations and prints their outcomes as JSON (errors as
+ * Kafka's numeric codes: librdkafka's names differ); every call has a timeout.
  */
 const PYTHON = '/usr/bin/python3';
 const run = promisify(execFile);
