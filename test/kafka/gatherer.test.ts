@@ -70,6 +70,37 @@ describe('Class: ProduceGatherer', () => {
     expect(overlapped).toBe(false);
   });
 
+  it('gathers into one window everything that arrives while a flush runs (no queue of small windows)', async () => {
+    const sizes: number[] = [];
+    let release!: () => void;
+    const first = new Promise<void>((r) => {
+      release = r;
+    });
+    const log: GatheringLog = {
+      async produceGathered(parts) {
+        sizes.push(parts.length);
+        if (sizes.length === 1) await first;
+        return parts.map((p) => ({
+          topic: p.topic,
+          partition: p.partition,
+          baseOffset: 0,
+          lastOffset: 0,
+          duplicate: false,
+        }));
+      },
+    };
+    const g = new ProduceGatherer(log, { lingerMs: 2, maxFlushBytes: 1 << 20 });
+    const pending = [g.produce([part(0)])];
+    await new Promise((r) => setTimeout(r, 10)); // the first flush is running
+    for (let i = 0; i < 5; i++) {
+      pending.push(g.produce([part(0)]));
+      await new Promise((r) => setTimeout(r, 6)); // each would have had its own window
+    }
+    release();
+    await Promise.all(pending);
+    expect(sizes).toEqual([1, 5]);
+  });
+
   it('fails every waiting caller when the flush fails', async () => {
     const g = new ProduceGatherer(
       {
