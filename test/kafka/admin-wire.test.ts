@@ -1,9 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SluiceError } from '../../shared/errors';
+import { KafkaListener } from '../../shared/kafka/listener';
 import { KAFKA_ERRORS } from '../../shared/kafka/protocol/errors';
 import type { KafkaReader } from '../../shared/kafka/protocol/reader';
 import type { KafkaWriter } from '../../shared/kafka/protocol/writer';
 import { topicIdToUuid, ZERO_UUID } from '../../shared/kafka/topic-id';
-import { type KafkaTestStack, RawKafkaConnection, startKafkaTestStack, uniqueTopic } from './support';
+import {
+  type KafkaTestStack,
+  RawKafkaConnection,
+  requestFrame,
+  startKafkaTestStack,
+  uniqueTopic,
+} from './support';
 import { http as httpCall } from './support-admin';
 
 /**
@@ -580,5 +588,114 @@ describe('API: DescribeCluster v0–v1', () => {
         expect(operations).toBeGreaterThan(0);
       }
     }
+  });
+});
+
+describe('Admin APIs: malformed requests, races and storage failures', () => {
+  it('closes the connection on a truncated body at any byte, creates nothing, and serves the next connection', async () => {
+    // Prepare: a valid CreateTopics v7 frame for one topic, and the same for CreatePartitions v3
+    const name = uniqueTopic('trunc');
+    const createFrame = requestFrame(
+      19,
+      7,
+      1,
+      (w) => {
+        w.array([name], (w, n) => {
+          w.string(n)
+            .int32(2)
+            .int16(1)
+            .array([], () => {});
+          w.array([['retention.ms', '1000']], (w, [k, v]) => w.string(k!).nullableString(v!).taggedFields());
+          w.taggedFields();
+        });
+        w.int32(1000).bool(false).taggedFields();
+      },
+      { flexible: true },
+    );
+    const before = await topicCount();
+
+    // Act / Assess: cut the body after the header at each byte, with a frame length that matches the cut
+    const headerBytes = 4 + 2 + 2 + 4 + 2 + 'test'.length + 1;
+    for (let cut = headerBytes; cut < createFrame.length; cut += 3) {
+      const frame = Buffer.from(createFrame.subarray(0, cut));
+      frame.writeInt32BE(cut - 4, 0);
+      const conn = await RawKafkaConnection.connect(kafka.port);
+      conn.write(frame);
+      await expect(conn.next(5000)).rejects.toThrow(/closed/);
+      conn.close();
+    }
+    expect(await topicCount()).toBe(before);
+    const [ok] = await createTopics(7, [{ name, partitions: 2 }]);
+    expect(ok!.errorCode).toBe(0);
+  }, 60_000);
+
+  it('lets exactly one of two listeners’ racing creates win; the other gets TOPIC_ALREADY_EXISTS', async () => {
+    // Prepare: a second listener on the same stack
+    const second = new KafkaListener({ services: kafka.stack.services, host: '127.0.0.1', port: 0 });
+    const { port } = await second.start();
+    const other = await RawKafkaConnection.connect(port);
+    const name = uniqueTopic('race');
+    const request = (conn: RawKafkaConnection) =>
+      conn.request(
+        19,
+        4,
+        (w) => {
+          w.array([name], (w, n) =>
+            w
+              .string(n)
+              .int32(3)
+              .int16(1)
+              .array([], () => {})
+              .array([], () => {}),
+          );
+          w.int32(1000).bool(false);
+        },
+        {},
+      );
+
+    // Act
+    const answers = await Promise.all([request(c), request(other)]);
+
+    // Assess
+    const codes = answers
+      .map(({ body }) => {
+        body.int32();
+        const [result] = body.array((r) => {
+          r.string();
+          const code = r.int16();
+          r.nullableString();
+          return code;
+        });
+        return result;
+      })
+      .sort();
+    expect(codes).toEqual([0, KAFKA_ERRORS.TOPIC_ALREADY_EXISTS]);
+    expect((await http('GET', `/v1/topics/${name}`)).body.partitionCount).toBe(3);
+    other.close();
+    await second.close();
+  });
+
+  it('answers a storage failure per topic with the retriable KAFKA_STORAGE_ERROR', async () => {
+    // Prepare: the topic store fails its next create
+    const { log } = kafka.stack.services;
+    const create = log.topics.create.bind(log.topics);
+    log.topics.create = async () => {
+      throw new SluiceError('STORAGE_UNAVAILABLE', 'DynamoDB is unreachable (injected)');
+    };
+    const name = uniqueTopic('storage');
+    let results: Awaited<ReturnType<typeof createTopics>>;
+    try {
+      // Act
+      results = await createTopics(7, [{ name, partitions: 1 }]);
+    } finally {
+      log.topics.create = create;
+    }
+
+    // Assess
+    expect(results[0]).toMatchObject({
+      errorCode: KAFKA_ERRORS.KAFKA_STORAGE_ERROR,
+      errorMessage: /injected/,
+    });
+    expect((await http('GET', `/v1/topics/${name}`)).status).toBe(404);
   });
 });
