@@ -278,7 +278,10 @@ export function zstdDecompress(src: Buffer, start: number, end: number, maxBytes
     // fzstd hands over a fresh array per block, so chunks are kept without copying.
     const decoder = new Decompress((chunk) => {
       produced += chunk.length;
-      if (total + chunk.length > cap) throw tooLarge(maxBytes);
+      if (total + chunk.length > cap) {
+        // Past the cap is a bomb; past what the blocks can hold (below the cap) is a broken frame.
+        throw cap === maxBytes ? tooLarge(maxBytes) : corrupt('decodes to more than its blocks can hold');
+      }
       if (out !== null) out.set(chunk, total);
       else chunks.push(chunk);
       total += chunk.length;
