@@ -1,4 +1,4 @@
-/** Kafka's wire formats: RecordBatch v2, its LZ4 frames, CRC-32C, varints and the default partitioner. */
+/** Kafka's wire formats: RecordBatch v2, its LZ4, Snappy and zstd data, CRC-32C, varints and the default partitioner. */
 export { crc32c } from './crc32c';
 export { type Lz4Implementation, lz4Implementation, useLz4Implementation } from './lz4';
 export { murmur2, partitionForKey, StickyPartitioner, toPositive } from './partitioner';
@@ -20,3 +20,5 @@ export {
   type ValidateLimits,
   validateBatches,
 } from './record-batch';
+export { type SnappyImplementation, snappyImplementation, useSnappyImplementation } from './snappy';
+export { canCompressZstd, useZstdImplementation, type ZstdImplementation, zstdImplementation } from './zstd';

@@ -40,7 +40,8 @@
  *   (Kafka's producer wraps sequences to 0 there; Sluice compares sequences as numbers, so a producer that
  *   long-lived must start a new producer id or epoch instead.)
  * - UNSUPPORTED_FOR_MESSAGE_FORMAT: magic 0 or 1, transactional or control batches, unknown attribute bits.
- * - UNSUPPORTED_COMPRESSION_TYPE: snappy and zstd.
+ * - UNSUPPORTED_COMPRESSION_TYPE: an unknown codec name to encode with, or zstd on a Node without it
+ *   (writing zstd needs Node ≥ 22.15; reading works everywhere).
  * - RECORD_LIST_TOO_LARGE: the records decompress to more than the cap (enforced while decompressing).
  * - MESSAGE_TOO_LARGE: a batch larger than validateBatches' maxBatchBytes.
  *
@@ -52,9 +53,12 @@ import { SluiceError } from '../errors';
 import { LOG_LIMITS } from '../log/types';
 import { crc32c } from './crc32c';
 import { lz4CompressFrame, lz4DecompressFrame, lz4FrameBound } from './lz4';
+import { snappyCompress, snappyDecompress } from './snappy';
 import { ByteReader, sizeOfVarint, sizeOfVarlong, writeVarint, writeVarlong } from './varint';
+import { zstdCompress, zstdDecompress } from './zstd';
 
-export type Compression = 'none' | 'gzip' | 'lz4';
+/** Kafka's five codecs, by their compression.type names. */
+export type Compression = 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
 
 export interface RecordHeader {
   key: string;
@@ -149,7 +153,7 @@ const TRANSACTIONAL_FLAG = 0x10;
 const CONTROL_FLAG = 0x20;
 const KNOWN_ATTRIBUTES = 0x3f;
 
-const CODEC_ID: Record<Compression, number> = { none: 0, gzip: 1, lz4: 3 };
+const CODEC_ID: Record<Compression, number> = { none: 0, gzip: 1, snappy: 2, lz4: 3, zstd: 4 };
 const CODEC_NAMES = ['none', 'gzip', 'snappy', 'lz4', 'zstd'] as const;
 
 function corrupt(message: string): SluiceError {
@@ -175,7 +179,7 @@ function codecIdOf(compression: string): number {
   if (Object.hasOwn(CODEC_ID, compression)) return CODEC_ID[compression as Compression];
   throw new SluiceError(
     'UNSUPPORTED_COMPRESSION_TYPE',
-    `Compression '${compression}' is not supported; use none, gzip or lz4`,
+    `Compression '${compression}' is not supported; use none, gzip, snappy, lz4 or zstd`,
   );
 }
 
@@ -282,10 +286,12 @@ export function encodeRecordBatch(records: readonly ProducerRecord[], options: E
       out = Buffer.allocUnsafe(size);
       frameScratch.copy(out, RECORD_BATCH_HEADER_BYTES, 0, frameLength);
     } else {
-      const gzipped = gzipSync(recordScratch.subarray(0, recordsSize));
-      size = RECORD_BATCH_HEADER_BYTES + gzipped.length;
+      const records = recordScratch.subarray(0, recordsSize);
+      const compressed =
+        codec === 1 ? gzipSync(records) : codec === 2 ? snappyCompress(records) : zstdCompress(records);
+      size = RECORD_BATCH_HEADER_BYTES + compressed.length;
       out = Buffer.allocUnsafe(size);
-      gzipped.copy(out, RECORD_BATCH_HEADER_BYTES);
+      compressed.copy(out, RECORD_BATCH_HEADER_BYTES);
     }
     // Scratch buffers that grew for one huge batch are not kept.
     if (recordScratch.length > 8 * 1024 * 1024) recordScratch = Buffer.alloc(0);
@@ -379,12 +385,6 @@ function parseHeader(buf: Buffer, at: number, exactBaseOffset: boolean): RecordB
   const codecId = attributes & CODEC_MASK;
   const compression = CODEC_NAMES[codecId];
   if (compression === undefined) throw corrupt(`Batch at byte ${at}: unknown compression type id ${codecId}`);
-  if (compression === 'snappy' || compression === 'zstd') {
-    throw new SluiceError(
-      'UNSUPPORTED_COMPRESSION_TYPE',
-      `Batch at byte ${at}: ${compression} is not supported`,
-    );
-  }
   const batchLength = buf.readInt32BE(at + 8);
   return {
     baseOffset: exactBaseOffset ? readInt64(buf, at, 'baseOffset') : Number(buf.readBigInt64BE(at)),
@@ -552,6 +552,8 @@ function decompress(buf: Buffer, header: RecordBatchHeader, maxBytes: number): B
     return buf.subarray(0, end);
   }
   if (header.compression === 'lz4') return lz4DecompressFrame(buf, start, end, maxBytes);
+  if (header.compression === 'snappy') return snappyDecompress(buf, start, end, maxBytes);
+  if (header.compression === 'zstd') return zstdDecompress(buf, start, end, maxBytes);
   try {
     return gunzipSync(buf.subarray(start, end), { maxOutputLength: Math.max(1, maxBytes) });
   } catch (err) {

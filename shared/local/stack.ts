@@ -10,10 +10,10 @@ import { resolve } from 'node:path';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { createLambdaHandler, type ProxyHandler } from '../api/lambda';
 import { FUNCTION_NAMES, type FunctionName } from '../api/routes';
-import { createServices } from '../api/services';
+import { createServices, type Services } from '../api/services';
 import type { StorageConfig } from '../config';
 import { createCleanupDeps, runCleanup } from '../retention';
-import { createAwsClients } from '../store/aws-clients';
+import { type AwsClients, createAwsClients } from '../store/aws-clients';
 import { ensureStorage } from '../store/tables';
 import { type Emulators, startEmulators } from './emulators';
 import { createGateway } from './gateway';
@@ -49,6 +49,10 @@ export interface LocalStack {
   /** The base URL, e.g. `http://127.0.0.1:8092`. */
   readonly url: string;
   readonly config: StorageConfig;
+  /** The services the gateway's handlers run on: another door (the Kafka listener) shares them, so in-process wake-ups reach both. */
+  readonly services: Services;
+  /** The AWS clients the services use (to count or trace their calls). */
+  readonly clients: AwsClients;
   /** Where data is kept; undefined when in memory or on external endpoints. */
   readonly dataDir: string | undefined;
   stop(): Promise<void>;
@@ -140,6 +144,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   return {
     url: `http://127.0.0.1:${port}`,
     config,
+    services,
+    clients,
     dataDir,
     stop() {
       stopping ??= (async () => {

@@ -5,6 +5,7 @@
  */
 import { createRequire } from 'node:module';
 import lz4 from 'lz4';
+import snappy from 'snappy';
 
 const require = createRequire(import.meta.url);
 
@@ -68,13 +69,21 @@ export const kafkajsCrc32c: (buf: Buffer) => number = require('kafkajs/src/proto
 export const kafkajsMurmur2: (
   key: Buffer | string,
 ) => number = require('kafkajs/src/producer/partitioners/default/murmur2');
-export const KafkajsCompression: { None: number; GZIP: number; LZ4: number } = CompressionTypes;
+export const KafkajsCompression: { None: number; GZIP: number; Snappy: number; LZ4: number } =
+  CompressionTypes;
 
 // kafkajs ships no LZ4 codec; register one on the npm lz4 frame API, with Kafka's frame settings.
 CompressionCodecs[CompressionTypes.LZ4] = () => ({
   compress: async (encoder: { buffer: Buffer }) =>
     lz4.encode(encoder.buffer, { blockMaxSize: 65536, streamChecksum: false }),
   decompress: async (buf: Buffer) => lz4.decode(buf),
+});
+
+// Nor a Snappy codec (kafkajs-snappy is a separate package); register one on the native `snappy`, raw
+// streams as librdkafka writes them.
+CompressionCodecs[CompressionTypes.Snappy] = () => ({
+  compress: async (encoder: { buffer: Buffer }) => snappy.compressSync(encoder.buffer),
+  decompress: async (buf: Buffer) => snappy.uncompressSync(buf) as Buffer,
 });
 
 export async function kafkajsEncodeBatch(input: KafkajsBatchInput): Promise<Buffer> {

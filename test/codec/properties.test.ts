@@ -4,6 +4,7 @@ import { hash as xxh32 } from 'lz4js/xxh32.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   type Compression,
+  canCompressZstd,
   decodeRecordBatch,
   decodeRecordBatches,
   encodeRecordBatch,
@@ -11,6 +12,8 @@ import {
   RECORD_BATCH_HEADER_BYTES,
   readBatchHeader,
   useLz4Implementation,
+  useSnappyImplementation,
+  useZstdImplementation,
   validateBatches,
 } from '../../shared/codec';
 import { SluiceError } from '../../shared/errors';
@@ -25,24 +28,39 @@ import {
 
 const NOW = 1_700_000_000_000;
 
-/** Each codec, and lz4 once per block implementation. */
+/** Each codec, and lz4 and snappy once per implementation (zstd only where this Node can write it). */
 const CODECS: { name: string; compression: Compression; lz4: 'auto' | 'js' }[] = [
   { name: 'none', compression: 'none', lz4: 'auto' },
   { name: 'gzip', compression: 'gzip', lz4: 'auto' },
   { name: 'lz4 (native)', compression: 'lz4', lz4: 'auto' },
   { name: 'lz4 (pure JS)', compression: 'lz4', lz4: 'js' },
+  { name: 'snappy (native)', compression: 'snappy', lz4: 'auto' },
+  { name: 'snappy (pure JS)', compression: 'snappy', lz4: 'js' },
+  ...(canCompressZstd()
+    ? [
+        { name: 'zstd (native)', compression: 'zstd', lz4: 'auto' } as const,
+        { name: 'zstd (fzstd)', compression: 'zstd', lz4: 'js' } as const,
+      ]
+    : []),
 ];
+
+/** Chooses the implementation of every codec that has two: 'auto' (native where it loads) or 'js'. */
+function useImplementation(choice: 'auto' | 'js'): void {
+  useLz4Implementation(choice);
+  useSnappyImplementation(choice);
+  useZstdImplementation(choice);
+}
 
 const codec = fc.constantFrom(...CODECS);
 
 afterEach(() => {
-  useLz4Implementation('auto');
+  useImplementation('auto');
 });
 
 describe('Property: decodeRecordBatch(encodeRecordBatch(records)) = records', () => {
   for (const { name, compression, lz4: impl } of CODECS) {
     it(`holds for any records (${name})`, () => {
-      useLz4Implementation(impl);
+      useImplementation(impl);
       fc.assert(
         fc.property(producerRecords, fc.nat({ max: 2 ** 40 }), (records, baseOffset) => {
           // Act
@@ -69,11 +87,11 @@ describe('Property: decodeRecordBatch(encodeRecordBatch(records)) = records', ()
             key: Buffer.from(`k${i}`),
             value: Buffer.from(`record ${i} `.repeat(Math.ceil(n / 10)).slice(0, n)),
           }));
-          useLz4Implementation(encoder);
+          useImplementation(encoder);
           const buf = encodeRecordBatch(records, { now: NOW });
 
           // Act
-          useLz4Implementation(decoder);
+          useImplementation(decoder);
           const decoded = decodeRecordBatch(buf);
 
           // Assess (Buffer.equals: deep equality of 100 KB values is slow)
@@ -94,7 +112,7 @@ describe('Property: a flipped bit never yields a silently wrong batch', () => {
     fc.assert(
       fc.property(producerRecords, codec, fc.nat(), (records, { compression, lz4: impl }, bitSeed) => {
         // Prepare
-        useLz4Implementation(impl);
+        useImplementation(impl);
         const original = encodeRecordBatch(records, { compression, now: NOW });
         const bit = bitSeed % (original.length * 8);
         const flipped = Buffer.from(original);
@@ -143,7 +161,7 @@ describe('Property: a truncated body is never taken for a whole one', () => {
         (specs, cutSeed) => {
           // Prepare
           const batches = specs.map(([records, { compression, lz4: impl }]) => {
-            useLz4Implementation(impl);
+            useImplementation(impl);
             return encodeRecordBatch(records, { compression, now: NOW });
           });
           const body = Buffer.concat(batches);
@@ -194,7 +212,7 @@ describe('Property: garbage is answered with SluiceError only', () => {
         fc.boolean(),
         (records, { compression, lz4: impl }, edits, headerToo) => {
           // Prepare
-          useLz4Implementation(impl);
+          useImplementation(impl);
           const buf = encodeRecordBatch(records, { compression, now: NOW });
           const from = headerToo ? 21 : RECORD_BATCH_HEADER_BYTES;
           for (const [position, value] of edits) buf[from + (position % (buf.length - from))] = value;
@@ -202,7 +220,7 @@ describe('Property: garbage is answered with SluiceError only', () => {
 
           // Act / Assess
           for (const decoder of ['auto', 'js'] as const) {
-            useLz4Implementation(decoder);
+            useImplementation(decoder);
             throwsOnlySluiceError(() => decodeRecordBatch(buf));
             throwsOnlySluiceError(() => validateBatches(buf));
           }
@@ -243,7 +261,7 @@ describe('Property: an lz4 bomb is stopped at the cap', () => {
         fc.double({ min: 0.01, max: 0.99, noNaN: true }),
         (blocks, impl, fraction) => {
           // Prepare
-          useLz4Implementation(impl);
+          useImplementation(impl);
           const buf = bomb(blocks);
           const cap = Math.floor(blocks * 65_536 * fraction);
 
