@@ -30,7 +30,7 @@
  * nothing. TimeoutMs is not used: an append is bounded by the log's own limits.
  */
 import type { PartitionError, ProducePartitionResult } from '../../log/types';
-import { KAFKA_ERRORS, kafkaErrorCode } from '../protocol/errors';
+import { KAFKA_ERRORS, kafkaErrorCode, reportUnexpected } from '../protocol/errors';
 import type { KafkaReader } from '../protocol/reader';
 import type { KafkaWriter } from '../protocol/writer';
 import { type KafkaApi, NO_RESPONSE } from './types';
@@ -151,7 +151,11 @@ export const produce: KafkaApi<ProduceRequest, ProduceResponse> = {
       return {
         topics: request.topics.map((t) => ({
           name: t.name,
-          partitions: t.partitions.map((p) => answer(p.index, results[i++]!)),
+          partitions: t.partitions.map((p) => {
+            const result = results[i++]!;
+            if (result.error) reportUnexpected(context, 'Produce', t.name, p.index, result.error);
+            return answer(p.index, result);
+          }),
         })),
       };
     });
