@@ -15,7 +15,7 @@
 
 import { decodeProduceResponse, encodeProduceRequest, FRAME_CONTENT_TYPE } from '../../shared/api/framing';
 import { isSluiceError, SluiceError } from '../../shared/errors';
-import { nextBackoff, type ResolvedRetry } from '../retry';
+import { backoffMs, type ResolvedRetry } from '../retry';
 import { seg, type TransportRequest, type TransportResponse } from '../transport';
 import { tpKey } from '../types';
 import type { Part, RecordAccumulator } from './accumulator';
@@ -175,7 +175,10 @@ export class Sender {
     } finally {
       this.inflightRequests--;
     }
-    for (let i = 0; i < parts.length; i++) this.complete(parts[i]!, results[i]!);
+    // One backoff for the whole request, so the partitions it carried are retried together again
+    // (a jitter per partition would spread them over requests of their own).
+    const backoff = backoffMs(this.settings.retry, Math.max(...parts.map((p) => p.failures)));
+    for (let i = 0; i < parts.length; i++) this.complete(parts[i]!, results[i]!, backoff);
     this.drain();
   }
 
@@ -234,7 +237,15 @@ export class Sender {
     );
   }
 
-  private complete(part: Part, result: Answer): void {
+  /** The retry's delay, or undefined when the part's retries (count or time) are spent. */
+  private retryDelay(part: Part, backoff: number, now: number): number | undefined {
+    const retry = this.settings.retry;
+    if (part.failures - 1 >= retry.retries) return undefined;
+    if (now + backoff - part.firstSentAt > retry.maxElapsedMs) return undefined;
+    return backoff;
+  }
+
+  private complete(part: Part, result: Answer, backoff: number): void {
     const q = part.queue;
     const now = this.clock.now();
     if (!(result instanceof SluiceError)) {
@@ -253,13 +264,12 @@ export class Sender {
     }
     part.state = 'waiting';
     part.failures++;
-    const retry = this.settings.retry;
     if (isSluiceError(result, 'OUT_OF_ORDER_SEQUENCE') && this.settings.idempotent) {
       const earlier = q.unacked.indexOf(part) > 0;
       if (part.identityVersion !== q.identity.version || earlier) {
         // An earlier part is not stored yet (it failed or is still in flight), or the partition started
         // over: send this one again once the earlier ones are settled. Bounded by the retry limits.
-        if (nextBackoff(retry, part.failures - 1, part.firstSentAt, now) !== undefined) {
+        if (this.retryDelay(part, 0, now) !== undefined) {
           part.retryAt = now;
           return;
         }
@@ -268,7 +278,7 @@ export class Sender {
       return;
     }
     if (result.retriable) {
-      const delay = nextBackoff(retry, part.failures - 1, part.firstSentAt, now);
+      const delay = this.retryDelay(part, backoff, now);
       if (delay !== undefined) {
         part.retryAt = now + delay;
         return;
