@@ -152,7 +152,7 @@ async function main(): Promise<void> {
   add(
     'latency',
     'Local stack end to end: latency',
-    `The client SDK (client/): a producer paced at ${l.recordsPerSec} records/s (webAccessLog), lingerMs ${l.lingerMs}, ${l.maxInFlight} request in flight per partition; a group consumer (\`consumer.run\`) tailing with long polls (maxWaitMs ${l.maxWaitMs}, minBytes 1). ${l.records} records over ${l.seconds.toFixed(1)} s, ${l.produceRequests} produce requests, ${l.fetches} fetches.`,
+    `The client SDK (client/): a producer paced at ${l.recordsPerSec} records/s (webAccessLog), profile latency, lingerMs ${l.lingerMs}, ${l.maxInFlight} request in flight; a group consumer (\`consumer.run\`) tailing with long polls (maxWaitMs ${l.maxWaitMs}, minBytes 1). ${l.records} records over ${l.seconds.toFixed(1)} s, ${l.produceRequests} produce requests, ${l.fetches} fetches.`,
     formatLatencyTable(e2e),
   );
   add(
