@@ -101,10 +101,11 @@ export class RecordAccumulator {
     return q.lists.length > 1 || list.closed;
   }
 
-  /** Whether some partition holds a full list: a request for it need not wait for pacing. */
-  hasFullBatch(): boolean {
+  /** Whether some partition that may send now holds a full list: its request need not wait for pacing. */
+  hasFullBatch(now: number): boolean {
     for (const q of this.queues.values()) {
-      if (q.lists.length > 1 || q.lists[0]?.closed) return true;
+      const full = q.lists.length > 1 || q.lists[0]?.closed === true;
+      if (full && this.partitionReadyAt(q, now, false) <= now) return true;
     }
     return false;
   }

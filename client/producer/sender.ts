@@ -125,7 +125,7 @@ export class Sender {
         if (readyAt < Number.POSITIVE_INFINITY) this.wakeAt(readyAt);
         return;
       }
-      const paced = !force && !this.accumulator.hasFullBatch();
+      const paced = !force && !this.accumulator.hasFullBatch(now);
       if (paced && !this.takeToken(now)) return;
       const parts = this.accumulator.drain(
         now,
