@@ -1,6 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runProducerModel, VirtualClock } from '../../bench/producer-model';
-import { type Clock, Producer, type ProducerTransport } from '../../client/producer';
+import {
+  type Clock,
+  PRODUCER_PROFILES,
+  Producer,
+  type ProducerProfile,
+  type ProducerTransport,
+} from '../../client/producer';
+import { resolveProducerOptions } from '../../client/producer/options';
 import type { TransportRequest, TransportResponse } from '../../client/transport';
 import { decodeProduceRequest, encodeProduceResponse } from '../../shared/api/framing';
 import { decodeRecordBatches, readBatchHeader } from '../../shared/codec/record-batch';
@@ -212,6 +219,22 @@ describe('Class: Producer (load, counted)', () => {
       await sent;
       expect(log.requests.length).toBeGreaterThanOrEqual(100_000 / (16 * 1024));
     });
+  });
+});
+
+describe('Function: resolveProducerOptions', () => {
+  it('fills a profile, lets each setting override it, and names a bad value with its limit', () => {
+    expect(resolveProducerOptions({})).toMatchObject(PRODUCER_PROFILES.balanced);
+    expect(resolveProducerOptions({ profile: 'cost', lingerMs: 20 })).toMatchObject({
+      lingerMs: 20,
+      requestIntervalMs: PRODUCER_PROFILES.cost.requestIntervalMs,
+    });
+    expect(() => resolveProducerOptions({ profile: 'fast' as ProducerProfile })).toThrow(
+      'profile must be latency, balanced or cost, but fast was provided',
+    );
+    expect(() => resolveProducerOptions({ requestIntervalMs: -1 })).toThrow(
+      'requestIntervalMs must be an integer from 0 to 600000, but -1 was provided',
+    );
   });
 });
 
