@@ -24,7 +24,7 @@ beforeAll(() => {
   const plain = new SluiceStack(app, 'SluiceApiOnly', { sluice: { functionsDir: FIXTURE_FUNCTIONS } });
   template = Template.fromStack(stack);
   defaults = Template.fromStack(plain);
-});
+}, 240_000); // two syntheses: slow on a loaded machine
 
 /** The statements of the inline policies attached to one role. */
 function statementsOf(roleLogicalIdPrefix: string): Statement[] {
