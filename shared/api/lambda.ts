@@ -302,3 +302,13 @@ export function createStreamingLambdaHandler(
     await pipeline(Readable.from(chunksOf(res.body)), stream);
   };
 }
+
+/**
+ * `awslambda.streamifyResponse(handler)` in Lambda's Node.js runtime, which marks the handler as
+ * streaming; the handler itself elsewhere (tests, plain Node), where `awslambda` may exist without it.
+ */
+export function streamify(handler: StreamingHandler): unknown {
+  const runtime = (globalThis as { awslambda?: { streamifyResponse?: (h: StreamingHandler) => unknown } })
+    .awslambda;
+  return typeof runtime?.streamifyResponse === 'function' ? runtime.streamifyResponse(handler) : handler;
+}

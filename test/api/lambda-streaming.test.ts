@@ -148,6 +148,12 @@ describe('Function: createStreamingLambdaHandler', () => {
     });
   }
 
+  it('is exported by functions/fetch.ts as streamHandler, beside the buffered handler', async () => {
+    const mod = (await import('../../functions/fetch.ts')) as { handler: unknown; streamHandler: unknown };
+    expect(mod.handler).toBeTypeOf('function');
+    expect(mod.streamHandler).toBeTypeOf('function');
+  });
+
   it('serves only its own function routes, as the buffered handler', async () => {
     const c = capture();
     await streaming(c.from)(urlEvent('POST', '/v1/produce', { body: Buffer.from('x') }), c.sink);
