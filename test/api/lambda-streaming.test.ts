@@ -149,7 +149,7 @@ describe('Function: createStreamingLambdaHandler', () => {
   }
 
   it('is exported by functions/fetch.ts as streamHandler, beside the buffered handler', async () => {
-    const mod = (await import('../../functions/fetch.ts')) as { handler: unknown; streamHandler: unknown };
+    const mod = (await import('../../functions/fetch')) as { handler: unknown; streamHandler: unknown };
     expect(mod.handler).toBeTypeOf('function');
     expect(mod.streamHandler).toBeTypeOf('function');
   });
