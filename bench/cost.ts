@@ -7,19 +7,22 @@
  * - measured (local stack, proxy on the wire): S3 PUTs per produce request; DynamoDB calls and capacity
  *   units per partition written, per head read, per index query, per heartbeat and per offset commit;
  *   S3 GETs per stored object read; stored (lz4) bytes per payload byte.
- * - modelled: how many requests a scenario makes. Producers send a request when maxBatchBytes fill or
- *   lingerMs pass, one request in flight (the SDK's default), so never faster than the acknowledgement
- *   time. Each consumer member keeps one fetch in flight: a long poll returns when minBytes are there or
+ * - run, not assumed: how many requests the producers make. The SDK producer itself runs on a virtual
+ *   clock against a counting transport (bench/producer-model.ts) at each scenario's rate per producer,
+ *   with the knob's options (profile, lingerMs, requestIntervalMs, maxBatchBytes) and the estimated
+ *   acknowledgement time on AWS; its requests per second and partitions per request are what is priced.
+ * - modelled: each consumer member keeps one fetch in flight: a long poll returns when minBytes are there or
  *   maxWaitMs passed, reading each partition's head at the fetch tuning's backoff (20 ms doubling to
  *   250 ms). Lambda is billed for the whole long poll. Function memory: the CDK construct's defaults.
  * - AWS durations (Lambda GB-s) and latencies come from published typical latencies (LATENCIES_MS), not
  *   from this machine: emulators on one machine are not AWS.
  * Not counted: free tiers, CloudWatch logs and metrics, KMS, NAT/VPC endpoints, cold starts, retries.
  */
-import { CONSUMER_DEFAULTS, PRODUCER_DEFAULTS } from '../client';
+import { CONSUMER_DEFAULTS, PRODUCER_DEFAULTS, type ProducerOptions } from '../client';
 import { DEFAULT_FETCH_TUNING } from '../shared/log/fetch';
 import { type Counters, type E2EResult, type OpCount, totals } from './e2e';
-import { LATENCIES_MS, PRICES } from './prices';
+import { LATENCIES_MS, PRICES, PRICES_CHECKED, PRICES_REGION } from './prices';
+import { type ProducerRunResult, runProducerModel } from './producer-model';
 import type { WorkloadName } from './workloads';
 
 const HOURS_PER_MONTH = 730;
@@ -27,12 +30,10 @@ const SECONDS_PER_MONTH = HOURS_PER_MONTH * 3600;
 /** AWS bills a GB as 2^30 bytes. */
 const GB = 2 ** 30;
 const MB = 1e6;
-/** Function memory, GB: the CDK construct's defaults (cdk/sluice-construct.ts DEFAULT_MEMORY_MB). */
-const MEMORY_GB = { produce: 1, fetch: 0.5, groups: 0.5, cleanup: 1 } as const;
-/** The SDK's producer ceiling per request (LOG_LIMITS.maxProduceBytes). */
-const MAX_REQUEST_BYTES = 4 * 1024 * 1024;
-/** Kafka's auto-commit interval, which a consumer is assumed to follow. */
-const COMMIT_INTERVAL_S = 5;
+/** Function memory, GB: the CDK construct's defaults (cdk/sluice-construct.ts DEFAULT_MEMORY_MB); fetch's is a knob. */
+const MEMORY_GB = { produce: 1, groups: 0.5, cleanup: 1 } as const;
+/** The consumer's auto-commit interval (CONSUMER_DEFAULTS); it commits only offsets that moved. */
+const COMMIT_INTERVAL_S = CONSUMER_DEFAULTS.autoCommitIntervalMs / 1000;
 
 // ————————————————————————————————————————————— measured unit costs
 
@@ -107,6 +108,9 @@ export function unitCosts(result: E2EResult, workload: WorkloadName): UnitCosts 
 
 // ————————————————————————————————————————————— scenarios and knobs
 
+/** The fetch function's default memory (cdk/sluice-construct.ts DEFAULT_MEMORY_MB.fetch). */
+export const FETCH_MEMORY_MB = 256;
+
 export interface Scenario {
   readonly name: string;
   /** The ingest rate over a day: segments of hours at a rate of uncompressed MB/s (10^6 bytes). */
@@ -161,10 +165,8 @@ export const SCENARIOS: readonly Scenario[] = [
 ];
 
 export interface Knobs {
-  /** Producer: how long a record may wait for others to share its request. */
-  readonly lingerMs: number;
-  /** Producer: bytes per partition batch before a request is sent. */
-  readonly maxBatchBytes: number;
+  /** The SDK producer's options (profile, lingerMs, requestIntervalMs, maxBatchBytes, …), run as they are. */
+  readonly producer: ProducerOptions;
   /** Consumer long poll: the longest wait, and the bytes that end it sooner. */
   readonly maxWaitMs: number;
   readonly minBytes: number;
@@ -173,21 +175,29 @@ export interface Knobs {
   /** Server: the long poll's head-read backoff (FetchTuning minPollMs, maxPollMs). */
   readonly minPollMs: number;
   readonly maxPollMs: number;
+  /** How produce and fetch reach their functions: API Gateway (the default) or Lambda function URLs. */
+  readonly dataPath: 'apiGateway' | 'functionUrls';
+  /** Memory of the fetch function, which a long poll holds while it waits, in MB. */
+  readonly fetchMemoryMb: number;
 }
 
 /** The client SDK's defaults (client/producer.ts, client/consumer/types.ts) and the server's fetch tuning. */
 export const DEFAULT_KNOBS: Knobs = {
-  lingerMs: PRODUCER_DEFAULTS.lingerMs,
-  maxBatchBytes: PRODUCER_DEFAULTS.maxBatchBytes,
+  producer: {},
   maxWaitMs: CONSUMER_DEFAULTS.maxWaitMs,
   minBytes: CONSUMER_DEFAULTS.minBytes,
   pollIntervalMs: 0,
   minPollMs: DEFAULT_FETCH_TUNING.minPollMs,
   maxPollMs: DEFAULT_FETCH_TUNING.maxPollMs,
+  dataPath: 'apiGateway',
+  fetchMemoryMb: FETCH_MEMORY_MB,
 };
 
-/** Batched for cost: requests wait up to a second to fill, consumers fetch once a second. */
-export const BATCHED_KNOBS: Knobs = { ...DEFAULT_KNOBS, lingerMs: 1000, pollIntervalMs: 1000 };
+/** Batched for cost: the producer's `cost` profile, consumers fetching once a second. */
+export const BATCHED_KNOBS: Knobs = { ...DEFAULT_KNOBS, producer: { profile: 'cost' }, pollIntervalMs: 1000 };
+
+/** The SDK defaults with the optional data path of Lambda function URLs (no API Gateway fee). */
+export const FUNCTION_URL_KNOBS: Knobs = { ...DEFAULT_KNOBS, dataPath: 'functionUrls' };
 
 // ————————————————————————————————————————————— latency on AWS (estimate)
 
@@ -205,16 +215,21 @@ function path(legs: readonly Leg[]): { typical: number; tail: number } {
   return { typical, tail: typical + excess };
 }
 
+/** The legs in front of a data-path function: API Gateway, or nothing with a function URL. */
+const front = (knobs: Knobs): Leg[] => (knobs.dataPath === 'apiGateway' ? ['apiGateway'] : []);
+
 /**
- * Estimated latency on AWS from the measured call sequence: a produce request is API Gateway, a warm
- * Lambda, one S3 PUT, then the partition's DynamoDB writes in sequence (reserve, commit, advance;
- * partitions in parallel). End to end adds lingerMs, the consumer noticing the new high-water mark
- * (half the poll pause, on average), then a Query, an S3 GET and the fetch's way back.
+ * Estimated latency on AWS from the measured call sequence: a produce request is API Gateway (none with
+ * function URLs), a warm Lambda, one S3 PUT, then the partition's DynamoDB writes in sequence (reserve,
+ * commit, advance; partitions in parallel). End to end adds how long records wait for their request
+ * (`produceWaitMs`, from the producer model: lingerMs and the pacing at the scenario's rate), the consumer
+ * noticing the new high-water mark (half the poll pause, on average), then a Query, an S3 GET and the
+ * fetch's way back.
  */
-export function estimateLatency(units: UnitCosts, knobs: Knobs): LatencyEstimate {
+export function estimateLatency(units: UnitCosts, knobs: Knobs, produceWaitMs = 0): LatencyEstimate {
   const writes = Math.max(1, Math.round(units.dynamoWritesPerPartitionBatch));
-  const produce = path(['apiGateway', 'lambdaInvoke', 's3Put', ...Array<Leg>(writes).fill('dynamoWrite')]);
-  const fetchBack = path(['dynamoRead', 's3Get', 'lambdaInvoke', 'apiGateway']);
+  const produce = path([...front(knobs), 'lambdaInvoke', 's3Put', ...Array<Leg>(writes).fill('dynamoWrite')]);
+  const fetchBack = path(['dynamoRead', 's3Get', 'lambdaInvoke', ...front(knobs)]);
   const notice =
     knobs.pollIntervalMs > 0
       ? { typical: knobs.pollIntervalMs / 2, tail: knobs.pollIntervalMs }
@@ -222,10 +237,57 @@ export function estimateLatency(units: UnitCosts, knobs: Knobs): LatencyEstimate
   return {
     produceAckMs: produce,
     endToEndMs: {
-      typical: knobs.lingerMs + produce.typical + notice.typical + fetchBack.typical,
-      tail: knobs.lingerMs + produce.tail + notice.tail + fetchBack.tail,
+      typical: produceWaitMs + produce.typical + notice.typical + fetchBack.typical,
+      tail: produceWaitMs + produce.tail + notice.tail + fetchBack.tail,
     },
   };
+}
+
+// ————————————————————————————————————————————— the producer, run
+
+/**
+ * What one SDK producer does at a scenario's rate with a knob's options: run once on the virtual clock
+ * (bench/producer-model.ts), then looked up. `prepare` runs what `get` will be asked.
+ */
+export class ProducerModel {
+  private readonly runs = new Map<string, ProducerRunResult>();
+
+  constructor(
+    private readonly units: UnitCosts,
+    /** Virtual seconds per run. */
+    private readonly seconds = 10,
+  ) {}
+
+  private inputs(scenario: Scenario, knobs: Knobs, bytesPerSec: number) {
+    const recordsPerSec = bytesPerSec / scenario.producers / this.units.recordBytes;
+    const ackMs = Math.round(estimateLatency(this.units, knobs).produceAckMs.typical);
+    const key = JSON.stringify([knobs.producer, Math.round(recordsPerSec * 100), scenario.partitions, ackMs]);
+    return { recordsPerSec, ackMs, key };
+  }
+
+  async prepare(scenario: Scenario, knobs: Knobs): Promise<void> {
+    for (const segment of scenario.profile) {
+      if (segment.mbPerSec <= 0) continue;
+      const { recordsPerSec, ackMs, key } = this.inputs(scenario, knobs, segment.mbPerSec * MB);
+      if (this.runs.has(key)) continue;
+      this.runs.set(
+        key,
+        await runProducerModel({
+          options: knobs.producer,
+          recordsPerSec,
+          partitions: scenario.partitions,
+          ackMs,
+          seconds: this.seconds,
+        }),
+      );
+    }
+  }
+
+  get(scenario: Scenario, knobs: Knobs, bytesPerSec: number): ProducerRunResult {
+    const run = this.runs.get(this.inputs(scenario, knobs, bytesPerSec).key);
+    if (run === undefined) throw new Error(`the producer model was not prepared for ${scenario.name}`);
+    return run;
+  }
 }
 
 // ————————————————————————————————————————————— Sluice's bill
@@ -242,6 +304,9 @@ export interface Bill {
 
 export interface SluiceMonth {
   readonly bill: Bill;
+  /** Mean ms from send() to acknowledgement on AWS (model: lingerMs, pacing, estimated ack), by bytes. */
+  readonly produceWaitMs: number;
+  readonly partitionsPerRequest: number;
   /** Per second, averaged over the day. */
   readonly produceRequestsPerSec: number;
   readonly fetchRequestsPerSec: number;
@@ -297,36 +362,29 @@ function usagePerSecond(
   units: UnitCosts,
   knobs: Knobs,
   bytesPerSec: number,
+  model: ProducerModel,
 ): { produce: Usage; consume: Usage; partitionBatchesPerSec: number } {
   const produce = zeroUsage();
   const consume = zeroUsage();
-  const latency = estimateLatency(units, knobs);
   const P = scenario.partitions;
+  const viaApi = knobs.dataPath === 'apiGateway' ? 1 : 0;
   let partitionBatchesPerSec = 0;
   let requestsPerSec = 0;
   let touched = 0;
 
   if (bytesPerSec > 0) {
-    // Producers: a request leaves when a batch fills or lingerMs passed, and not before the last one was
-    // acknowledged (one in flight); never with less than one record.
-    const perProducer = bytesPerSec / scenario.producers;
-    const requestCap = Math.min(MAX_REQUEST_BYTES, knobs.maxBatchBytes * P);
-    const interval = Math.max(
-      Math.min(requestCap / perProducer, knobs.lingerMs / 1000),
-      latency.produceAckMs.typical / 1000,
-      units.recordBytes / perProducer,
-    );
-    requestsPerSec = scenario.producers / interval;
-    const recordsPerRequest = (perProducer * interval) / units.recordBytes;
-    touched = P * (1 - (1 - 1 / P) ** recordsPerRequest);
-    partitionBatchesPerSec = requestsPerSec * touched;
+    // Producers: what the SDK producer did at this rate per producer, counted on the virtual clock.
+    const run = model.get(scenario, knobs, bytesPerSec);
+    requestsPerSec = scenario.producers * run.requestsPerSec;
+    touched = run.partitionsPerRequest;
+    partitionBatchesPerSec = scenario.producers * run.partitionBatchesPerSec;
     const produceSeconds =
       (LATENCIES_MS.lambdaInvoke.typical +
         LATENCIES_MS.s3Put.typical +
         units.dynamoWritesPerPartitionBatch * LATENCIES_MS.dynamoWrite.typical) /
       1000;
     produce.produceRequests = requestsPerSec;
-    produce.api = requestsPerSec;
+    produce.api = requestsPerSec * viaApi;
     produce.lambdaRequests = requestsPerSec;
     produce.lambdaGbS = requestsPerSec * produceSeconds * MEMORY_GB.produce;
     produce.s3Puts = requestsPerSec * units.s3PutsPerProduceRequest;
@@ -340,7 +398,8 @@ function usagePerSecond(
   const touchesMember = touched > 0 ? 1 - (1 - touched / P) ** owned : 0;
   const arrivalsPerSec = requestsPerSec * touchesMember;
   const storedPerMember = (bytesPerSec * units.storedPerPayload) / scenario.membersPerGroup;
-  const fetchPath = path(['apiGateway', 'lambdaInvoke', 'dynamoRead', 'dynamoRead', 's3Get']).typical / 1000;
+  const fetchPath =
+    path([...front(knobs), 'lambdaInvoke', 'dynamoRead', 'dynamoRead', 's3Get']).typical / 1000;
   let fetchInterval: number;
   let fetchSeconds: number;
   let headReads: number;
@@ -359,18 +418,19 @@ function usagePerSecond(
   // Each request writes a given partition with probability touched / P.
   const partitionsWithData = owned * (1 - (1 - touched / P) ** (requestsPerSec * fetchInterval));
   consume.fetchRequests = fetchesPerSec;
-  consume.api = fetchesPerSec;
+  consume.api = fetchesPerSec * viaApi;
   consume.lambdaRequests = fetchesPerSec;
-  consume.lambdaGbS = fetchesPerSec * fetchSeconds * MEMORY_GB.fetch;
+  consume.lambdaGbS = fetchesPerSec * fetchSeconds * (knobs.fetchMemoryMb / 1024);
   consume.rru =
     fetchesPerSec *
     (headReads * units.rruPerHeadRead +
       partitionsWithData * units.queriesPerPartitionWithData * units.rruPerQuery);
   // Each stored object is read once per member whose partitions it holds (no cross-group cache hits).
   consume.s3Gets = members * arrivalsPerSec * units.s3GetsPerObject;
-  // Group upkeep: heartbeats, and offset commits every COMMIT_INTERVAL_S.
+  // Group upkeep: heartbeats, and offset commits every COMMIT_INTERVAL_S, only when offsets moved
+  // (the consumer commits nothing on an idle topic).
   const heartbeatsPerSec = members / (units.heartbeatIntervalMs / 1000);
-  const commitsPerSec = members / COMMIT_INTERVAL_S;
+  const commitsPerSec = members * Math.min(1 / COMMIT_INTERVAL_S, arrivalsPerSec);
   const groupCalls = heartbeatsPerSec + commitsPerSec;
   consume.api += groupCalls;
   consume.lambdaRequests += groupCalls;
@@ -409,16 +469,28 @@ const addBills = (a: ReturnType<typeof priceUsage>, b: ReturnType<typeof priceUs
 
 const sumOf = (b: ReturnType<typeof priceUsage>) => b.apiGateway + b.lambda + b.s3Requests + b.dynamoRequests;
 
-export function sluiceMonth(scenario: Scenario, units: UnitCosts, knobs: Knobs = DEFAULT_KNOBS): SluiceMonth {
+export function sluiceMonth(
+  scenario: Scenario,
+  units: UnitCosts,
+  knobs: Knobs,
+  model: ProducerModel,
+): SluiceMonth {
   const days = SECONDS_PER_MONTH / 86_400;
   let produceBill = priceUsage(zeroUsage(), 0);
   let consumeBill = priceUsage(zeroUsage(), 0);
   let bytesPerDay = 0;
   let batchesPerDay = 0;
-  const perSecond = { produce: 0, fetch: 0, wru: 0, rru: 0 };
+  const perSecond = { produce: 0, fetch: 0, wru: 0, rru: 0, partitions: 0 };
+  let waitWeighted = 0;
   for (const segment of scenario.profile) {
     const seconds = segment.hours * 3600 * days;
-    const u = usagePerSecond(scenario, units, knobs, segment.mbPerSec * MB);
+    const u = usagePerSecond(scenario, units, knobs, segment.mbPerSec * MB, model);
+    if (segment.mbPerSec > 0) {
+      const run = model.get(scenario, knobs, segment.mbPerSec * MB);
+      waitWeighted += run.meanAckMs * segment.mbPerSec * segment.hours;
+      perSecond.partitions +=
+        run.partitionsPerRequest * run.requestsPerSec * scenario.producers * (segment.hours / 24);
+    }
     produceBill = addBills(produceBill, priceUsage(u.produce, seconds));
     consumeBill = addBills(consumeBill, priceUsage(u.consume, seconds));
     bytesPerDay += segment.mbPerSec * MB * segment.hours * 3600;
@@ -453,8 +525,11 @@ export function sluiceMonth(scenario: Scenario, units: UnitCosts, knobs: Knobs =
     dynamoStorage,
     total: produceTotal + consumeTotal,
   };
+  const mbHours = scenario.profile.reduce((sum, x) => sum + x.mbPerSec * x.hours, 0);
   return {
     bill,
+    produceWaitMs: mbHours > 0 ? waitWeighted / mbHours : 0,
+    partitionsPerRequest: perSecond.produce > 0 ? perSecond.partitions / perSecond.produce : 0,
     produceRequestsPerSec: perSecond.produce,
     fetchRequestsPerSec: perSecond.fetch,
     wruPerSec: perSecond.wru,
@@ -552,24 +627,39 @@ const usd = (n: number) =>
         ? `$${n.toFixed(2)}`
         : `$${n.toFixed(3)}`;
 
+/** The Sluice settings priced side by side in the scenario and bill tables. */
+export const SETTINGS: readonly { readonly label: string; readonly knobs: Knobs }[] = [
+  { label: 'SDK defaults', knobs: DEFAULT_KNOBS },
+  { label: 'SDK defaults, function URLs', knobs: FUNCTION_URL_KNOBS },
+  { label: 'batched', knobs: BATCHED_KNOBS },
+  { label: 'batched, function URLs', knobs: { ...BATCHED_KNOBS, dataPath: 'functionUrls' } },
+];
+
 export interface CostReport {
   readonly units: UnitCosts;
+  readonly model: ProducerModel;
   readonly scenarios: {
     scenario: Scenario;
-    sluice: SluiceMonth;
-    sluiceBatched: SluiceMonth;
+    /** One per SETTINGS row, in its order. */
+    sluice: SluiceMonth[];
     alternatives: AlternativeMonth[];
   }[];
 }
 
-export function costReport(result: E2EResult, workload: WorkloadName = 'webAccessLog'): CostReport {
+export async function costReport(
+  result: E2EResult,
+  workload: WorkloadName = 'webAccessLog',
+): Promise<CostReport> {
   const units = unitCosts(result, workload);
+  const model = new ProducerModel(units);
+  for (const scenario of SCENARIOS) for (const { knobs } of SETTINGS) await model.prepare(scenario, knobs);
+  for (const row of KNOB_ROWS) await model.prepare(knobScenario(row), row.knobs);
   return {
     units,
+    model,
     scenarios: SCENARIOS.map((scenario) => ({
       scenario,
-      sluice: sluiceMonth(scenario, units),
-      sluiceBatched: sluiceMonth(scenario, units, BATCHED_KNOBS),
+      sluice: SETTINGS.map(({ knobs }) => sluiceMonth(scenario, units, knobs, model)),
       alternatives: [kinesisOnDemand(scenario), kinesisProvisioned(scenario), mskServerless(scenario, units)],
     })),
   };
@@ -595,18 +685,20 @@ export function formatUnitCosts(units: UnitCosts): string {
 
 export function formatScenarioTable(report: CostReport): string {
   const lines = [
-    '| scenario | GB in / month | Sluice, SDK defaults | Sluice, batched (lingerMs 1000, fetch every 1 s) | Kinesis on-demand | Kinesis provisioned | MSK Serverless |',
-    '|---|--:|--:|--:|--:|--:|--:|',
+    '| scenario | GB in / month | Sluice, SDK defaults (profile balanced, long poll) | Sluice, SDK defaults, function URLs | Sluice, batched (profile cost, fetch every 1 s) | Kinesis on-demand | Kinesis provisioned | MSK Serverless |',
+    '|---|--:|--:|--:|--:|--:|--:|--:|',
   ];
   const cell = (total: number, perGbIn: number, perGbOut: number) =>
     Number.isFinite(perGbIn)
       ? `${usd(total)} (${usd(perGbIn)}/GB in${perGbOut > 0 ? `, ${usd(perGbOut)}/GB out` : ''})`
       : usd(total);
-  for (const { scenario, sluice, sluiceBatched, alternatives } of report.scenarios) {
+  const month = (m: SluiceMonth | undefined) => (m ? cell(m.bill.total, m.perGbIn, m.perGbOut) : '—');
+  for (const { scenario, sluice, alternatives } of report.scenarios) {
     const alt = alternatives.map((a) => cell(a.total, a.perGbIn, a.perGbOut));
+    const [defaults, urls, batched] = sluice;
     lines.push(
-      `| ${scenario.name} | ${sluice.gbIn.toFixed(0)} | ${cell(sluice.bill.total, sluice.perGbIn, sluice.perGbOut)} | ` +
-        `**${cell(sluiceBatched.bill.total, sluiceBatched.perGbIn, sluiceBatched.perGbOut)}** | ${alt.join(' | ')} |`,
+      `| ${scenario.name} | ${(defaults?.gbIn ?? 0).toFixed(0)} | ${month(defaults)} | ${month(urls)} | ` +
+        `**${month(batched)}** | ${alt.join(' | ')} |`,
     );
   }
   return lines.join('\n');
@@ -614,19 +706,16 @@ export function formatScenarioTable(report: CostReport): string {
 
 export function formatBillTable(report: CostReport): string {
   const lines = [
-    '| scenario | Sluice settings | produce req/s | fetch req/s | WRU/s | RRU/s | API Gateway | Lambda | S3 requests | S3 storage | DynamoDB requests | DynamoDB storage | total |',
-    '|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|',
+    '| scenario | Sluice settings | produce req/s | partitions / request | fetch req/s | WRU/s | RRU/s | API Gateway | Lambda | S3 requests | S3 storage | DynamoDB requests | DynamoDB storage | total |',
+    '|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|',
   ];
-  for (const { scenario, sluice, sluiceBatched } of report.scenarios) {
-    for (const [label, m] of [
-      ['SDK defaults', sluice],
-      ['batched', sluiceBatched],
-    ] as const) {
+  for (const { scenario, sluice } of report.scenarios) {
+    sluice.forEach((m, i) => {
       const b = m.bill;
       lines.push(
-        `| ${scenario.name} | ${label} | ${m.produceRequestsPerSec.toFixed(1)} | ${m.fetchRequestsPerSec.toFixed(1)} | ${m.wruPerSec.toFixed(0)} | ${m.rruPerSec.toFixed(0)} | ${usd(b.apiGateway)} | ${usd(b.lambda)} | ${usd(b.s3Requests)} | ${usd(b.s3Storage)} | ${usd(b.dynamoRequests)} | ${usd(b.dynamoStorage)} | ${usd(b.total)} |`,
+        `| ${scenario.name} | ${SETTINGS[i]!.label} | ${m.produceRequestsPerSec.toFixed(1)} | ${m.produceRequestsPerSec > 0 ? m.partitionsPerRequest.toFixed(2) : '—'} | ${m.fetchRequestsPerSec.toFixed(1)} | ${m.wruPerSec.toFixed(0)} | ${m.rruPerSec.toFixed(0)} | ${usd(b.apiGateway)} | ${usd(b.lambda)} | ${usd(b.s3Requests)} | ${usd(b.s3Storage)} | ${usd(b.dynamoRequests)} | ${usd(b.dynamoStorage)} | ${usd(b.total)} |`,
       );
-    }
+    });
   }
   return lines.join('\n');
 }
@@ -639,19 +728,34 @@ export interface KnobRow {
   readonly partitions?: number;
 }
 
+const withProducer = (producer: Knobs['producer']): Knobs => ({ ...DEFAULT_KNOBS, producer });
+
 export const KNOB_ROWS: readonly KnobRow[] = [
   {
-    label: `SDK defaults: 4 producers, lingerMs ${DEFAULT_KNOBS.lingerMs}, maxBatchBytes ${DEFAULT_KNOBS.maxBatchBytes / 2 ** 20} MiB, long poll maxWaitMs ${DEFAULT_KNOBS.maxWaitMs}`,
+    label: `SDK defaults: 4 producers, profile balanced (lingerMs ${PRODUCER_DEFAULTS.lingerMs}, requestIntervalMs ${PRODUCER_DEFAULTS.requestIntervalMs}), long poll maxWaitMs ${DEFAULT_KNOBS.maxWaitMs}, fetch ${FETCH_MEMORY_MB} MB`,
     knobs: DEFAULT_KNOBS,
   },
   { label: '1 producer instead of 4', knobs: DEFAULT_KNOBS, producers: 1 },
   { label: '16 partitions instead of 4 (keyed records)', knobs: DEFAULT_KNOBS, partitions: 16 },
-  { label: 'lingerMs 100', knobs: { ...DEFAULT_KNOBS, lingerMs: 100 } },
-  { label: 'lingerMs 1000', knobs: { ...DEFAULT_KNOBS, lingerMs: 1000 } },
   {
-    label: "lingerMs 1000, maxBatchBytes 16 KB (Kafka's batch.size)",
-    knobs: { ...DEFAULT_KNOBS, lingerMs: 1000, maxBatchBytes: 16 * 1024 },
+    label: "profile latency (lingerMs 0, no pacing: Kafka's behaviour)",
+    knobs: withProducer({ profile: 'latency' }),
   },
+  {
+    label: 'profile latency, lingerMs 5 (the SDK default before profiles)',
+    knobs: withProducer({ profile: 'latency', lingerMs: 5 }),
+  },
+  { label: 'profile latency, lingerMs 100', knobs: withProducer({ profile: 'latency', lingerMs: 100 }) },
+  { label: 'requestIntervalMs 250', knobs: withProducer({ requestIntervalMs: 250 }) },
+  { label: 'requestIntervalMs 2000', knobs: withProducer({ requestIntervalMs: 2000 }) },
+  { label: 'profile cost (lingerMs 1000, requestIntervalMs 5000)', knobs: withProducer({ profile: 'cost' }) },
+  {
+    label: "profile cost, maxBatchBytes 16 KB (Kafka's batch.size)",
+    knobs: withProducer({ profile: 'cost', maxBatchBytes: 16 * 1024 }),
+  },
+  { label: 'function URLs for produce and fetch (no API Gateway fee)', knobs: FUNCTION_URL_KNOBS },
+  { label: 'fetch function 512 MB', knobs: { ...DEFAULT_KNOBS, fetchMemoryMb: 512 } },
+  { label: 'fetch function 128 MB', knobs: { ...DEFAULT_KNOBS, fetchMemoryMb: 128 } },
   {
     label: "long poll maxWaitMs 500 (Kafka's fetch.max.wait.ms)",
     knobs: { ...DEFAULT_KNOBS, maxWaitMs: 500 },
@@ -659,45 +763,107 @@ export const KNOB_ROWS: readonly KnobRow[] = [
   { label: 'long poll maxWaitMs 20000 (the cap)', knobs: { ...DEFAULT_KNOBS, maxWaitMs: 20_000 } },
   { label: 'long poll minBytes 1 MB', knobs: { ...DEFAULT_KNOBS, minBytes: 1024 * 1024 } },
   { label: 'short poll every 1 s instead of a long poll', knobs: { ...DEFAULT_KNOBS, pollIntervalMs: 1000 } },
+  { label: 'short poll every 10 s', knobs: { ...DEFAULT_KNOBS, pollIntervalMs: 10_000 } },
   {
     label: 'server head-read backoff 100 → 1000 ms (FetchTuning)',
     knobs: { ...DEFAULT_KNOBS, minPollMs: 100, maxPollMs: 1000 },
   },
-  { label: 'batched: lingerMs 1000 + short poll every 1 s', knobs: BATCHED_KNOBS },
+  { label: 'batched: profile cost + short poll every 1 s', knobs: BATCHED_KNOBS },
+  { label: 'batched, function URLs', knobs: { ...BATCHED_KNOBS, dataPath: 'functionUrls' } },
   { label: 'batched, 1 producer', knobs: BATCHED_KNOBS, producers: 1 },
   { label: 'batched, 16 partitions', knobs: BATCHED_KNOBS, partitions: 16 },
 ];
 
-export function formatKnobTable(units: UnitCosts, scenario: Scenario = SCENARIOS[0]!): string {
+function knobScenario(row: KnobRow, scenario: Scenario = SCENARIOS[0]!): Scenario {
+  return {
+    ...scenario,
+    producers: row.producers ?? scenario.producers,
+    partitions: row.partitions ?? scenario.partitions,
+  };
+}
+
+export function formatKnobTable(report: CostReport, scenario: Scenario = SCENARIOS[0]!): string {
+  const { units, model } = report;
   const lines = [
-    `| knob (scenario: ${scenario.name}) | produce req/s | fetch req/s | WRU/s | RRU/s | $/month | $/month idle | est. end-to-end p50 on AWS |`,
-    '|---|--:|--:|--:|--:|--:|--:|--:|',
+    `| knob (scenario: ${scenario.name}) | produce req/s | partitions / request | fetch req/s | WRU/s | RRU/s | $/month | $/month idle | produce wait p50 (send → ack) | est. end-to-end on AWS |`,
+    '|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|',
   ];
-  const idle: Scenario = { ...scenario, name: 'idle', profile: [{ hours: 24, mbPerSec: 0 }] };
   for (const row of KNOB_ROWS) {
-    const m = sluiceMonth(
-      {
-        ...scenario,
-        producers: row.producers ?? scenario.producers,
-        partitions: row.partitions ?? scenario.partitions,
-      },
+    const s = knobScenario(row, scenario);
+    const m = sluiceMonth(s, units, row.knobs, model);
+    const idle = sluiceMonth(
+      { ...s, name: 'idle', profile: [{ hours: 24, mbPerSec: 0 }], producers: 1 },
       units,
       row.knobs,
+      model,
     );
-    const latency = estimateLatency(units, row.knobs);
+    const latency = estimateLatency(units, row.knobs, m.produceWaitMs);
     lines.push(
-      `| ${row.label} | ${m.produceRequestsPerSec.toFixed(1)} | ${m.fetchRequestsPerSec.toFixed(1)} | ${m.wruPerSec.toFixed(0)} | ${m.rruPerSec.toFixed(0)} | ${usd(m.bill.total)} | ${usd(sluiceMonth({ ...idle, partitions: row.partitions ?? idle.partitions }, units, row.knobs).bill.total)} | ${latency.endToEndMs.typical.toFixed(0)} ms |`,
+      `| ${row.label} | ${m.produceRequestsPerSec.toFixed(1)} | ${m.partitionsPerRequest.toFixed(2)} | ${m.fetchRequestsPerSec.toFixed(1)} | ${m.wruPerSec.toFixed(0)} | ${m.rruPerSec.toFixed(0)} | ${usd(m.bill.total)} | ${usd(idle.bill.total)} | ${m.produceWaitMs.toFixed(0)} ms | ${latency.endToEndMs.typical.toFixed(0)} ms |`,
     );
   }
   return lines.join('\n');
 }
 
-export function formatLatencyEstimate(units: UnitCosts, local?: { ackP50: number; e2eP50: number }): string {
-  const e = estimateLatency(units, DEFAULT_KNOBS);
+export function formatLatencyEstimate(
+  report: CostReport,
+  local?: { ackP50: number; e2eP50: number },
+): string {
+  const { units, model } = report;
+  const m = sluiceMonth(SCENARIOS[0]!, units, DEFAULT_KNOBS, model);
+  const e = estimateLatency(units, DEFAULT_KNOBS, m.produceWaitMs);
+  const urls = estimateLatency(units, FUNCTION_URL_KNOBS);
   return [
     '| ESTIMATE, not measured on AWS | typical ms | slow tail ms | local stack p50 ms (SDK, send() → …) |',
     '|---|--:|--:|--:|',
-    `| produce ack: API Gateway + Lambda + S3 PUT + ${Math.round(units.dynamoWritesPerPartitionBatch)} DynamoDB writes | ${e.produceAckMs.typical.toFixed(0)} | ${e.produceAckMs.tail.toFixed(0)} | ${local ? local.ackP50.toFixed(0) : '—'} |`,
-    `| end to end: lingerMs ${DEFAULT_KNOBS.lingerMs} + ack + notice (≤ ${DEFAULT_KNOBS.maxPollMs} ms poll) + Query + S3 GET + return | ${e.endToEndMs.typical.toFixed(0)} | ${e.endToEndMs.tail.toFixed(0)} | ${local ? local.e2eP50.toFixed(0) : '—'} |`,
+    `| produce request: API Gateway + Lambda + S3 PUT + ${Math.round(units.dynamoWritesPerPartitionBatch)} DynamoDB writes | ${e.produceAckMs.typical.toFixed(0)} | ${e.produceAckMs.tail.toFixed(0)} | ${local ? local.ackP50.toFixed(0) : '—'} |`,
+    `| produce request through a function URL (no API Gateway) | ${urls.produceAckMs.typical.toFixed(0)} | ${urls.produceAckMs.tail.toFixed(0)} | — |`,
+    `| end to end at 1 MB/s from 4 producers, SDK defaults: wait for the request (mean ${m.produceWaitMs.toFixed(0)} ms, ack included) + notice (≤ ${DEFAULT_KNOBS.maxPollMs} ms poll) + Query + S3 GET + return | ${e.endToEndMs.typical.toFixed(0)} | ${e.endToEndMs.tail.toFixed(0)} | ${local ? local.e2eP50.toFixed(0) : '—'} |`,
   ].join('\n');
+}
+
+export interface CostSection {
+  readonly key: 'units' | 'scenarios' | 'bill' | 'knobs' | 'estimate';
+  readonly title: string;
+  readonly intro: string;
+  readonly table: string;
+}
+
+/** The cost model's sections of bench/results.md (and the README's benchmark tables), in order. */
+export function costSections(report: CostReport, local?: { ackP50: number; e2eP50: number }): CostSection[] {
+  const transfer = PRICES.dataTransferOutGb.usd;
+  return [
+    {
+      key: 'units',
+      title: 'Cost model: unit costs',
+      intro: 'The measured inputs of the cost model (webAccessLog workload).',
+      table: formatUnitCosts(report.units),
+    },
+    {
+      key: 'scenarios',
+      title: 'Cost per month and per GB, side by side',
+      intro: `List prices of ${PRICES_REGION} checked ${PRICES_CHECKED} (bench/prices.ts, sources there; some marked unverified). 24 h retention everywhere, consumers in the region (no transfer charges), no free tiers. Sluice's produce requests are the SDK producer's own, run at each scenario's rate per producer on a virtual clock against a counting transport (bench/producer-model.ts), not assumed. SDK defaults: profile \`balanced\` (lingerMs ${PRODUCER_DEFAULTS.lingerMs}, requestIntervalMs ${PRODUCER_DEFAULTS.requestIntervalMs}: sustained load is paced to one request a second per producer, carrying every partition), one request in flight; consumers long-polling with maxWaitMs ${CONSUMER_DEFAULTS.maxWaitMs / 1000} s; fetch function ${FETCH_MEMORY_MB} MB; API Gateway in front, or Lambda function URLs for produce and fetch (\`sluice:dataPath=functionUrls\`). Batched: profile \`cost\` (requestIntervalMs 5000), consumers fetching once a second. GB = 2^30 bytes of uncompressed records. Kinesis with KPL-aggregated records and shared-throughput consumers; provisioned shards sized for the peak. MSK Serverless with lz4-compressed Kafka clients. $/GB in: producing and storing; $/GB out: per GB read by one group. Consumers outside AWS add $${transfer}/GB transferred: Sluice and MSK transfer lz4-compressed bytes ($${(transfer * report.units.storedPerPayload).toFixed(3)} per GB of records), Kinesis the records as sent.`,
+      table: formatScenarioTable(report),
+    },
+    {
+      key: 'bill',
+      title: "Sluice's bill by service",
+      intro:
+        'Where the Sluice dollars go, and the request rates behind them (averaged over the day). Partitions per request: as the producer model counted them.',
+      table: formatBillTable(report),
+    },
+    {
+      key: 'knobs',
+      title: 'Knobs that move the cost',
+      intro: `The first scenario with one setting changed at a time; "idle" is the same topic with no traffic and one group member. Produce wait: mean ms from send() to the acknowledgement in the producer model (lingerMs, pacing, and the estimated AWS acknowledgement time). Long-polling consumers pay Lambda for the whole wait (${FETCH_MEMORY_MB} MB, always one fetch in flight per member), heartbeats go through API Gateway every ${(report.units.heartbeatIntervalMs / 1000).toFixed(1)} s and each partition's head is read at the server's backoff: at low rates that, not the data, is most of the bill.`,
+      table: formatKnobTable(report),
+    },
+    {
+      key: 'estimate',
+      title: 'Latency on AWS: an ESTIMATE',
+      intro:
+        'Not measured on AWS. The measured call sequence of a produce and of a fetch, priced in time with published typical latencies (bench/prices.ts LATENCIES_MS: S3 tens of ms, DynamoDB single-digit ms, API Gateway 10–30 ms); warm functions, no cold starts. The wait for the request comes from the producer model. The local column is this machine, for contrast only.',
+      table: formatLatencyEstimate(report, local),
+    },
+  ];
 }

@@ -883,7 +883,13 @@ async function latencyPhase(
   const events = generateEvents(workload, recordsPerSec * seconds + 100, 23);
   const sluice = new Sluice({ endpoint: server.url });
   // Not idempotent, like the throughput phase's requests: the same calls, minus the sequence condition.
-  const producer = sluice.producer({ lingerMs, maxInFlightRequests: maxInFlight, idempotent: false });
+  // Profile latency: this phase measures latency at lingerMs, without the default profile's pacing.
+  const producer = sluice.producer({
+    profile: 'latency',
+    lingerMs,
+    maxInFlightRequests: maxInFlight,
+    idempotent: false,
+  });
   const consumer = sluice.consumer({ groupId: `latency-${run}`, maxWaitMs, minBytes: 1 });
   const e2eMs: number[] = [];
   const ackMs: number[] = [];

@@ -13,14 +13,7 @@ import { appendTable, runAppendBench } from './append';
 import { barChartSvg } from './chart';
 import { formatCodecTable, runCodecBench } from './codec';
 import { formatCompressionTable, runCompressionBench } from './compression';
-import {
-  costReport,
-  formatBillTable,
-  formatKnobTable,
-  formatLatencyEstimate,
-  formatScenarioTable,
-  formatUnitCosts,
-} from './cost';
+import { costReport, costSections } from './cost';
 import {
   formatAccountingTable,
   formatCatchUpTable,
@@ -165,7 +158,7 @@ async function main(): Promise<void> {
   add(
     'latency',
     'Local stack end to end: latency',
-    `The client SDK (client/): a producer paced at ${l.recordsPerSec} records/s (webAccessLog), lingerMs ${l.lingerMs}, ${l.maxInFlight} request in flight per partition; a group consumer (\`consumer.run\`) tailing with long polls (maxWaitMs ${l.maxWaitMs}, minBytes 1). ${l.records} records over ${l.seconds.toFixed(1)} s, ${l.produceRequests} produce requests, ${l.fetches} fetches.`,
+    `The client SDK (client/): a producer paced at ${l.recordsPerSec} records/s (webAccessLog), profile latency, lingerMs ${l.lingerMs}, ${l.maxInFlight} request in flight; a group consumer (\`consumer.run\`) tailing with long polls (maxWaitMs ${l.maxWaitMs}, minBytes 1). ${l.records} records over ${l.seconds.toFixed(1)} s, ${l.produceRequests} produce requests, ${l.fetches} fetches.`,
     formatLatencyTable(e2e),
   );
   add(
@@ -189,37 +182,10 @@ async function main(): Promise<void> {
     formatKafkaLatencyTable(kafka),
   );
 
-  const report = costReport(e2e, 'webAccessLog');
-  add(
-    'units',
-    'Cost model: unit costs',
-    'The measured inputs of the cost model (webAccessLog workload).',
-    formatUnitCosts(report.units),
-  );
-  add(
-    'scenarios',
-    'Cost per month and per GB, side by side',
-    `List prices of ${PRICES_REGION} checked ${PRICES_CHECKED} (bench/prices.ts, sources there; some marked unverified). 24 h retention everywhere, consumers in the region (no transfer charges), no free tiers. Sluice with the client SDK's defaults (lingerMs 5, maxBatchBytes 1 MiB, one request in flight per partition; consumers long-polling with maxWaitMs 5 s) and batched (lingerMs 1000, consumers fetching once a second); GB = 2^30 bytes of uncompressed records. Kinesis with KPL-aggregated records and shared-throughput consumers; provisioned shards sized for the peak. MSK Serverless with lz4-compressed Kafka clients. $/GB in: producing and storing; $/GB out: per GB read by one group. Consumers outside AWS add $${PRICES.dataTransferOutGb.usd}/GB transferred: Sluice and MSK transfer lz4-compressed bytes ($${(PRICES.dataTransferOutGb.usd * report.units.storedPerPayload).toFixed(3)} per GB of records), Kinesis the records as sent.`,
-    formatScenarioTable(report),
-  );
-  add(
-    'bill',
-    "Sluice's bill by service",
-    'Where the Sluice dollars go, and the request rates behind them (averaged over the day).',
-    formatBillTable(report),
-  );
-  add(
-    'knobs',
-    'Knobs that move the cost',
-    'The first scenario with one setting changed at a time. Long-polling consumers pay Lambda for the whole wait (512 MB, always one fetch in flight per member): that, not the data, is most of the bill at low rates.',
-    formatKnobTable(report.units),
-  );
-  add(
-    'estimate',
-    'Latency on AWS: an ESTIMATE',
-    'Not measured on AWS. The measured call sequence of a produce and of a fetch, priced in time with published typical latencies (bench/prices.ts LATENCIES_MS: S3 tens of ms, DynamoDB single-digit ms, API Gateway 10–30 ms); warm functions, no cold starts. The local column is this machine, for contrast only.',
-    formatLatencyEstimate(report.units, { ackP50: l.ackP50Ms, e2eP50: l.e2eP50Ms }),
-  );
+  const report = await timed('cost model', () => costReport(e2e, 'webAccessLog'));
+  for (const c of costSections(report, { ackP50: l.ackP50Ms, e2eP50: l.e2eP50Ms })) {
+    add(c.key, c.title, c.intro, c.table);
+  }
 
   const svg = barChartSvg(
     [
@@ -229,8 +195,8 @@ async function main(): Promise<void> {
         log: true,
         groups: report.scenarios.map((s) => s.scenario.name.replace(/ \(.*\)/, '')),
         series: [
-          { name: 'Sluice, SDK defaults', values: report.scenarios.map((s) => s.sluice.bill.total) },
-          { name: 'Sluice, batched', values: report.scenarios.map((s) => s.sluiceBatched.bill.total) },
+          { name: 'Sluice, SDK defaults', values: report.scenarios.map((s) => s.sluice[0]?.bill.total ?? 0) },
+          { name: 'Sluice, batched', values: report.scenarios.map((s) => s.sluice[2]?.bill.total ?? 0) },
           ...['Kinesis on-demand', 'Kinesis provisioned', 'MSK Serverless'].map((name, i) => ({
             name,
             values: report.scenarios.map((s) => s.alternatives[i]?.total ?? 0),

@@ -6,7 +6,9 @@ import { SluiceStack } from './sluice-stack';
  * `npx cdk deploy -c sluice:removalPolicy=destroy -c sluice:deletionProtection=false`:
  * - `sluice:stackName`: the stack's name (default `Sluice`);
  * - `sluice:removalPolicy`: `retain` (default) or `destroy`, for the bucket, tables and logs;
- * - `sluice:deletionProtection`: `true` (default) or `false`, for the tables.
+ * - `sluice:deletionProtection`: `true` (default) or `false`, for the tables;
+ * - `sluice:dataPath`: `apiGateway` (default) or `functionUrls` (produce and fetch also on Lambda
+ *   function URLs, without API Gateway's per-request fee).
  */
 const app = new App();
 
@@ -32,5 +34,8 @@ new SluiceStack(app, String(stackName), {
         ? RemovalPolicy.DESTROY
         : RemovalPolicy.RETAIN,
     deletionProtection: context('sluice:deletionProtection', ['true', 'false'], 'true') === 'true',
+    dataPath: context('sluice:dataPath', ['apiGateway', 'functionUrls'], 'apiGateway') as
+      | 'apiGateway'
+      | 'functionUrls',
   },
 });

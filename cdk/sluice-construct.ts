@@ -59,8 +59,10 @@ export interface SluiceProps {
   readonly functionTimeoutSeconds?: number;
   /**
    * Memory of each function, MB; Lambda gives CPU in proportion (1769 MB = one vCPU). An idle
-   * long-polling consumer keeps a fetch function busy, so fetch memory is what idle consumers cost.
-   * @default produce 1024, fetch 512, admin 512, groups 512, cleanup 1024
+   * long-polling consumer keeps a fetch function busy, so fetch memory is what idle consumers cost:
+   * 256 MB holds the 64 MiB range cache and a 4 MiB answer, and halves the long poll's bill against
+   * 512 MB (bench/results.md, "Knobs that move the cost").
+   * @default produce 1024, fetch 256, admin 512, groups 512, cleanup 1024
    */
   readonly memorySizeMb?: PerFunction<number>;
   /**
@@ -96,6 +98,16 @@ export interface SluiceProps {
    */
   readonly apiCloudWatchRole?: boolean;
   /**
+   * How producers and consumers reach the data path. `'apiGateway'`: every route through the REST API.
+   * `'functionUrls'`: in addition, Lambda function URLs with AWS_IAM auth for produce (buffered) and
+   * fetch (response streaming, which lifts the 6 MB answer limit): requests to them skip API Gateway's
+   * per-request fee and latency. Admin and group routes stay on the API. IAM on a function URL is per
+   * function (`lambda:InvokeFunctionUrl` and `lambda:InvokeFunction`), not per topic: the grant helpers
+   * grant the URLs only with `Sluice.ALL`.
+   * @default 'apiGateway'
+   */
+  readonly dataPath?: 'apiGateway' | 'functionUrls';
+  /**
    * Folder holding the function entry files `<name>.ts`, inside the folder of `package-lock.json`.
    * @default the `functions` folder of this package
    */
@@ -106,7 +118,7 @@ const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 const DEFAULT_MEMORY_MB: Record<SluiceFunctionName, number> = {
   produce: 1024,
-  fetch: 512,
+  fetch: 256,
   admin: 512,
   groups: 512,
   cleanup: 1024,
@@ -139,6 +151,7 @@ export interface SluiceSettings {
   readonly alarmActions: readonly cloudwatch.IAlarmAction[];
   readonly dashboard: boolean;
   readonly apiCloudWatchRole: boolean;
+  readonly dataPath: 'apiGateway' | 'functionUrls';
   readonly functionsDir: string;
 }
 
@@ -156,6 +169,15 @@ function checkWhole(name: string, value: number, min: number, max: number): numb
 function checkPattern(name: string, value: string, pattern: RegExp, rule: string): string {
   if (!Token.isUnresolved(value) && !pattern.test(value)) {
     throw new Error(`${name} must be ${rule}, but ${JSON.stringify(value)} was provided`);
+  }
+  return value;
+}
+
+function checkOneOf<T extends string>(name: string, value: T, allowed: readonly T[]): T {
+  if (!allowed.includes(value)) {
+    throw new Error(
+      `${name} must be one of ${allowed.join(', ')}, but ${JSON.stringify(value)} was provided`,
+    );
   }
   return value;
 }
@@ -245,6 +267,7 @@ export function resolveSluiceProps(props: SluiceProps = {}): SluiceSettings {
     alarmActions: props.alarmActions ?? [],
     dashboard: props.dashboard ?? true,
     apiCloudWatchRole: props.apiCloudWatchRole ?? true,
+    dataPath: checkOneOf('dataPath', props.dataPath ?? 'apiGateway', ['apiGateway', 'functionUrls'] as const),
     functionsDir: resolve(props.functionsDir ?? join(PACKAGE_ROOT, 'functions')),
   };
 }
@@ -330,6 +353,12 @@ export class Sluice extends Construct {
   readonly functions: Readonly<Record<FunctionName, NodejsFunction>>;
   /** The scheduled cleanup, present when `functions/cleanup.ts` existed at synth time. */
   readonly cleanupFunction?: NodejsFunction;
+  /**
+   * With `dataPath: 'functionUrls'`: the function URLs of produce (buffered) and fetch (streaming, served
+   * by `fetchStreamFunction`, the fetch code's `streamHandler` with the fetch function's settings).
+   */
+  readonly functionUrls?: { readonly produce: lambda.FunctionUrl; readonly fetch: lambda.FunctionUrl };
+  readonly fetchStreamFunction?: NodejsFunction;
   readonly api: apigw.RestApi;
   readonly stageName: string;
   readonly accessLogs: logs.LogGroup;
@@ -389,14 +418,19 @@ export class Sluice extends Construct {
       NODE_OPTIONS: '--enable-source-maps',
     };
     const lockFile = join(PACKAGE_ROOT, 'package-lock.json');
-    const makeFunction = (name: SluiceFunctionName, entry: string) => {
-      const logGroup = new logs.LogGroup(this, `${pascal(name)}Logs`, {
+    const makeFunction = (
+      name: SluiceFunctionName,
+      entry: string,
+      id = pascal(name),
+      handler = 'handler',
+    ) => {
+      const logGroup = new logs.LogGroup(this, `${id}Logs`, {
         retention: settings.logRetention,
         removalPolicy: settings.removalPolicy,
       });
-      return new NodejsFunction(this, `${pascal(name)}Function`, {
+      return new NodejsFunction(this, `${id}Function`, {
         entry,
-        handler: 'handler',
+        handler,
         description: DESCRIPTIONS[name],
         runtime: lambda.Runtime.NODEJS_22_X,
         architecture: lambda.Architecture.ARM_64,
@@ -424,6 +458,22 @@ export class Sluice extends Construct {
         // The next scheduled run is the retry.
         targets: [new targets.LambdaFunction(this.cleanupFunction, { retryAttempts: 0 })],
       });
+    }
+
+    if (settings.dataPath === 'functionUrls') {
+      // A second fetch function: a function URL's invoke mode is the function's, and API Gateway's
+      // fetch routes need the buffered handler.
+      this.fetchStreamFunction = makeFunction('fetch', entryOf('fetch'), 'FetchStream', 'streamHandler');
+      this.functionUrls = {
+        produce: this.functions.produce.addFunctionUrl({
+          authType: lambda.FunctionUrlAuthType.AWS_IAM,
+          invokeMode: lambda.InvokeMode.BUFFERED,
+        }),
+        fetch: this.fetchStreamFunction.addFunctionUrl({
+          authType: lambda.FunctionUrlAuthType.AWS_IAM,
+          invokeMode: lambda.InvokeMode.RESPONSE_STREAM,
+        }),
+      };
     }
 
     this.grantStorage();
@@ -506,7 +556,11 @@ export class Sluice extends Construct {
    * multi-partition `POST /v1/produce` names its topics in the body, so only `Sluice.ALL` grants it.
    */
   grantProduce(grantee: iam.IGrantable, topic: string): iam.Grant {
-    return this.grantRoutes(grantee, produceRoutes(this.literal('topic', topic)));
+    const grant = this.grantRoutes(grantee, produceRoutes(this.literal('topic', topic)));
+    // A function URL's IAM is per function: it can only be granted for all topics.
+    if (topic === ALL && this.functionUrls)
+      return grant.combine(this.functionUrls.produce.grantInvokeUrl(grantee));
+    return grant;
   }
 
   /**
@@ -515,13 +569,16 @@ export class Sluice extends Construct {
    * routes (`GET /v1/topics`, `GET /v1/groups`) are granted only with `Sluice.ALL`.
    */
   grantConsume(grantee: iam.IGrantable, topic: string, group?: string): iam.Grant {
-    return this.grantRoutes(
+    const grant = this.grantRoutes(
       grantee,
       consumeRoutes(
         this.literal('topic', topic),
         group === undefined ? undefined : this.literal('group', group),
       ),
     );
+    if (topic === ALL && this.functionUrls)
+      return grant.combine(this.functionUrls.fetch.grantInvokeUrl(grantee));
+    return grant;
   }
 
   /** Lets a principal create, delete and add partitions to any topic. */
@@ -566,12 +623,14 @@ export class Sluice extends Construct {
     // (UpdateItem on the head): single-item writes only, no DeleteItem, no BatchWriteItem.
     tables.log.grant(produce, 'dynamodb:PutItem', 'dynamodb:UpdateItem');
 
-    bucket.grantRead(fetch);
-    tables.topics.grantReadData(fetch);
-    tables.log.grantReadData(fetch);
-    // A fetch that finds the high-water mark stalled repairs it (design §4): a conditional PutItem of
-    // an aborted entry at HW, then an UpdateItem advancing HW. Nothing else is written.
-    tables.log.grant(fetch, 'dynamodb:PutItem', 'dynamodb:UpdateItem');
+    for (const reader of [fetch, ...(this.fetchStreamFunction ? [this.fetchStreamFunction] : [])]) {
+      bucket.grantRead(reader);
+      tables.topics.grantReadData(reader);
+      tables.log.grantReadData(reader);
+      // A fetch that finds the high-water mark stalled repairs it (design §4): a conditional PutItem of
+      // an aborted entry at HW, then an UpdateItem advancing HW. Nothing else is written.
+      tables.log.grant(reader, 'dynamodb:PutItem', 'dynamodb:UpdateItem');
+    }
 
     // Creating a topic writes its item and its partitions' head items; deleting one marks it.
     tables.topics.grantReadWriteData(admin);

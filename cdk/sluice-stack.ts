@@ -27,6 +27,17 @@ export class SluiceStack extends Stack {
     for (const [id, [value, description]] of Object.entries(outputs)) {
       new CfnOutput(this, id, { value, description });
     }
+    if (this.sluice.functionUrls) {
+      new CfnOutput(this, 'ProduceUrl', {
+        value: this.sluice.functionUrls.produce.url,
+        description:
+          'Function URL of produce (AWS_IAM, SigV4 service lambda): the SDK option functionUrls.produce',
+      });
+      new CfnOutput(this, 'FetchUrl', {
+        value: this.sluice.functionUrls.fetch.url,
+        description: 'Function URL of fetch (AWS_IAM, response streaming): the SDK option functionUrls.fetch',
+      });
+    }
     if (this.sluice.dashboard) {
       new CfnOutput(this, 'DashboardName', {
         value: this.sluice.dashboard.dashboardName,

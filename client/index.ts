@@ -37,15 +37,17 @@ export {
 export {
   type Partitioner,
   PRODUCER_DEFAULTS,
+  PRODUCER_PROFILES,
   Producer,
   type ProducerBatch,
   type ProducerOptions,
+  type ProducerProfile,
   type ProducerRecord,
   type ProducerStats,
 } from './producer';
 export { DEFAULT_RETRY, type RetryOptions, withRetry } from './retry';
 export { Sluice, type SluiceConfig } from './sluice';
-export type { AwsCredentials, AwsCredentialsProvider } from './transport';
+export type { AwsCredentials, AwsCredentialsProvider, FunctionUrls } from './transport';
 export type {
   ConsumedHeaders,
   KafkaMessage,

@@ -6,6 +6,7 @@ import type { RetryOptions } from './retry';
 import {
   type AwsCredentials,
   type AwsCredentialsProvider,
+  type FunctionUrls,
   Transport,
   type TransportOptions,
 } from './transport';
@@ -39,6 +40,13 @@ export interface SluiceConfig {
   readonly agent?: TransportOptions['agent'];
   /** Send requests with this fetch implementation instead of node:http. @default node:http */
   readonly fetch?: typeof globalThis.fetch;
+  /**
+   * The Lambda function URLs of a deployment with `dataPath: 'functionUrls'` (its `ProduceUrl` and
+   * `FetchUrl` outputs): produce and fetch go there, signed for service `lambda`, without API Gateway's
+   * per-request fee; admin and group requests still go to `endpoint`.
+   * @default none: everything through `endpoint`
+   */
+  readonly functionUrls?: FunctionUrls;
 }
 
 /**
@@ -76,6 +84,7 @@ export class Sluice {
       ...(config.retry ? { retry: config.retry } : {}),
       ...(config.agent ? { agent: config.agent } : {}),
       ...(config.fetch ? { fetch: config.fetch } : {}),
+      ...(config.functionUrls ? { functionUrls: config.functionUrls } : {}),
     };
     this.perTopicAuth = config.perTopicAuth ?? false;
     // Validates the endpoint, region and auth settings now rather than at the first request.

@@ -1,8 +1,12 @@
 /**
  * HTTP transport of the SDK: one keep-alive connection pool per client, deadlines, retries of retriable
- * errors, and authentication — SigV4 (service `execute-api`, the AWS SDK's own signer and default
- * credential chain) for API Gateway, a bearer token for a local stack started with SLUICE_TOKEN, or
- * nothing for the local stack on loopback.
+ * errors, and authentication — SigV4 (the AWS SDK's own signer and default credential chain; service
+ * `execute-api` for API Gateway, `lambda` for the function URLs of produce and fetch), a bearer token
+ * for a local stack started with SLUICE_TOKEN, or nothing for the local stack on loopback.
+ *
+ * With `functionUrls`, a request whose route (shared/api/routes.ts) belongs to the produce or fetch
+ * function goes to that function's URL instead of the API: no API Gateway fee, and a streamed fetch
+ * answer is not held to Lambda's 6 MB.
  *
  * Every failure surfaces as a SluiceError with a code from the shared table (shared/errors.ts), so
  * `err.code` and `err.retriable` mean the same thing as on the server. Failures without a server answer
@@ -10,9 +14,11 @@
  * `details.network` naming the cause.
  */
 
-import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import { codeForStatus, isErrorCode, SluiceError } from '../shared/errors';
+import { matchRoute } from '../shared/api/router';
+import type { FunctionName } from '../shared/api/routes';
+import { SluiceError } from '../shared/errors';
 import {
   isRetriable,
   nextBackoff,
@@ -21,6 +27,10 @@ import {
   resolveRetry,
   sleep,
 } from './retry';
+import { createSigner, type Signer, type SigningService } from './signer';
+import { abortError, errorFromResponse, headerRecord, networkError } from './transport-errors';
+
+export { errorFromResponse } from './transport-errors';
 
 /** AWS credentials, as the AWS SDK takes them. */
 export interface AwsCredentials {
@@ -31,6 +41,15 @@ export interface AwsCredentials {
 }
 
 export type AwsCredentialsProvider = () => Promise<AwsCredentials>;
+
+/**
+ * Lambda function URLs of the data path (a deployment with `dataPath: 'functionUrls'`: the stack's
+ * `ProduceUrl` and `FetchUrl` outputs), e.g. `https://abc….lambda-url.eu-west-1.on.aws/`.
+ */
+export interface FunctionUrls {
+  readonly produce?: string;
+  readonly fetch?: string;
+}
 
 export interface TransportOptions {
   /**
@@ -54,6 +73,8 @@ export interface TransportOptions {
   readonly agent?: HttpAgent | { readonly maxSockets?: number; readonly keepAliveMsecs?: number };
   /** Send requests with this `fetch` (e.g. undici's, or a test double) instead of node:http. @default node:http */
   readonly fetch?: typeof globalThis.fetch;
+  /** Produce and fetch through these function URLs (SigV4 service `lambda`), the rest through `endpoint`. @default none */
+  readonly functionUrls?: FunctionUrls;
 }
 
 export type HttpMethod = 'GET' | 'POST' | 'DELETE';
@@ -95,101 +116,37 @@ export function isLoopback(hostname: string): boolean {
   return host === 'localhost' || host.endsWith('.localhost') || host === '::1' || /^127\./.test(host);
 }
 
-/** The region of an API Gateway host: `abc.execute-api.eu-west-1.amazonaws.com` → `eu-west-1`. */
+/**
+ * The region of an API Gateway or function URL host: `abc.execute-api.eu-west-1.amazonaws.com` or
+ * `abc.lambda-url.eu-west-1.on.aws` → `eu-west-1`.
+ */
 export function regionOfHost(hostname: string): string | undefined {
-  return /\.execute-api\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?$/.exec(hostname)?.[1];
+  return (
+    /\.execute-api\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?$/.exec(hostname)?.[1] ??
+    /\.lambda-url\.([a-z0-9-]+)\.on\.aws$/.exec(hostname)?.[1]
+  );
 }
 
-interface Signer {
-  sign(request: {
-    method: string;
-    url: URL;
-    headers: Record<string, string>;
-    body: Buffer | undefined;
-  }): Promise<Record<string, string>>;
+/** Where a request goes: a base URL, and how it is signed there. */
+interface Target {
+  readonly base: URL;
+  readonly service: SigningService;
+  readonly region: string | undefined;
+  readonly signs: boolean;
 }
 
-/** SigV4 with the AWS SDK's signer. Loaded on first use, so the local-only path never loads the AWS SDK. */
-async function createSigner(region: string, credentials: TransportOptions['credentials']): Promise<Signer> {
-  const [{ SignatureV4 }, { Sha256 }] = await Promise.all([
-    import('@smithy/signature-v4'),
-    import('@aws-crypto/sha256-js'),
-  ]);
-  let provider: AwsCredentialsProvider;
-  if (typeof credentials === 'function') provider = credentials;
-  else if (credentials !== undefined) provider = async () => credentials;
-  else {
-    const { defaultProvider } = await import('@aws-sdk/credential-provider-node');
-    provider = defaultProvider();
-  }
-  const signer = new SignatureV4({ service: 'execute-api', region, credentials: provider, sha256: Sha256 });
-  return {
-    async sign({ method, url, headers, body }) {
-      const query: Record<string, string> = {};
-      for (const [k, v] of url.searchParams) query[k] = v;
-      const signed = await signer.sign({
-        method,
-        protocol: url.protocol,
-        hostname: url.hostname,
-        ...(url.port ? { port: Number(url.port) } : {}),
-        // API Gateway checks the path as sent; the signer encodes each segment once more, as SigV4 wants.
-        path: url.pathname,
-        query,
-        headers: { ...headers, host: url.host },
-        body,
-      });
-      return signed.headers as Record<string, string>;
-    },
-  };
-}
-
-function headerRecord(headers: IncomingHttpHeaders | Headers): Record<string, string> {
-  const out: Record<string, string> = {};
-  if (headers instanceof Headers) {
-    headers.forEach((v, k) => {
-      out[k] = v;
-    });
-    return out;
-  }
-  for (const [k, v] of Object.entries(headers))
-    if (v !== undefined) out[k] = Array.isArray(v) ? v.join(', ') : v;
-  return out;
-}
-
-/** The SluiceError an error answer stands for: its JSON error body, else its status. */
-export function errorFromResponse(
-  method: string,
-  path: string,
-  status: number,
-  body: Buffer,
-  headers: Record<string, string>,
-): SluiceError {
-  let parsed: unknown;
+function parseBase(name: string, url: string): URL {
+  let base: URL;
   try {
-    parsed = JSON.parse(body.toString('utf8'));
+    base = new URL(url);
   } catch {
-    parsed = undefined;
+    throw new RangeError(`${name} must be an http(s) URL, but "${url}" was provided`);
   }
-  const error = (parsed as { error?: unknown } | undefined)?.error;
-  const requestId = headers['x-amzn-requestid'];
-  if (typeof error === 'object' && error !== null) {
-    const { code, message, ...details } = error as Record<string, unknown>;
-    const known = isErrorCode(code);
-    return new SluiceError(
-      known ? code : 'UNKNOWN_SERVER_ERROR',
-      typeof message === 'string' ? message : undefined,
-      { details: { ...details, ...(known ? {} : { code }), status, ...(requestId ? { requestId } : {}) } },
-    );
+  if (base.protocol !== 'http:' && base.protocol !== 'https:') {
+    throw new RangeError(`${name} must be an http(s) URL, but "${url}" was provided`);
   }
-  // Not Sluice's shape: an intermediary (a proxy, API Gateway without its gateway responses) answered.
-  const code = codeForStatus(status);
-  const text =
-    typeof (parsed as { message?: unknown } | undefined)?.message === 'string'
-      ? (parsed as { message: string }).message
-      : body.toString('utf8', 0, Math.min(body.length, 200)).replace(/\s+/g, ' ').trim();
-  return new SluiceError(code, `HTTP ${status} from ${method} ${path}${text ? `: ${text}` : ''}`, {
-    details: { status, ...(requestId ? { requestId } : {}) },
-  });
+  if (!base.pathname.endsWith('/')) base.pathname += '/';
+  return base;
 }
 
 class AttemptError extends Error {
@@ -202,19 +159,6 @@ class AttemptError extends Error {
   ) {
     super(error.message);
   }
-}
-
-function networkError(endpoint: string, err: NodeJS.ErrnoException, sent: boolean): SluiceError {
-  const code = err.code ?? err.name;
-  const what = sent ? 'lost the connection to' : 'cannot connect to';
-  return new SluiceError('REQUEST_TIMED_OUT', `${what} ${endpoint} (${code}: ${err.message})`, {
-    cause: err,
-    details: { network: code },
-  });
-}
-
-function abortError(signal: AbortSignal): unknown {
-  return signal.reason ?? new DOMException('The operation was aborted', 'AbortError');
 }
 
 /**
@@ -237,20 +181,13 @@ export class Transport {
   private readonly agent: HttpAgent;
   private readonly ownsAgent: boolean;
   private readonly fetchImpl: typeof globalThis.fetch | undefined;
-  private signer: Promise<Signer> | undefined;
+  private readonly signers = new Map<string, Promise<Signer>>();
   private readonly credentials: TransportOptions['credentials'];
+  private readonly api: Target;
+  private readonly functionTargets: Partial<Record<FunctionName, Target>> = {};
 
   constructor(options: TransportOptions) {
-    let base: URL;
-    try {
-      base = new URL(options.endpoint);
-    } catch {
-      throw new RangeError(`endpoint must be an http(s) URL, but "${options.endpoint}" was provided`);
-    }
-    if (base.protocol !== 'http:' && base.protocol !== 'https:') {
-      throw new RangeError(`endpoint must be an http(s) URL, but "${options.endpoint}" was provided`);
-    }
-    if (!base.pathname.endsWith('/')) base.pathname += '/';
+    const base = parseBase('endpoint', options.endpoint);
     this.base = base;
     this.endpoint = base.href.replace(/\/$/, '');
     this.token = options.token || undefined;
@@ -270,6 +207,24 @@ export class Transport {
       );
     }
     this.credentials = options.credentials;
+    this.api = { base, service: 'execute-api', region: this.region, signs: this.signs };
+    for (const fn of ['produce', 'fetch'] as const) {
+      const url = options.functionUrls?.[fn];
+      if (url === undefined) continue;
+      const fnBase = parseBase(`functionUrls.${fn}`, url);
+      // A function URL with AWS_IAM auth is always signed (service lambda), unless signing is turned off.
+      const signs = options.sign ?? !isLoopback(fnBase.hostname);
+      const region = options.region ?? regionOfHost(fnBase.hostname) ?? this.region;
+      if (signs && !region) {
+        throw new RangeError(
+          `region is required to sign requests to ${fnBase.host}: pass { region } or set AWS_REGION`,
+        );
+      }
+      if (signs && this.token !== undefined) {
+        throw new RangeError('functionUrls are signed with SigV4, which excludes a bearer token');
+      }
+      this.functionTargets[fn] = { base: fnBase, service: 'lambda', region, signs };
+    }
     this.timeoutMs = options.requestTimeoutMs ?? 30_000;
     if (!(this.timeoutMs > 0)) {
       throw new RangeError(`requestTimeoutMs must be > 0, but ${options.requestTimeoutMs} was provided`);
@@ -356,14 +311,27 @@ export class Transport {
     if (this.ownsAgent) this.agent.destroy();
   }
 
-  private url(path: string, query: TransportRequest['query']): URL {
-    const url = new URL(path.replace(/^\//, ''), this.base);
+  /** The function URL of the request's route when one is configured, else the API. */
+  private target(req: TransportRequest): Target {
+    if (this.functionTargets.produce === undefined && this.functionTargets.fetch === undefined)
+      return this.api;
+    let fn: FunctionName;
+    try {
+      fn = matchRoute(req.method, req.path.split('?')[0]!).route.function;
+    } catch {
+      return this.api;
+    }
+    return this.functionTargets[fn] ?? this.api;
+  }
+
+  private url(target: Target, path: string, query: TransportRequest['query']): URL {
+    const url = new URL(path.replace(/^\//, ''), target.base);
     if (query)
       for (const [k, v] of Object.entries(query)) if (v !== undefined) url.searchParams.set(k, String(v));
     return url;
   }
 
-  private async headers(req: TransportRequest, url: URL): Promise<Record<string, string>> {
+  private async headers(req: TransportRequest, url: URL, target: Target): Promise<Record<string, string>> {
     const headers: Record<string, string> = {
       accept: req.accept ?? JSON_TYPE,
       'user-agent': USER_AGENT,
@@ -372,20 +340,25 @@ export class Transport {
       headers['content-type'] = req.contentType ?? 'application/octet-stream';
       headers['content-length'] = String(req.body.length);
     }
-    if (this.token !== undefined) headers.authorization = `Bearer ${this.token}`;
-    if (this.signs) {
-      this.signer ??= createSigner(this.region!, this.credentials);
-      const signer = await this.signer;
-      return signer.sign({ method: req.method, url, headers, body: req.body });
+    if (this.token !== undefined && target === this.api) headers.authorization = `Bearer ${this.token}`;
+    if (target.signs) {
+      const key = `${target.service}/${target.region}`;
+      let signer = this.signers.get(key);
+      if (signer === undefined) {
+        signer = createSigner(target.service, target.region!, this.credentials);
+        this.signers.set(key, signer);
+      }
+      return (await signer).sign({ method: req.method, url, headers, body: req.body });
     }
     return headers;
   }
 
   private async attempt(req: TransportRequest): Promise<TransportResponse> {
-    const url = this.url(req.path, req.query);
+    const target = this.target(req);
+    const url = this.url(target, req.path, req.query);
     let headers: Record<string, string>;
     try {
-      headers = await this.headers(req, url);
+      headers = await this.headers(req, url, target);
     } catch (err) {
       if (err instanceof SluiceError) throw err;
       throw new SluiceError('UNAUTHORIZED', `cannot sign the request: ${(err as Error).message}`, {

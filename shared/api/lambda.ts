@@ -1,14 +1,26 @@
 /**
- * The Lambda adapter, the only code that sees API Gateway events. It turns a REST API proxy event
- * (payload v1) into an ApiRequest, dispatches it through the route table to its operation, and turns
- * the ApiResponse (or the error) back into a proxy result: `export const handler = createLambdaHandler('produce')`
- * is a whole function. The local gateway builds the same events and calls the same handlers.
+ * The Lambda adapter, the only code that sees Lambda events. It turns a REST API proxy event (payload
+ * v1) or a function URL event (payload v2) into an ApiRequest, dispatches it through the route table to
+ * its operation, and turns the ApiResponse (or the error) back into a proxy result:
+ * `export const handler = createLambdaHandler('produce')` is a whole function. The local gateway builds
+ * the same events and calls the same handlers.
+ *
+ * Beside it, `createStreamingLambdaHandler` serves a function URL in RESPONSE_STREAM mode: the same
+ * request and operation, the answer written to Lambda's response stream (status and headers first, then
+ * the body's bytes as they are, no base64), which lifts the 6 MB limit of a buffered answer.
  */
 
 import { randomUUID } from 'node:crypto';
+import { Readable, type Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import type {
+  APIGatewayProxyEvent,
+  APIGatewayProxyResult,
+  Context,
+  LambdaFunctionURLEvent,
+} from 'aws-lambda';
 import { ERRORS, SluiceError } from '../errors';
 import { type ApiRequest, type ApiResponse, isBinaryMediaType, json } from './http';
 import { OPERATIONS, type Operation } from './operations';
@@ -16,7 +28,22 @@ import { matchRoute, routeForResource } from './router';
 import type { FunctionName, Route } from './routes';
 import { type Services, servicesFromEnv } from './services';
 
-export type ProxyHandler = (event: APIGatewayProxyEvent, context?: Context) => Promise<APIGatewayProxyResult>;
+/** A REST API proxy event (API Gateway, payload v1) or a function URL event (payload v2). */
+export type LambdaHttpEvent = APIGatewayProxyEvent | LambdaFunctionURLEvent;
+
+export type ProxyHandler = (event: LambdaHttpEvent, context?: Context) => Promise<APIGatewayProxyResult>;
+
+/** Wraps Lambda's response stream with the status and headers (`awslambda.HttpResponseStream.from`). */
+export type HttpResponseStreamFrom = (
+  stream: Writable,
+  prelude: { statusCode: number; headers: Record<string, string> },
+) => Writable;
+
+export type StreamingHandler = (
+  event: LambdaFunctionURLEvent,
+  responseStream: Writable,
+  context?: Context,
+) => Promise<void>;
 
 export interface LambdaHandlerOptions {
   /** The services to call. @default servicesFromEnv(): built from the environment once per container */
@@ -38,6 +65,64 @@ export function errorResponse(err: unknown, requestId: string): ApiResponse {
   return json(500, {
     error: { code: 'UNKNOWN_SERVER_ERROR', message: ERRORS.UNKNOWN_SERVER_ERROR.message, requestId },
   });
+}
+
+const isFunctionUrlEvent = (event: LambdaHttpEvent): event is LambdaFunctionURLEvent =>
+  (event as LambdaFunctionURLEvent).version === '2.0';
+
+/** What the adapter needs of either event. */
+interface HttpEvent {
+  readonly method: string;
+  readonly path: string;
+  readonly route:
+    | { route: Route; params: Record<string, string> }
+    | (() => { route: Route; params: Record<string, string> });
+  readonly query: Record<string, string[]>;
+  readonly headers: Record<string, string>;
+  readonly body: Buffer;
+  readonly requestId: string | undefined;
+}
+
+function fromFunctionUrl(event: LambdaFunctionURLEvent): HttpEvent {
+  const method = event.requestContext.http.method;
+  const path = event.rawPath;
+  const query: Record<string, string[]> = {};
+  for (const [name, value] of new URLSearchParams(event.rawQueryString ?? '')) {
+    const values = query[name] ?? [];
+    values.push(value);
+    query[name] = values;
+  }
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(event.headers ?? {})) {
+    if (value !== undefined) headers[name.toLowerCase()] = value;
+  }
+  return {
+    method,
+    path,
+    route: () => matchRoute(method, path),
+    query,
+    headers,
+    body:
+      event.body == null
+        ? Buffer.alloc(0)
+        : Buffer.from(event.body, event.isBase64Encoded ? 'base64' : 'utf8'),
+    requestId: event.requestContext.requestId,
+  };
+}
+
+function fromRestApi(event: APIGatewayProxyEvent): HttpEvent {
+  return {
+    method: event.httpMethod,
+    path: event.path,
+    route: () => resolveRoute(event),
+    query: queryOf(event),
+    headers: lowerCaseHeaders(event),
+    body:
+      event.body == null
+        ? Buffer.alloc(0)
+        : Buffer.from(event.body, event.isBase64Encoded ? 'base64' : 'utf8'),
+    requestId: event.requestContext?.requestId,
+  };
 }
 
 function lowerCaseHeaders(event: APIGatewayProxyEvent): Record<string, string> {
@@ -104,8 +189,8 @@ function recordMetrics(metrics: Metrics, route: Route, res: ApiResponse, latency
   if (added) metrics.publishStoredMetrics();
 }
 
-/** The Lambda handler of one function of the route table: it serves that function's routes and no others. */
-export function createLambdaHandler(fn: FunctionName, options: LambdaHandlerOptions = {}): ProxyHandler {
+/** The core of both handlers: event → request → operation → response, logged and counted once. */
+function createServer(fn: FunctionName, options: LambdaHandlerOptions) {
   const operations = options.operations ?? OPERATIONS;
   const services = options.services ?? servicesFromEnv;
   defaultLogger ??= new Logger({ serviceName: 'sluice' });
@@ -114,33 +199,30 @@ export function createLambdaHandler(fn: FunctionName, options: LambdaHandlerOpti
     defaultMetrics ??= new Metrics({ namespace: 'Sluice', serviceName: 'sluice' });
   const metrics = options.metrics === undefined ? defaultMetrics : options.metrics;
 
-  return async (event, context) => {
+  return async (event: HttpEvent, context: Context | undefined): Promise<{ res: ApiResponse }> => {
     const started = performance.now();
-    const requestId = event.requestContext?.requestId ?? context?.awsRequestId ?? randomUUID();
+    const requestId = event.requestId ?? context?.awsRequestId ?? randomUUID();
     if (context?.functionName) logger.addContext(context);
     let route: Route | undefined;
     let res: ApiResponse;
     try {
-      const match = resolveRoute(event);
+      const match = typeof event.route === 'function' ? event.route() : event.route;
       route = match.route;
       if (route.function !== fn) {
         throw new SluiceError(
           'NOT_FOUND',
-          `${event.httpMethod} ${route.path} is served by the ${route.function} function, not ${fn}`,
+          `${event.method} ${route.path} is served by the ${route.function} function, not ${fn}`,
         );
       }
       const operation = operations[route.operation];
       if (operation === undefined) throw new Error(`no operation ${route.operation}`);
       const req: ApiRequest = {
-        method: event.httpMethod,
+        method: event.method,
         route,
         params: match.params,
-        query: queryOf(event),
-        headers: lowerCaseHeaders(event),
-        body:
-          event.body == null
-            ? Buffer.alloc(0)
-            : Buffer.from(event.body, event.isBase64Encoded ? 'base64' : 'utf8'),
+        query: event.query,
+        headers: event.headers,
+        body: event.body,
         requestId,
       };
       res = await operation(req, services());
@@ -151,7 +233,7 @@ export function createLambdaHandler(fn: FunctionName, options: LambdaHandlerOpti
     const latencyMs = Math.round((performance.now() - started) * 10) / 10;
     logger.info('request', {
       requestId,
-      method: event.httpMethod,
+      method: event.method,
       route: route?.path ?? event.path,
       operation: route?.operation,
       status: res.status,
@@ -159,6 +241,74 @@ export function createLambdaHandler(fn: FunctionName, options: LambdaHandlerOpti
       ...(res.stats ?? {}),
     });
     if (metrics && route) recordMetrics(metrics, route, res, latencyMs);
+    return { res };
+  };
+}
+
+/**
+ * The Lambda handler of one function of the route table: it serves that function's routes and no others,
+ * behind API Gateway (payload v1) or a function URL in BUFFERED mode (payload v2).
+ */
+export function createLambdaHandler(fn: FunctionName, options: LambdaHandlerOptions = {}): ProxyHandler {
+  const serve = createServer(fn, options);
+  return async (event, context) => {
+    const { res } = await serve(
+      isFunctionUrlEvent(event) ? fromFunctionUrl(event) : fromRestApi(event),
+      context,
+    );
     return toProxyResult(res);
   };
+}
+
+/** Bytes per write to the response stream. */
+const STREAM_CHUNK_BYTES = 64 * 1024;
+
+function chunksOf(body: ApiResponse['body']): Buffer[] {
+  if (body === undefined) return [];
+  const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
+  const chunks: Buffer[] = [];
+  for (let at = 0; at < bytes.length; at += STREAM_CHUNK_BYTES) {
+    chunks.push(bytes.subarray(at, at + STREAM_CHUNK_BYTES));
+  }
+  return chunks;
+}
+
+/**
+ * The handler of a function URL in RESPONSE_STREAM mode (wrap it in `awslambda.streamifyResponse`): the
+ * same routes and operations as `createLambdaHandler`, the answer's status and headers handed to
+ * `HttpResponseStream.from`, then its body written as raw bytes. Lambda caps a buffered answer at 6 MB
+ * (and API Gateway's base64 takes a third of that); a streamed one is not held to it.
+ */
+export function createStreamingLambdaHandler(
+  fn: FunctionName,
+  options: LambdaHandlerOptions & {
+    /** @default awslambda.HttpResponseStream.from, the Node.js runtime's global */
+    readonly httpResponseStream?: HttpResponseStreamFrom;
+  } = {},
+): StreamingHandler {
+  const serve = createServer(fn, options);
+  return async (event, responseStream, context) => {
+    const { res } = await serve(fromFunctionUrl(event), context);
+    const from =
+      options.httpResponseStream ??
+      (globalThis as { awslambda?: { HttpResponseStream: { from: HttpResponseStreamFrom } } }).awslambda
+        ?.HttpResponseStream.from;
+    if (from === undefined) {
+      throw new Error(
+        'a streaming handler runs in the Lambda Node.js runtime (awslambda.HttpResponseStream)',
+      );
+    }
+    const stream = from(responseStream, { statusCode: res.status, headers: { ...res.headers } });
+    await pipeline(Readable.from(chunksOf(res.body)), stream);
+  };
+}
+
+/**
+ * `awslambda.streamifyResponse(handler)` in Lambda's Node.js runtime, which marks the handler as
+ * streaming; the handler itself elsewhere (tests, plain Node), where `awslambda` may exist without it.
+ */
+export function streamify(handler: StreamingHandler): unknown {
+  const runtime = (globalThis as { awslambda?: { streamifyResponse?: (h: StreamingHandler) => unknown } })
+    .awslambda;
+  return typeof runtime?.streamifyResponse === 'function' ? runtime.streamifyResponse(handler) : handler;
 }

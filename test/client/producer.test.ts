@@ -226,7 +226,13 @@ describe('Class: Producer', () => {
 
     it('retries a retriable answer and keeps order with maxInFlightRequests > 1', async () => {
       const topic = await createTopic(sluice, 1);
-      const producer = sluice.producer({ maxInFlightRequests: 3, maxBatchBytes: 4096, lingerMs: 0 });
+      // Profile latency: no pacing, so requests are pipelined as the faults below need.
+      const producer = sluice.producer({
+        profile: 'latency',
+        maxInFlightRequests: 3,
+        maxBatchBytes: 4096,
+        lingerMs: 0,
+      });
       let produces = 0;
       let refused = 0;
       proxy.fault = ({ method, path }) => {
