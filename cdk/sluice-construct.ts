@@ -303,7 +303,7 @@ const BUNDLING: BundlingOptions = {
 /** API Gateway's own rejections (IAM, throttling, timeouts) in Sluice's error shape, codes from one table. */
 const GATEWAY_ERRORS: ReadonlyArray<readonly [string, apigw.ResponseType, ErrorCode]> = [
   ['Default4xx', apigw.ResponseType.DEFAULT_4XX, 'INVALID_REQUEST'],
-  ['Default5xx', apigw.ResponseType.DEFAULT_5XX, 'UNKNOWN_SERVER_ERROR'],
+  ['Default5xx', apigw.ResponseType.DEFAULT_5XX, 'NETWORK_EXCEPTION'],
   ['MissingAuthenticationToken', apigw.ResponseType.MISSING_AUTHENTICATION_TOKEN, 'UNAUTHORIZED'],
   ['AccessDenied', apigw.ResponseType.ACCESS_DENIED, 'UNAUTHORIZED'],
   ['InvalidSignature', apigw.ResponseType.INVALID_SIGNATURE, 'UNAUTHORIZED'],

@@ -20,6 +20,7 @@
  */
 
 import type { Compression } from '../../shared/codec/record-batch';
+import { canCompressZstd } from '../../shared/codec/zstd';
 import { LOG_LIMITS } from '../../shared/log/types';
 import type { RetryOptions } from '../retry';
 import type { Message } from '../types';
@@ -134,8 +135,12 @@ export function resolveProducerOptions(options: ProducerOptions): ResolvedProduc
     MAX_REQUEST_BYTES - REQUEST_SLACK_BYTES,
   );
   const compression = options.compression ?? PRODUCER_DEFAULTS.compression;
-  if (!['none', 'gzip', 'lz4'].includes(compression)) {
-    throw new RangeError(`compression must be none, gzip or lz4, but ${compression} was provided`);
+  // zstd compression needs Node's zlib zstd (Node ≥ 22.15); every codec decodes everywhere.
+  const writable = ['none', 'gzip', 'snappy', 'lz4', ...(canCompressZstd() ? ['zstd'] : [])];
+  if (!writable.includes(compression)) {
+    throw new RangeError(
+      `compression must be ${writable.join(', ')} on this Node, but ${compression} was provided`,
+    );
   }
   return {
     lingerMs: integer('lingerMs', options.lingerMs ?? profile.lingerMs, 0, 600_000),
