@@ -1,4 +1,6 @@
 import { type HttpMethod, type Permission, ROUTES, type Route } from '../shared/api/routes';
+import { LOG_LIMITS } from '../shared/model/limits';
+import { isGroupName, isTopicName, NAME_CHARACTERS } from '../shared/model/names';
 
 /**
  * Which API routes a grant covers, as IAM `execute-api` resource paths. Pure: the construct turns each
@@ -35,15 +37,12 @@ export interface GrantScope {
  */
 const DESCRIBE_OPERATIONS: ReadonlySet<string> = new Set(['describeTopic', 'listOffsets']);
 
-const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
-const GROUP_NAME = /^[a-zA-Z0-9._-]{1,255}$/;
-
 /** Checks a topic name for use in an IAM resource path; `ALL` is allowed. */
 export function validateTopicName(topic: string): void {
   if (topic === ALL) return;
-  if (!TOPIC_NAME.test(topic) || topic === '.' || topic === '..') {
+  if (!isTopicName(topic)) {
     throw new Error(
-      `topic must be 1 to 249 characters of [a-zA-Z0-9._-], not "." or "..", or "${ALL}" for all topics, but ${JSON.stringify(topic)} was provided`,
+      `topic must be 1 to ${LOG_LIMITS.maxTopicNameLength} characters of ${NAME_CHARACTERS}, not "." or "..", or "${ALL}" for all topics, but ${JSON.stringify(topic)} was provided`,
     );
   }
 }
@@ -51,9 +50,9 @@ export function validateTopicName(topic: string): void {
 /** Checks a group name for use in an IAM resource path; `ALL` is allowed. */
 export function validateGroupName(group: string): void {
   if (group === ALL) return;
-  if (!GROUP_NAME.test(group) || group === '.' || group === '..') {
+  if (!isGroupName(group)) {
     throw new Error(
-      `group must be 1 to 255 characters of [a-zA-Z0-9._-], not "." or "..", or "${ALL}" for all groups, but ${JSON.stringify(group)} was provided`,
+      `group must be 1 to ${LOG_LIMITS.maxGroupNameLength} characters of ${NAME_CHARACTERS}, not "." or "..", or "${ALL}" for all groups, but ${JSON.stringify(group)} was provided`,
     );
   }
 }

@@ -344,6 +344,18 @@ export function encodeFetchResponse(results: readonly FetchPartitionResult[]): B
   return w.finish();
 }
 
+/**
+ * Bytes of a fetch response besides its records: the frame header, the count and each partition's fixed
+ * fields, topic and error. What is left of maxBytes after it is the budget for records.
+ */
+export function fetchResponseOverhead(results: readonly FetchPartitionResult[]): number {
+  let bytes = 2 + 1 + 1 + 2;
+  for (const r of results) {
+    bytes += 2 + Buffer.byteLength(r.topic) + 4 + 8 + 8 + 8 + 4 + errorBytes(r.error).length + 4;
+  }
+  return bytes;
+}
+
 /** Decodes a fetch response. The records are views into `body` (no copy). */
 export function decodeFetchResponse(body: Buffer): FetchPartitionResult[] {
   const r = new Reader(body);

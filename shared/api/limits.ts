@@ -1,4 +1,4 @@
-import { LOG_LIMITS } from '../log/types';
+import { LOG_LIMITS } from '../model/limits';
 
 /**
  * Limits enforced where requests enter, documented in docs/openapi.yaml. A request beyond one is
@@ -24,7 +24,7 @@ export const API_LIMITS = {
   /** Cap of a fetch's `maxWaitMs` (its long poll); well under API Gateway's 29 s timeout. */
   maxWaitMs: LOG_LIMITS.maxWaitMsCap,
   /** Largest partition number accepted in a path or body (Kafka's int32); beyond a topic's count is 404. */
-  maxPartitionNumber: 2 ** 31 - 1,
+  maxPartitionNumber: LOG_LIMITS.maxPartitionNumber,
   /** Longest topic name, group id or member id. */
   maxNameLength: LOG_LIMITS.maxTopicNameLength,
 } as const;

@@ -5,6 +5,7 @@
  */
 
 import { type ErrorCode, SluiceError, show } from '../errors';
+import { isLegalName, nameRule } from '../model/names';
 import { type ApiRequest, JSON_TYPE, mediaType } from './http';
 import { API_LIMITS } from './limits';
 
@@ -66,9 +67,7 @@ export function jsonInt(field: string, value: unknown, range: IntRange = {}): nu
   return checkRange(field, value, value, range);
 }
 
-const NAME = /^[a-zA-Z0-9._-]+$/;
-
-/** Topic names as in Kafka: `[a-zA-Z0-9._-]{1,249}`, not `.` or `..`. */
+/** Topic names as in Kafka: `[a-zA-Z0-9._-]{1,249}`, not `.` or `..` (shared/model/names.ts). */
 export function validateTopicName(name: unknown, field = 'topic'): string {
   return validateName(name, field, 'INVALID_TOPIC');
 }
@@ -76,18 +75,8 @@ export function validateTopicName(name: unknown, field = 'topic'): string {
 /** Group and member ids follow the topic-name rule: they travel in URL paths and IAM resource paths. */
 export function validateName(name: unknown, field: string, code: ErrorCode): string {
   const max = API_LIMITS.maxNameLength;
-  if (
-    typeof name !== 'string' ||
-    name.length === 0 ||
-    name.length > max ||
-    !NAME.test(name) ||
-    name === '.' ||
-    name === '..'
-  ) {
-    throw invalid(
-      `${field} must be 1 to ${max} characters of [a-zA-Z0-9._-] and not "." or "..", but ${show(name)} was provided`,
-      code,
-    );
+  if (!isLegalName(name, max)) {
+    throw invalid(`${field} must be ${nameRule(max)}, but ${show(name)} was provided`, code);
   }
   return name;
 }

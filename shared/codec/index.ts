@@ -3,6 +3,9 @@ export { crc32c } from './crc32c';
 export { type Lz4Implementation, lz4Implementation, useLz4Implementation } from './lz4';
 export { murmur2, partitionForKey, StickyPartitioner, toPositive } from './partitioner';
 export {
+  BATCH_HEADER,
+  type BatchSpan,
+  batchSpans,
   type Compression,
   type DecodedBatch,
   type DecodedRecord,
@@ -11,6 +14,7 @@ export {
   decodeRecordBatches,
   type EncodeOptions,
   encodeRecordBatch,
+  LOG_OVERHEAD,
   type ProducerRecord,
   RECORD_BATCH_HEADER_BYTES,
   type RecordBatchHeader,

@@ -139,10 +139,31 @@ export interface DecodedBatch {
   records: DecodedRecord[];
 }
 
+/**
+ * Byte offsets of the header's fields within a batch (the grammar above), for code that reads or writes
+ * a field of stored batches without decoding them.
+ */
+export const BATCH_HEADER = {
+  baseOffset: 0,
+  batchLength: 8,
+  partitionLeaderEpoch: 12,
+  magic: 16,
+  crc: 17,
+  attributes: 21,
+  lastOffsetDelta: 23,
+  baseTimestamp: 27,
+  maxTimestamp: 35,
+  producerId: 43,
+  producerEpoch: 51,
+  baseSequence: 53,
+  recordCount: 57,
+} as const;
 /** Bytes of the batch header; the records start here. */
 export const RECORD_BATCH_HEADER_BYTES = 61;
+/** BaseOffset and BatchLength: the bytes BatchLength does not count (Kafka's Records.LOG_OVERHEAD). */
+export const LOG_OVERHEAD = 12;
 /** BatchLength of a batch with no record bytes. */
-const MIN_BATCH_LENGTH = RECORD_BATCH_HEADER_BYTES - 12;
+const MIN_BATCH_LENGTH = RECORD_BATCH_HEADER_BYTES - LOG_OVERHEAD;
 /** The smallest record: length, attributes, timestamp delta, offset delta, key, value, header count. */
 const MIN_RECORD_BYTES = 7;
 const MAGIC = 2;
@@ -381,35 +402,35 @@ function parseHeader(buf: Buffer, at: number, exactBaseOffset: boolean): RecordB
     );
   }
   checkMagic(buf, at);
-  const attributes = buf.readInt16BE(at + 21);
+  const attributes = buf.readInt16BE(at + BATCH_HEADER.attributes);
   const codecId = attributes & CODEC_MASK;
   const compression = CODEC_NAMES[codecId];
   if (compression === undefined) throw corrupt(`Batch at byte ${at}: unknown compression type id ${codecId}`);
-  const batchLength = buf.readInt32BE(at + 8);
+  const batchLength = buf.readInt32BE(at + BATCH_HEADER.batchLength);
   return {
     baseOffset: exactBaseOffset ? readInt64(buf, at, 'baseOffset') : Number(buf.readBigInt64BE(at)),
     batchLength,
-    partitionLeaderEpoch: buf.readInt32BE(at + 12),
+    partitionLeaderEpoch: buf.readInt32BE(at + BATCH_HEADER.partitionLeaderEpoch),
     magic: MAGIC,
-    crc: buf.readUInt32BE(at + 17),
+    crc: buf.readUInt32BE(at + BATCH_HEADER.crc),
     attributes,
     compression,
     timestampType: attributes & TIMESTAMP_TYPE_FLAG ? 'LogAppendTime' : 'CreateTime',
     isTransactional: (attributes & TRANSACTIONAL_FLAG) !== 0,
     isControl: (attributes & CONTROL_FLAG) !== 0,
-    lastOffsetDelta: buf.readInt32BE(at + 23),
-    baseTimestamp: readInt64(buf, at + 27, 'baseTimestamp'),
-    maxTimestamp: readInt64(buf, at + 35, 'maxTimestamp'),
-    producerId: readInt64(buf, at + 43, 'producerId'),
-    producerEpoch: buf.readInt16BE(at + 51),
-    baseSequence: buf.readInt32BE(at + 53),
-    recordCount: buf.readInt32BE(at + 57),
-    sizeInBytes: batchLength + 12,
+    lastOffsetDelta: buf.readInt32BE(at + BATCH_HEADER.lastOffsetDelta),
+    baseTimestamp: readInt64(buf, at + BATCH_HEADER.baseTimestamp, 'baseTimestamp'),
+    maxTimestamp: readInt64(buf, at + BATCH_HEADER.maxTimestamp, 'maxTimestamp'),
+    producerId: readInt64(buf, at + BATCH_HEADER.producerId, 'producerId'),
+    producerEpoch: buf.readInt16BE(at + BATCH_HEADER.producerEpoch),
+    baseSequence: buf.readInt32BE(at + BATCH_HEADER.baseSequence),
+    recordCount: buf.readInt32BE(at + BATCH_HEADER.recordCount),
+    sizeInBytes: batchLength + LOG_OVERHEAD,
   };
 }
 
 function checkMagic(buf: Buffer, at: number): void {
-  const magic = buf.readInt8(at + 16);
+  const magic = buf.readInt8(at + BATCH_HEADER.magic);
   if (magic === MAGIC) return;
   if (magic === 0 || magic === 1) {
     throw new SluiceError(
@@ -762,6 +783,41 @@ export function decodeRecordBatches(
     at += size;
   }
   return { batches, partialBytes: 0 };
+}
+
+/** Where one batch lies in a buffer of concatenated batches, and the offsets it covers. */
+export interface BatchSpan {
+  /** Byte position of the batch, and the byte after it. */
+  readonly start: number;
+  readonly end: number;
+  readonly baseOffset: number;
+  /** The offset after the batch's last record: baseOffset + lastOffsetDelta + 1. */
+  readonly nextOffset: number;
+  readonly recordCount: number;
+}
+
+/**
+ * The complete batches at the start of `buf`, read from their headers only: no CRC check, no
+ * decompression, and a trailing partial batch (or a length below a header's) ends the walk. For bytes
+ * the log already validated on produce (stored batches, fetch answers).
+ */
+export function batchSpans(buf: Buffer): BatchSpan[] {
+  const spans: BatchSpan[] = [];
+  let start = 0;
+  while (start + RECORD_BATCH_HEADER_BYTES <= buf.length) {
+    const end = start + LOG_OVERHEAD + buf.readInt32BE(start + BATCH_HEADER.batchLength);
+    if (end > buf.length || end < start + RECORD_BATCH_HEADER_BYTES) break;
+    const baseOffset = Number(buf.readBigInt64BE(start + BATCH_HEADER.baseOffset));
+    spans.push({
+      start,
+      end,
+      baseOffset,
+      nextOffset: baseOffset + buf.readInt32BE(start + BATCH_HEADER.lastOffsetDelta) + 1,
+      recordCount: buf.readInt32BE(start + BATCH_HEADER.recordCount),
+    });
+    start = end;
+  }
+  return spans;
 }
 
 /** Writes `baseOffset` into bytes 0–7 of the batch at `at`. The CRC does not cover them, so it stays valid. */

@@ -393,7 +393,7 @@ export class GroupService {
   /** The group's committed offsets (of one topic, if given). An unknown group has none. */
   async fetchOffsets(group: string, topic?: string): Promise<FetchOffsetsResult> {
     validateGroupName(group);
-    if (topic !== undefined) validateTopicName('topic', topic);
+    if (topic !== undefined) validateTopicName(topic, 'topic');
     const items = await this.store.listOffsets(group, topic);
     const offsets = items
       .filter((i) => i.offset !== null)
@@ -501,7 +501,7 @@ export class GroupService {
   async resetOffsets(group: string, request: ResetOffsetsRequest): Promise<ResetOffsetsResult> {
     validateGroupName(group);
     const r = validateObject('request', request);
-    const topic = validateTopicName('topic', r.topic);
+    const topic = validateTopicName(r.topic, 'topic');
     const to = validateResetTarget('to', r.to);
     const count = await this.topics.partitionCount(topic);
     const generation = await this.update(group, (meta, now, change) => {

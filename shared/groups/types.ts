@@ -1,11 +1,12 @@
-import type { OffsetSpec } from '../log/types';
+import { LOG_LIMITS } from '../model/limits';
+import type { OffsetSpec } from '../model/topic';
 
 /** Limits of consumer groups, enforced where requests enter the GroupService. */
 export const GROUP_LIMITS = {
-  /** Longest group name, as for topics (Kafka's limit). */
-  maxGroupNameLength: 249,
+  /** Longest group name, as for topics (shared/model/limits.ts). */
+  maxGroupNameLength: LOG_LIMITS.maxGroupNameLength,
   /** Longest member id a request may carry (ids are server-made UUIDs; this only bounds bad input). */
-  maxMemberIdLength: 255,
+  maxMemberIdLength: LOG_LIMITS.maxMemberIdLength,
   /** Session timeout bounds, ms. A member that does not heartbeat within its session is expelled. */
   minSessionTimeoutMs: 1_000,
   maxSessionTimeoutMs: 600_000,

@@ -1,4 +1,6 @@
 import { SluiceError, show } from '../errors';
+import { LOG_LIMITS } from '../model/limits';
+import { isGroupName, isMemberId, isTopicName, nameRule } from '../model/names';
 import { keyOf, type PartitionKey } from './partitions';
 import {
   ASSIGNORS,
@@ -14,36 +16,26 @@ import {
  * Messages name the field, the limit and the value received.
  */
 
-const NAME = /^[a-zA-Z0-9._-]+$/;
-const TOPIC_NAME_MAX = 249;
-const MAX_PARTITION = 1_000_000;
-
 function invalid(message: string, field: string): SluiceError {
   return new SluiceError('INVALID_REQUEST', message, { details: { field } });
 }
 
-function isName(value: unknown, max: number): value is string {
-  return (
-    typeof value === 'string' && value.length <= max && NAME.test(value) && value !== '.' && value !== '..'
-  );
-}
-
 /** Group names follow topic names: `[a-zA-Z0-9._-]{1,249}`, not `.` or `..`. */
 export function validateGroupName(group: unknown): string {
-  if (!isName(group, GROUP_LIMITS.maxGroupNameLength)) {
+  if (!isGroupName(group)) {
     throw new SluiceError(
       'INVALID_GROUP_ID',
-      `group must be 1 to ${GROUP_LIMITS.maxGroupNameLength} characters of [a-zA-Z0-9._-] and not "." or "..", but ${show(group)} was provided`,
+      `group must be ${nameRule(LOG_LIMITS.maxGroupNameLength)}, but ${show(group)} was provided`,
       { details: { field: 'group' } },
     );
   }
   return group;
 }
 
-export function validateTopicName(field: string, topic: unknown): string {
-  if (!isName(topic, TOPIC_NAME_MAX)) {
+export function validateTopicName(topic: unknown, field: string): string {
+  if (!isTopicName(topic)) {
     throw invalid(
-      `${field} must be a topic name of 1 to ${TOPIC_NAME_MAX} characters of [a-zA-Z0-9._-] and not "." or "..", but ${show(topic)} was provided`,
+      `${field} must be a topic name of ${nameRule(LOG_LIMITS.maxTopicNameLength)}, but ${show(topic)} was provided`,
       field,
     );
   }
@@ -51,9 +43,9 @@ export function validateTopicName(field: string, topic: unknown): string {
 }
 
 export function validateMemberId(field: string, memberId: unknown): string {
-  if (!isName(memberId, GROUP_LIMITS.maxMemberIdLength)) {
+  if (!isMemberId(memberId)) {
     throw invalid(
-      `${field} must be 1 to ${GROUP_LIMITS.maxMemberIdLength} characters of [a-zA-Z0-9._-], but ${show(memberId)} was provided`,
+      `${field} must be 1 to ${LOG_LIMITS.maxMemberIdLength} characters of [a-zA-Z0-9._-], but ${show(memberId)} was provided`,
       field,
     );
   }
@@ -89,14 +81,14 @@ function validateArray(field: string, value: unknown, min: number, max: number):
 
 export function validateTopics(field: string, value: unknown): string[] {
   const topics = validateArray(field, value, 1, GROUP_LIMITS.maxTopicsPerMember);
-  return [...new Set(topics.map((t, i) => validateTopicName(`${field}[${i}]`, t)))].sort();
+  return [...new Set(topics.map((t, i) => validateTopicName(t, `${field}[${i}]`)))].sort();
 }
 
 export function validateTopicPartition(field: string, value: unknown): TopicPartition {
   const o = validateObject(field, value);
   return {
-    topic: validateTopicName(`${field}.topic`, o.topic),
-    partition: validateInteger(`${field}.partition`, o.partition, 0, MAX_PARTITION),
+    topic: validateTopicName(o.topic, `${field}.topic`),
+    partition: validateInteger(`${field}.partition`, o.partition, 0, LOG_LIMITS.maxPartitionNumber),
   };
 }
 

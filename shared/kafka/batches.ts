@@ -9,37 +9,34 @@
  * records compaction removed: clients skip it and continue at its next offset.
  */
 import { crc32c } from '../codec/crc32c';
-
-const HEADER_BYTES = 61;
+import {
+  BATCH_HEADER as AT,
+  batchSpans,
+  LOG_OVERHEAD,
+  RECORD_BATCH_HEADER_BYTES,
+} from '../codec/record-batch';
 
 /** The offset after the last batch of concatenated, stamped batches; undefined when there are none. */
 export function nextOffsetAfter(records: Buffer): number | undefined {
-  let at = 0;
-  let next: number | undefined;
-  while (at + HEADER_BYTES <= records.length) {
-    const base = Number(records.readBigInt64BE(at));
-    const length = records.readInt32BE(at + 8);
-    next = base + records.readInt32BE(at + 23) + 1;
-    at += 12 + length;
-  }
-  return next;
+  return batchSpans(records).at(-1)?.nextOffset;
 }
 
 /** A batch of no records covering [baseOffset, baseOffset + count). */
 export function encodeEmptyBatch(baseOffset: number, count: number): Buffer {
-  const b = Buffer.alloc(HEADER_BYTES);
-  b.writeBigInt64BE(BigInt(baseOffset), 0);
-  b.writeInt32BE(HEADER_BYTES - 12, 8);
-  b.writeInt32BE(-1, 12); // partitionLeaderEpoch
-  b.writeInt8(2, 16); // magic
-  b.writeInt16BE(0, 21); // attributes
-  b.writeInt32BE(count - 1, 23); // lastOffsetDelta
-  b.writeBigInt64BE(-1n, 27); // baseTimestamp
-  b.writeBigInt64BE(-1n, 35); // maxTimestamp
-  b.writeBigInt64BE(-1n, 43); // producerId
-  b.writeInt16BE(-1, 51); // producerEpoch
-  b.writeInt32BE(-1, 53); // baseSequence
-  b.writeInt32BE(0, 57); // recordCount
-  b.writeUInt32BE(crc32c(b, 21, HEADER_BYTES), 17);
+  const b = Buffer.alloc(RECORD_BATCH_HEADER_BYTES);
+  b.writeBigInt64BE(BigInt(baseOffset), AT.baseOffset);
+  b.writeInt32BE(RECORD_BATCH_HEADER_BYTES - LOG_OVERHEAD, AT.batchLength);
+  b.writeInt32BE(-1, AT.partitionLeaderEpoch);
+  b.writeInt8(2, AT.magic);
+  b.writeInt16BE(0, AT.attributes);
+  b.writeInt32BE(count - 1, AT.lastOffsetDelta);
+  b.writeBigInt64BE(-1n, AT.baseTimestamp);
+  b.writeBigInt64BE(-1n, AT.maxTimestamp);
+  b.writeBigInt64BE(-1n, AT.producerId);
+  b.writeInt16BE(-1, AT.producerEpoch);
+  b.writeInt32BE(-1, AT.baseSequence);
+  b.writeInt32BE(0, AT.recordCount);
+  // The CRC covers everything from the attributes on.
+  b.writeUInt32BE(crc32c(b, AT.attributes, RECORD_BATCH_HEADER_BYTES), AT.crc);
   return b;
 }

@@ -3,6 +3,7 @@ import { ulid } from 'ulid';
 import { decodeRecordBatches, type RecordBatchHeader, validateBatches } from '../codec/record-batch';
 import type { StorageConfig } from '../config';
 import { isSluiceError, SluiceError } from '../errors';
+import { validateTopicName } from '../model/names';
 import type { AwsClients } from '../store/aws-clients';
 import { DynamoLogStore, type LogStore } from '../store/log-store';
 import { S3SegmentStore, type SegmentStore } from '../store/segment-store';
@@ -38,28 +39,6 @@ export interface LogServiceOptions {
   readonly now?: () => number;
 }
 
-const TOPIC_NAME = /^[a-zA-Z0-9._-]+$/;
-
-/** Kafka's rules for topic names (org.apache.kafka.common.internals.Topic.validate). */
-export function validateTopicName(name: unknown): asserts name is string {
-  if (typeof name !== 'string' || name.length === 0) {
-    throw new SluiceError('INVALID_TOPIC', 'Topic name must be a non-empty string');
-  }
-  if (name.length > LOG_LIMITS.maxTopicNameLength) {
-    throw new SluiceError(
-      'INVALID_TOPIC',
-      `Topic name must be at most ${LOG_LIMITS.maxTopicNameLength} characters, but ${name.length} were given`,
-    );
-  }
-  if (name === '.' || name === '..') throw new SluiceError('INVALID_TOPIC', `Topic name cannot be '${name}'`);
-  if (!TOPIC_NAME.test(name)) {
-    throw new SluiceError(
-      'INVALID_TOPIC',
-      `Topic name ${JSON.stringify(name)} may only contain [a-zA-Z0-9._-]`,
-    );
-  }
-}
-
 function validatePartitionCount(count: unknown): asserts count is number {
   if (!Number.isSafeInteger(count) || (count as number) < 1 || (count as number) > LOG_LIMITS.maxPartitions) {
     throw new SluiceError(
@@ -68,6 +47,8 @@ function validatePartitionCount(count: unknown): asserts count is number {
     );
   }
 }
+
+export { validateTopicName };
 
 /** Kafka's default retention.ms: 7 days. */
 export const DEFAULT_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;

@@ -136,7 +136,7 @@ describe('Module: cdk/grants', () => {
 
     it('refuses a group with a wildcard', () => {
       expect(() => consumeRoutes('orders', 'bill*')).toThrow(
-        'group must be 1 to 255 characters of [a-zA-Z0-9._-], not "." or "..", or "*" for all groups, but "bill*" was provided',
+        'group must be 1 to 249 characters of [a-zA-Z0-9._-], not "." or "..", or "*" for all groups, but "bill*" was provided',
       );
     });
   });

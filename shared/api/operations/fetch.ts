@@ -1,9 +1,14 @@
-import { decodeRecordBatches } from '../../codec/record-batch';
+import { batchSpans, decodeRecordBatches } from '../../codec/record-batch';
 import { SluiceError } from '../../errors';
 import type { LogService } from '../../log/log-service';
 import type { FetchPartitionResult, FetchRequest } from '../../log/types';
-import { batchSpans, countRecords, takeBatches } from '../batches';
-import { decodeFetchRequest, encodeFetchResponse, FRAME_CONTENT_TYPE } from '../framing';
+import { countRecords, takeBatches } from '../batches';
+import {
+  decodeFetchRequest,
+  encodeFetchResponse,
+  FRAME_CONTENT_TYPE,
+  fetchResponseOverhead,
+} from '../framing';
 import { type ApiRequest, binary, json, RECORD_BATCH_TYPE } from '../http';
 import { API_LIMITS } from '../limits';
 import {
@@ -147,12 +152,6 @@ export const fetchRecords: Operation = async (req, { log }) => {
   );
 };
 
-/** Bytes of a fetch answer's framing for one partition, besides its records. */
-function frameOverhead(r: FetchPartitionResult): number {
-  const errorBytes = r.error ? Buffer.byteLength(JSON.stringify(r.error.toJSON().error)) : 0;
-  return 2 + Buffer.byteLength(r.topic) + 4 + 8 + 8 + 8 + 4 + errorBytes + 4;
-}
-
 function validateFetchRequest(req: FetchRequest): Required<Pick<FetchRequest, 'maxBytes'>> & FetchRequest {
   if (req.partitions.length > API_LIMITS.maxPartitionsPerRequest) {
     throw new SluiceError(
@@ -188,7 +187,7 @@ export const fetch: Operation = async (req, { log }) => {
   checkBodySize(req);
   const request = validateFetchRequest(decodeFetchRequest(req.body));
   const results = await log.fetch(request);
-  let budget = request.maxBytes - 6 - results.reduce((n, r) => n + frameOverhead(r), 0);
+  let budget = request.maxBytes - fetchResponseOverhead(results);
   let first = true;
   const trimmed = results.map((r, i) => {
     if (r.records.length === 0) return r;

@@ -31,8 +31,9 @@
  * Each topic succeeds or fails alone; a failed one writes nothing.
  */
 import { isSluiceError } from '../../errors';
-import { DEFAULT_RETENTION_MS, validateTopicName } from '../../log/log-service';
+import { DEFAULT_RETENTION_MS } from '../../log/log-service';
 import { LOG_LIMITS, type Topic } from '../../log/types';
+import { validateTopicName } from '../../model/names';
 import { KAFKA_ERRORS, type KafkaErrorName, kafkaErrorCode } from '../protocol/errors';
 import type { KafkaReader } from '../protocol/reader';
 import type { KafkaWriter } from '../protocol/writer';
