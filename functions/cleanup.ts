@@ -1,7 +1,8 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context, ScheduledEvent } from 'aws-lambda';
+import { createServices } from '../shared/app';
 import { storageConfigFromEnv } from '../shared/config';
-import { type CleanupDeps, type CleanupSummary, createCleanupDeps, runCleanup } from '../shared/retention';
+import { type CleanupDeps, type CleanupSummary, runCleanup } from '../shared/retention';
 import { createAwsClients } from '../shared/store/aws-clients';
 
 const logger = new Logger({ serviceName: 'sluice' });
@@ -18,7 +19,7 @@ const TIME_SHARE = 0.7;
 export const handler = async (_event?: ScheduledEvent, context?: Context): Promise<CleanupSummary> => {
   if (!deps) {
     const config = storageConfigFromEnv();
-    deps = createCleanupDeps(config, createAwsClients(config));
+    deps = createServices(config, createAwsClients(config)).cleanup;
   }
   const remaining = context?.getRemainingTimeInMillis() ?? 60_000;
   const summary = await runCleanup(deps, {
