@@ -16,7 +16,7 @@
  */
 
 import { SluiceError } from '../../shared/errors';
-import { LOG_LIMITS } from '../../shared/log/types';
+import { LOG_LIMITS } from '../../shared/model';
 import { intInRange } from '../options';
 import { type ResolvedRetry, resolveRetry } from '../retry';
 import type { Transport } from '../transport';

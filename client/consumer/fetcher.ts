@@ -8,7 +8,7 @@
 import { decodeFetchResponse, encodeFetchRequest, FRAME_CONTENT_TYPE } from '../../shared/api/framing';
 import { decodeRecordBatches } from '../../shared/codec/record-batch';
 import { isSluiceError } from '../../shared/errors';
-import type { FetchPartitionResult } from '../../shared/log/types';
+import type { FetchPartitionResult } from '../../shared/model';
 import { isRetriable } from '../retry';
 import { seg, type Transport } from '../transport';
 import { type KafkaMessage, type TopicPartition, toConsumedHeaders } from '../types';

@@ -11,7 +11,7 @@
  */
 
 import { isSluiceError } from '../../shared/errors';
-import type { FetchPartitionResult } from '../../shared/log/types';
+import type { FetchPartitionResult } from '../../shared/model';
 import { backoffMs, isRetriable, type ResolvedRetry } from '../retry';
 import { type KafkaMessage, type TopicPartition, tpKey } from '../types';
 import { decodeMessages, type Fetcher } from './fetcher';

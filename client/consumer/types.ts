@@ -3,7 +3,7 @@
  * and the events it emits. Shaped as KafkaJS's.
  */
 
-import { LOG_LIMITS } from '../../shared/log/types';
+import { LOG_LIMITS } from '../../shared/model';
 import type { RetryOptions } from '../retry';
 import type { KafkaMessage, TopicPartition, TopicPartitionOffset } from '../types';
 

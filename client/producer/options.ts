@@ -21,7 +21,7 @@
 
 import type { Compression } from '../../shared/codec/record-batch';
 import { canCompressZstd } from '../../shared/codec/zstd';
-import { LOG_LIMITS } from '../../shared/log/types';
+import { LOG_LIMITS } from '../../shared/model';
 import type { RetryOptions } from '../retry';
 import type { Message } from '../types';
 

@@ -32,7 +32,7 @@ import type {
   PartitionError,
   ProducePartitionRequest,
   ProducePartitionResult,
-} from '../log/types';
+} from '../model';
 
 export const FRAME_MAGIC = 0x534c;
 export const FRAME_VERSION = 1;

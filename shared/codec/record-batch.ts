@@ -50,7 +50,7 @@
  */
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { SluiceError } from '../errors';
-import { LOG_LIMITS } from '../log/types';
+import { LOG_LIMITS } from '../model/limits';
 import { crc32c } from './crc32c';
 import { lz4CompressFrame, lz4DecompressFrame, lz4FrameBound } from './lz4';
 import { snappyCompress, snappyDecompress } from './snappy';

@@ -10,7 +10,7 @@
  * window whose linger ends during a flush stays open until that flush is done (only maxFlushBytes
  * closes it sooner), so a slow flush makes the next one bigger, never a queue of small ones.
  */
-import type { PartitionError, ProducePartitionRequest, ProducePartitionResult } from '../log/types';
+import type { PartitionError, ProducePartitionRequest, ProducePartitionResult } from '../model';
 import type { ProduceSink } from './apis/types';
 
 export interface GatherOptions {

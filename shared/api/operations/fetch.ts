@@ -1,7 +1,7 @@
 import { batchSpans, decodeRecordBatches } from '../../codec/record-batch';
 import { SluiceError } from '../../errors';
 import type { LogService } from '../../log/log-service';
-import type { FetchPartitionResult, FetchRequest } from '../../log/types';
+import type { FetchPartitionResult, FetchRequest } from '../../model';
 import { countRecords, takeBatches } from '../batches';
 import {
   decodeFetchRequest,

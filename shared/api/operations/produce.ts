@@ -2,7 +2,7 @@ import { randomInt } from 'node:crypto';
 import { partitionForKey } from '../../codec/partitioner';
 import { encodeRecordBatch, type ProducerRecord } from '../../codec/record-batch';
 import { SluiceError } from '../../errors';
-import type { PartitionError, ProducePartitionRequest, ProducePartitionResult } from '../../log/types';
+import type { PartitionError, ProducePartitionRequest, ProducePartitionResult } from '../../model';
 import { decodeProduceRequest, encodeProduceResponse, FRAME_CONTENT_TYPE } from '../framing';
 import { binary, json } from '../http';
 import { API_LIMITS } from '../limits';

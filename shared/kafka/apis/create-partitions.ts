@@ -16,7 +16,7 @@
  * count, so clients move keys to new partitions, as with Kafka.
  */
 import { isSluiceError } from '../../errors';
-import { LOG_LIMITS } from '../../log/types';
+import { LOG_LIMITS } from '../../model';
 import { KAFKA_ERRORS, kafkaErrorCode } from '../protocol/errors';
 import type { KafkaReader } from '../protocol/reader';
 import type { KafkaWriter } from '../protocol/writer';

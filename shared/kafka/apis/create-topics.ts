@@ -32,7 +32,7 @@
  */
 import { isSluiceError } from '../../errors';
 import { DEFAULT_RETENTION_MS } from '../../log/log-service';
-import { LOG_LIMITS, type Topic } from '../../log/types';
+import { LOG_LIMITS, type Topic } from '../../model';
 import { validateTopicName } from '../../model/names';
 import { KAFKA_ERRORS, type KafkaErrorName, kafkaErrorCode } from '../protocol/errors';
 import type { KafkaReader } from '../protocol/reader';

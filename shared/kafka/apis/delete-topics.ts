@@ -14,7 +14,7 @@
  * (appends racing the delete fail); the log's cleanup removes its data later, as Kafka's does.
  */
 import { isSluiceError } from '../../errors';
-import type { Topic } from '../../log/types';
+import type { Topic } from '../../model';
 import { KAFKA_ERRORS, kafkaErrorCode } from '../protocol/errors';
 import type { KafkaReader } from '../protocol/reader';
 import type { KafkaWriter } from '../protocol/writer';

@@ -26,7 +26,7 @@
  */
 import { isSluiceError } from '../../errors';
 import { DEFAULT_RETENTION_MS } from '../../log/log-service';
-import { LOG_LIMITS, type Topic } from '../../log/types';
+import { LOG_LIMITS, type Topic } from '../../model';
 import { KAFKA_ERRORS, kafkaErrorCode } from '../protocol/errors';
 import type { KafkaReader } from '../protocol/reader';
 import type { KafkaWriter } from '../protocol/writer';

@@ -26,7 +26,7 @@
  * wakes the log's waiting fetches when this process commits also wakes Kafka consumers.
  * IsolationLevel is accepted; with no transactions, the last stable offset is the high-water mark.
  */
-import { LOG_LIMITS } from '../../log/types';
+import { LOG_LIMITS } from '../../model';
 import { encodeEmptyBatch, nextOffsetAfter } from '../batches';
 import { KAFKA_ERRORS, kafkaErrorCode, reportUnexpected } from '../protocol/errors';
 import type { KafkaReader } from '../protocol/reader';

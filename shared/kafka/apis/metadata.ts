@@ -22,7 +22,7 @@
  * UNKNOWN_TOPIC_OR_PARTITION whatever AllowAutoTopicCreation says.
  */
 import { isSluiceError } from '../../errors';
-import type { Topic } from '../../log/types';
+import type { Topic } from '../../model';
 import { KAFKA_ERRORS, kafkaErrorCode } from '../protocol/errors';
 import type { KafkaReader } from '../protocol/reader';
 import type { KafkaWriter } from '../protocol/writer';

@@ -30,7 +30,7 @@
  * acks 0 still appends and answers nothing. Other acks values get INVALID_REQUIRED_ACKS and write
  * nothing. TimeoutMs is not used: an append is bounded by the log's own limits.
  */
-import type { PartitionError, ProducePartitionResult } from '../../log/types';
+import type { PartitionError, ProducePartitionResult } from '../../model';
 import { KAFKA_ERRORS, kafkaErrorCode, reportUnexpected } from '../protocol/errors';
 import type { KafkaReader } from '../protocol/reader';
 import type { KafkaWriter } from '../protocol/writer';

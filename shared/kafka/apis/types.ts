@@ -1,5 +1,5 @@
 import type { Services } from '../../api/services';
-import type { PartitionError, ProducePartitionRequest, ProducePartitionResult } from '../../log/types';
+import type { PartitionError, ProducePartitionRequest, ProducePartitionResult } from '../../model';
 import type { KafkaReader } from '../protocol/reader';
 import type { KafkaWriter } from '../protocol/writer';
 
