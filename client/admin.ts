@@ -4,6 +4,10 @@
  */
 
 import { isSluiceError, SluiceError } from '../shared/errors';
+import type { ResetTarget } from '../shared/model';
+
+export type { ResetTarget };
+
 import { seg, type Transport } from './transport';
 
 export interface ITopicConfig {
@@ -86,12 +90,6 @@ export interface GroupDescription {
   /** Sum of the partitions' lag (partitions with nothing committed count their whole log). */
   readonly totalLag: number;
 }
-
-export type ResetTarget =
-  | 'earliest'
-  | 'latest'
-  | { readonly timestamp: number }
-  | { readonly offset: number };
 
 export interface CommittedOffset {
   readonly topic: string;

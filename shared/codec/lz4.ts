@@ -27,10 +27,15 @@
  * no bounds (a match offset before the output start silently yields zeros, writes past the end are
  * dropped), so a hostile frame carrying a valid CRC could decode to wrong bytes instead of failing.
  */
-import { createRequire } from 'node:module';
 import { compressBlock as jsCompressBlock } from 'lz4js';
 import { hash as xxh32 } from 'lz4js/xxh32.js';
 import { SluiceError } from '../errors';
+import {
+  type Implementation,
+  implementationChoice,
+  requireAddon,
+  recordsTooLarge as tooLarge,
+} from './native';
 
 const MAGIC = 0x184d2204;
 const FLG_KAFKA = 0x60;
@@ -42,48 +47,30 @@ const MAX_RATIO = 255;
 /** Frames bound to decompress to at most this go through a scratch buffer kept between calls. */
 const SMALL_FRAME_BYTES = 64 * 1024;
 
-export type Lz4Implementation = 'native' | 'js';
+export type Lz4Implementation = Implementation;
 
 interface NativeLz4 {
   encodeBlock(input: Uint8Array, output: Uint8Array, start: number, end: number): number;
   decodeBlock(input: Uint8Array, output: Uint8Array, start: number, end: number): number;
 }
 
-let nativeLz4: NativeLz4 | null | undefined;
-let preference: 'auto' | Lz4Implementation = 'auto';
-
-function loadNative(): NativeLz4 | null {
-  if (nativeLz4 !== undefined) return nativeLz4;
-  nativeLz4 = null;
-  try {
-    // Lazy and guarded: in a Lambda bundle `lz4` is absent (or import.meta.url is), and that is fine.
-    const required = createRequire(import.meta.url)('lz4') as Partial<NativeLz4>;
-    if (typeof required.encodeBlock === 'function' && typeof required.decodeBlock === 'function') {
-      nativeLz4 = required as NativeLz4;
-    }
-  } catch {
-    nativeLz4 = null;
-  }
-  return nativeLz4;
-}
-
-function native(): NativeLz4 | null {
-  return preference === 'js' ? null : loadNative();
-}
+const lz4Choice = implementationChoice<NativeLz4>(
+  () => requireAddon<NativeLz4>('lz4', ['encodeBlock', 'decodeBlock']),
+  () => 'The native lz4 addon does not load here',
+);
+const native = lz4Choice.native;
 
 /**
  * Chooses the block compressor: 'auto' (default) uses the native addon when it loads; 'js' forces lz4js
  * (for tests, and to reproduce Lambda); 'native' fails if the addon does not load.
  */
 export function useLz4Implementation(choice: 'auto' | Lz4Implementation): void {
-  if (choice === 'native' && loadNative() === null)
-    throw new Error('The native lz4 addon does not load here');
-  preference = choice;
+  lz4Choice.use(choice);
 }
 
 /** The block compressor in use. */
 export function lz4Implementation(): Lz4Implementation {
-  return native() === null ? 'js' : 'native';
+  return lz4Choice.implementation();
 }
 
 /** Most bytes `lz4CompressFrame` writes for `n` input bytes: header, raw blocks at worst, end mark. */
@@ -190,14 +177,6 @@ function jsCompressBlockSafe(src: Buffer, start: number, length: number, dst: Bu
 
 function corrupt(message: string): SluiceError {
   return new SluiceError('CORRUPT_MESSAGE', `LZ4 frame: ${message}`);
-}
-
-function tooLarge(maxBytes: number): SluiceError {
-  return new SluiceError(
-    'RECORD_LIST_TOO_LARGE',
-    `The batch's records decompress to more than ${maxBytes} bytes, the most allowed`,
-    { details: { maxDecompressedBytes: maxBytes } },
-  );
 }
 
 let scratch: Buffer = Buffer.alloc(0);

@@ -53,6 +53,7 @@ import { SluiceError } from '../errors';
 import { LOG_LIMITS } from '../model/limits';
 import { crc32c } from './crc32c';
 import { lz4CompressFrame, lz4DecompressFrame, lz4FrameBound } from './lz4';
+import { recordsTooLarge as tooLarge } from './native';
 import { snappyCompress, snappyDecompress } from './snappy';
 import { ByteReader, sizeOfVarint, sizeOfVarlong, writeVarint, writeVarlong } from './varint';
 import { zstdCompress, zstdDecompress } from './zstd';
@@ -581,14 +582,6 @@ function decompress(buf: Buffer, header: RecordBatchHeader, maxBytes: number): B
     if (err instanceof RangeError) throw tooLarge(maxBytes);
     throw new SluiceError('CORRUPT_MESSAGE', 'The batch is not valid gzip', { cause: err });
   }
-}
-
-function tooLarge(maxBytes: number): SluiceError {
-  return new SluiceError(
-    'RECORD_LIST_TOO_LARGE',
-    `The batch's records decompress to more than ${maxBytes} bytes, the most allowed`,
-    { details: { maxDecompressedBytes: maxBytes } },
-  );
 }
 
 /**

@@ -28,11 +28,16 @@
  * bytes are present (a hostile stream decodes to wrong bytes instead of failing). Compression: the
  * native addon (2–3× faster), else the pure-JS `snappyjs`.
  */
-import { createRequire } from 'node:module';
 import { compress as jsCompress } from 'snappyjs';
 import { SluiceError } from '../errors';
+import {
+  type Implementation,
+  implementationChoice,
+  requireAddon,
+  recordsTooLarge as tooLarge,
+} from './native';
 
-export type SnappyImplementation = 'native' | 'js';
+export type SnappyImplementation = Implementation;
 
 interface NativeSnappy {
   compressSync(input: Uint8Array): Buffer;
@@ -42,53 +47,27 @@ interface NativeSnappy {
 const XERIAL_MAGIC = Buffer.from([0x82, 0x53, 0x4e, 0x41, 0x50, 0x50, 0x59, 0x00]);
 const XERIAL_HEADER_BYTES = 16;
 
-let nativeSnappy: NativeSnappy | null | undefined;
-let preference: 'auto' | SnappyImplementation = 'auto';
-
-function loadNative(): NativeSnappy | null {
-  if (nativeSnappy !== undefined) return nativeSnappy;
-  nativeSnappy = null;
-  try {
-    // Lazy and guarded: a Lambda bundle has no `snappy` (nor its prebuilt binary), and that is fine.
-    const required = createRequire(import.meta.url)('snappy') as Partial<NativeSnappy>;
-    if (typeof required.compressSync === 'function' && typeof required.uncompressSync === 'function') {
-      nativeSnappy = required as NativeSnappy;
-    }
-  } catch {
-    nativeSnappy = null;
-  }
-  return nativeSnappy;
-}
-
-function native(): NativeSnappy | null {
-  return preference === 'js' ? null : loadNative();
-}
+const snappyChoice = implementationChoice<NativeSnappy>(
+  () => requireAddon<NativeSnappy>('snappy', ['compressSync', 'uncompressSync']),
+  () => 'The native snappy addon does not load here',
+);
+const native = snappyChoice.native;
 
 /**
  * Chooses the Snappy implementation: 'auto' (default) uses the native addon when it loads; 'js' forces
  * the pure-JS path (for tests, and to reproduce Lambda); 'native' fails if the addon does not load.
  */
 export function useSnappyImplementation(choice: 'auto' | SnappyImplementation): void {
-  if (choice === 'native' && loadNative() === null)
-    throw new Error('The native snappy addon does not load here');
-  preference = choice;
+  snappyChoice.use(choice);
 }
 
 /** The Snappy implementation in use. */
 export function snappyImplementation(): SnappyImplementation {
-  return native() === null ? 'js' : 'native';
+  return snappyChoice.implementation();
 }
 
 function corrupt(message: string): SluiceError {
   return new SluiceError('CORRUPT_MESSAGE', `Snappy: ${message}`);
-}
-
-function tooLarge(maxBytes: number): SluiceError {
-  return new SluiceError(
-    'RECORD_LIST_TOO_LARGE',
-    `The batch's records decompress to more than ${maxBytes} bytes, the most allowed`,
-    { details: { maxDecompressedBytes: maxBytes } },
-  );
 }
 
 /** Compresses `src` as one raw Snappy stream. */

@@ -31,8 +31,9 @@
 import * as zlib from 'node:zlib';
 import { Decompress } from 'fzstd';
 import { SluiceError } from '../errors';
+import { type Implementation, implementationChoice, recordsTooLarge as tooLarge } from './native';
 
-export type ZstdImplementation = 'native' | 'js';
+export type ZstdImplementation = Implementation;
 
 interface NativeZstd {
   zstdCompressSync(input: Uint8Array, options?: { params?: Record<number, number> }): Buffer;
@@ -49,34 +50,31 @@ const MAX_BLOCK_BYTES = 128 * 1024;
 /** zstd's default level, and what Kafka and librdkafka use unless told otherwise. */
 const LEVEL = 3;
 
-let preference: 'auto' | ZstdImplementation = 'auto';
-
-function loadNative(): NativeZstd | null {
-  // Read through a variable so bundlers and older @types do not resolve the names at build time.
-  const candidate = zlib as unknown as Partial<NativeZstd>;
-  return typeof candidate.zstdDecompressSync === 'function' &&
-    typeof candidate.zstdCompressSync === 'function'
-    ? (candidate as NativeZstd)
-    : null;
-}
-
-function native(): NativeZstd | null {
-  return preference === 'js' ? null : loadNative();
-}
+const zstdChoice = implementationChoice<NativeZstd>(
+  () => {
+    // Read through a variable so bundlers and older @types do not resolve the names at build time.
+    const candidate = zlib as unknown as Partial<NativeZstd>;
+    return typeof candidate.zstdDecompressSync === 'function' &&
+      typeof candidate.zstdCompressSync === 'function'
+      ? (candidate as NativeZstd)
+      : null;
+  },
+  () => `Node ${process.version} has no zstd in zlib (it came in Node 22.15)`,
+);
+const loadNative = zstdChoice.load;
+const native = zstdChoice.native;
 
 /**
  * Chooses the zstd decompressor: 'auto' (default) uses Node's zlib when it has zstd; 'js' forces fzstd
  * (for tests); 'native' fails on a Node without it.
  */
 export function useZstdImplementation(choice: 'auto' | ZstdImplementation): void {
-  if (choice === 'native' && loadNative() === null)
-    throw new Error(`Node ${process.version} has no zstd in zlib (it came in Node 22.15)`);
-  preference = choice;
+  zstdChoice.use(choice);
 }
 
 /** The zstd decompressor in use. */
 export function zstdImplementation(): ZstdImplementation {
-  return native() === null ? 'js' : 'native';
+  return zstdChoice.implementation();
 }
 
 /** Whether this runtime can write zstd (Node's zlib has it from Node 22.15). */
@@ -86,14 +84,6 @@ export function canCompressZstd(): boolean {
 
 function corrupt(message: string): SluiceError {
   return new SluiceError('CORRUPT_MESSAGE', `zstd: ${message}`);
-}
-
-function tooLarge(maxBytes: number): SluiceError {
-  return new SluiceError(
-    'RECORD_LIST_TOO_LARGE',
-    `The batch's records decompress to more than ${maxBytes} bytes, the most allowed`,
-    { details: { maxDecompressedBytes: maxBytes } },
-  );
 }
 
 /** Compresses `src` as one zstd frame at level 3. Needs Node ≥ 22.15 (see canCompressZstd). */

@@ -1,5 +1,7 @@
 import { LOG_LIMITS } from '../model/limits';
-import type { OffsetSpec } from '../model/topic';
+import type { OffsetSpec, ResetTarget } from '../model/topic';
+
+export type { ResetTarget };
 
 /** Limits of consumer groups, enforced where requests enter the GroupService. */
 export const GROUP_LIMITS = {
@@ -152,12 +154,6 @@ export interface GroupDescription {
   readonly members: MemberDescription[];
   readonly offsets: PartitionOffsetDescription[];
 }
-
-export type ResetTarget =
-  | 'earliest'
-  | 'latest'
-  | { readonly timestamp: number }
-  | { readonly offset: number };
 
 export interface ResetOffsetsRequest {
   readonly topic: string;

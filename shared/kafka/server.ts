@@ -125,16 +125,13 @@ export class KafkaServer {
       correlationId: start.correlationId,
       clientId,
     };
+    const logError = (error: unknown) =>
+      this.options.log?.({ type: 'handler-error', connection: base.connection.id, api: api.name, error });
     let response: unknown;
     try {
       response = await api.handle(request, context);
     } catch (err) {
-      this.options.log?.({
-        type: 'handler-error',
-        connection: base.connection.id,
-        api: api.name,
-        error: err,
-      });
+      logError(err);
       if (!api.errorResponse) return { [CLOSE]: `${api.name} failed: ${String(err)}` };
       response = api.errorResponse(request, kafkaErrorCode(err), version);
     }
@@ -144,12 +141,7 @@ export class KafkaServer {
       api.encode(w, response, version);
       return frameResponse(w);
     } catch (err) {
-      this.options.log?.({
-        type: 'handler-error',
-        connection: base.connection.id,
-        api: api.name,
-        error: err,
-      });
+      logError(err);
       return { [CLOSE]: `${api.name} v${version} response failed to encode: ${String(err)}` };
     }
   }

@@ -27,3 +27,10 @@ export interface TopicDescription extends Topic {
 }
 
 export type OffsetSpec = 'earliest' | 'latest' | { readonly timestamp: number };
+
+/** Where a group's committed offset is moved by a reset: an end of the log, a time, or an offset. */
+export type ResetTarget =
+  | 'earliest'
+  | 'latest'
+  | { readonly timestamp: number }
+  | { readonly offset: number };

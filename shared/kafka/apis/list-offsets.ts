@@ -19,6 +19,7 @@
 import { KAFKA_ERRORS, kafkaErrorCode, reportUnexpected } from '../protocol/errors';
 import type { KafkaReader } from '../protocol/reader';
 import type { KafkaWriter } from '../protocol/writer';
+import { perPartition } from './answers';
 import type { KafkaApi, RequestContext } from './types';
 
 export const EARLIEST_TIMESTAMP = -2;
@@ -140,14 +141,11 @@ export const listOffsets: KafkaApi<ListOffsetsRequest, ListOffsetsResponse> = {
 
   errorResponse(request, errorCode) {
     return {
-      topics: request.topics.map((t) => ({
-        name: t.name,
-        partitions: t.partitions.map((p) => ({
-          partitionIndex: p.partitionIndex,
-          errorCode,
-          timestamp: -1,
-          offset: -1,
-        })),
+      topics: perPartition(request.topics, (p) => ({
+        partitionIndex: p.partitionIndex,
+        errorCode,
+        timestamp: -1,
+        offset: -1,
       })),
     };
   },

@@ -30,10 +30,12 @@
  * acks 0 still appends and answers nothing. Other acks values get INVALID_REQUIRED_ACKS and write
  * nothing. TimeoutMs is not used: an append is bounded by the log's own limits.
  */
+import { BATCH_HEADER as AT } from '../../codec/record-batch';
 import type { PartitionError, ProducePartitionResult } from '../../model';
 import { KAFKA_ERRORS, kafkaErrorCode, reportUnexpected } from '../protocol/errors';
 import type { KafkaReader } from '../protocol/reader';
 import type { KafkaWriter } from '../protocol/writer';
+import { perPartition } from './answers';
 import { type KafkaApi, NO_RESPONSE } from './types';
 
 export interface ProduceRequest {
@@ -61,26 +63,21 @@ export interface ProduceResponse {
   }[];
 }
 
+function failed(index: number, errorCode: number, errorMessage: string | null): ProducePartitionResponse {
+  return { index, errorCode, baseOffset: -1, logStartOffset: -1, errorMessage };
+}
+
+/** Every partition of a request refused whole. */
+function refused(request: ProduceRequest, errorCode: number, errorMessage: string | null): ProduceResponse {
+  return { topics: perPartition(request.topics, (p) => failed(p.index, errorCode, errorMessage)) };
+}
+
 function answer(index: number, result: ProducePartitionResult | PartitionError): ProducePartitionResponse {
-  if (result.error) {
-    return {
-      index,
-      errorCode: kafkaErrorCode(result.error),
-      baseOffset: -1,
-      logStartOffset: -1,
-      errorMessage: result.error.message,
-    };
-  }
+  if (result.error) return failed(index, kafkaErrorCode(result.error), result.error.message);
   if (result.duplicate && result.baseOffset < 0) {
     // A retry of a batch stored long ago whose offsets are no longer at hand: Kafka's producers take
     // DUPLICATE_SEQUENCE_NUMBER as success.
-    return {
-      index,
-      errorCode: KAFKA_ERRORS.DUPLICATE_SEQUENCE_NUMBER,
-      baseOffset: -1,
-      logStartOffset: -1,
-      errorMessage: null,
-    };
+    return failed(index, KAFKA_ERRORS.DUPLICATE_SEQUENCE_NUMBER, null);
   }
   return {
     index,
@@ -119,18 +116,7 @@ export const produce: KafkaApi<ProduceRequest, ProduceResponse> = {
 
   handle(request, context) {
     const fail = (errorCode: number, errorMessage: string): Promise<ProduceResponse> =>
-      Promise.resolve({
-        topics: request.topics.map((t) => ({
-          name: t.name,
-          partitions: t.partitions.map((p) => ({
-            index: p.index,
-            errorCode,
-            baseOffset: -1,
-            logStartOffset: -1,
-            errorMessage,
-          })),
-        })),
-      });
+      Promise.resolve(refused(request, errorCode, errorMessage));
     if (request.acks !== 0 && request.acks !== 1 && request.acks !== -1) {
       return fail(
         KAFKA_ERRORS.INVALID_REQUIRED_ACKS,
@@ -140,21 +126,20 @@ export const produce: KafkaApi<ProduceRequest, ProduceResponse> = {
     if (context.apiVersion < 3) {
       // Kafka's ProduceRequest.validateRecords: below v3, only magic 0 and 1, which Sluice does not keep.
       return Promise.resolve({
-        topics: request.topics.map((t) => ({
-          name: t.name,
-          partitions: t.partitions.map((p) => {
-            const magic2 = p.records !== null && p.records.length > 16 && p.records[16] === 2;
-            return {
-              index: p.index,
-              errorCode: magic2 ? KAFKA_ERRORS.INVALID_RECORD : KAFKA_ERRORS.UNSUPPORTED_FOR_MESSAGE_FORMAT,
-              baseOffset: -1,
-              logStartOffset: -1,
-              errorMessage: magic2
-                ? `Produce v${context.apiVersion} may only carry message formats 0 and 1`
-                : 'Sluice stores message format 2 only (Produce v3 and later)',
-            };
-          }),
-        })),
+        topics: perPartition(request.topics, (p) => {
+          const magic2 = p.records !== null && p.records.length > AT.magic && p.records[AT.magic] === 2;
+          return magic2
+            ? failed(
+                p.index,
+                KAFKA_ERRORS.INVALID_RECORD,
+                `Produce v${context.apiVersion} may only carry message formats 0 and 1`,
+              )
+            : failed(
+                p.index,
+                KAFKA_ERRORS.UNSUPPORTED_FOR_MESSAGE_FORMAT,
+                'Sluice stores message format 2 only (Produce v3 and later)',
+              );
+        }),
       });
     }
     const parts = request.topics.flatMap((t) =>
@@ -202,17 +187,6 @@ export const produce: KafkaApi<ProduceRequest, ProduceResponse> = {
   },
 
   errorResponse(request, errorCode) {
-    return {
-      topics: request.topics.map((t) => ({
-        name: t.name,
-        partitions: t.partitions.map((p) => ({
-          index: p.index,
-          errorCode,
-          baseOffset: -1,
-          logStartOffset: -1,
-          errorMessage: null,
-        })),
-      })),
-    };
+    return refused(request, errorCode, null);
   },
 };
