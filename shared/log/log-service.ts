@@ -16,6 +16,7 @@ import {
 } from './append';
 import type { FaultHooks } from './faults';
 import { DEFAULT_FETCH_TUNING, Fetcher, type FetchTuning } from './fetch';
+import { HighWatermarkSignal } from './high-watermark-signal';
 import {
   type FetchPartitionResult,
   type FetchRequest,
@@ -105,6 +106,11 @@ interface ValidatedPart {
  */
 export class LogService {
   readonly appender: PartitionAppender;
+  /**
+   * Advanced after every acknowledged append of this service; the long polls of its fetches wait on it.
+   * Another door of the same process (a listener doing its own appends) may call `advanced` too.
+   */
+  readonly highWatermarks = new HighWatermarkSignal();
   private readonly fetcher: Fetcher;
   private readonly topicCache = new Map<string, { topic: Topic; at: number }>();
   private readonly now: () => number;
@@ -129,6 +135,7 @@ export class LogService {
       this.appender,
       { ...DEFAULT_FETCH_TUNING, ...options.fetch },
       this.now,
+      this.highWatermarks,
     );
   }
 
@@ -258,6 +265,8 @@ export class LogService {
     const key = newObjectKey();
     const body = Buffer.concat(validated.map((v) => v.request.batches));
     await this.segments.put(key, body);
+    // Immutable from here on: the fetches this process serves read the tail from memory.
+    this.fetcher.written(key, body);
     this.options.faults?.crash?.('after-object-put', key);
     let position = 0;
     const inputs = validated.map((v) => {
@@ -282,6 +291,11 @@ export class LogService {
         throw outcome.reason; // unknown failures (and simulated crashes) fail the whole request
       }
       const { baseOffset, count, duplicate } = outcome.value;
+      // Acknowledged: the high-water mark is past the last offset (invariant 1). The waiting fetches
+      // of this process wake after this answer is on its way (the signal defers them).
+      if (baseOffset >= 0) {
+        this.highWatermarks.advanced(partitionId(validated[i]!.topic, partition), baseOffset + count);
+      }
       return {
         topic,
         partition,
