@@ -35,7 +35,11 @@ function processService(storage: TestStorage, options: LogServiceOptions = {}) {
     counting(new S3SegmentStore(clients.s3, storage.config.bucket), 'getRange', () => counts.gets++),
     { topicCacheMs: 600_000, ...options },
   );
-  return { log, counts, stop: () => (clients.dynamo.destroy(), clients.s3.destroy()) };
+  const stop = () => {
+    clients.dynamo.destroy();
+    clients.s3.destroy();
+  };
+  return { log, counts, stop };
 }
 
 const values = (records: Buffer) =>
