@@ -248,7 +248,7 @@ type ParentMessage = { type: 'snapshot'; id: number } | { type: 'floor'; id: num
  */
 async function serveStorage(): Promise<void> {
   const counters = newCounters();
-  const emulators = await startEmulators({ inMemory: true });
+  const emulators = await startEmulators({ inMemory: true, isolation: 'process' });
   const proxy = await startAccountingProxy(emulators.dynamoEndpoint, emulators.s3Endpoint, counters);
   const send = (m: StorageMessage) => process.send?.(m);
   process.on('message', async (m: ParentMessage) => {

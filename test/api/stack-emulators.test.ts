@@ -37,7 +37,7 @@ async function gone(pids: readonly number[], withinMs = 15_000): Promise<number[
 function spawnParent(dataDir: string) {
   const script = `
     import { startEmulators } from './shared/local/emulators.ts';
-    const emulators = await startEmulators({ dataDir: ${JSON.stringify(dataDir)} });
+    const emulators = await startEmulators({ dataDir: ${JSON.stringify(dataDir)}, isolation: 'process' });
     console.log(JSON.stringify({ pids: emulators.pids, dynamo: emulators.dynamoEndpoint }));
     setInterval(() => undefined, 1000);
   `;
@@ -89,7 +89,7 @@ describe('Function: startEmulators', () => {
     child.kill('SIGKILL');
     // Assess: its emulators exit by themselves, and their LevelDB lock is free for the next run
     expect(await gone(pids)).toEqual([]);
-    const next = await startEmulators({ dataDir });
+    const next = await startEmulators({ dataDir, isolation: 'process' });
     try {
       const config = {
         region: 'us-east-1',
@@ -111,7 +111,7 @@ describe('Function: startEmulators', () => {
 
   it('pages S3 listings (s3rver needs the OpenSSL legacy provider, which the child gets)', async () => {
     // Prepare: this test process runs without --openssl-legacy-provider
-    const emulators = await startEmulators();
+    const emulators = await startEmulators({ isolation: 'process' });
     const config = {
       region: 'us-east-1',
       dynamoEndpoint: emulators.dynamoEndpoint,
@@ -146,8 +146,8 @@ describe('Function: startEmulators', () => {
     }
   });
 
-  it('can still run the emulators in this process', async () => {
-    const emulators = await startEmulators({ isolation: 'inline' });
+  it('runs the emulators in this process when asked to (the default of startEmulators)', async () => {
+    const emulators = await startEmulators();
     try {
       expect(emulators.pids).toEqual([]);
       const answer = await fetch(emulators.s3Endpoint);
