@@ -59,7 +59,7 @@ function spawnParent(dataDir: string) {
 describe('Function: startEmulators', () => {
   it('runs dynalite and s3rver in child processes of their own, stopped with the stack', async () => {
     // Prepare
-    const stack = await startTestStack();
+    const stack = await startTestStack({ emulators: 'process' });
     const pids = [...stack.emulatorPids];
     try {
       // Act, Assess: two processes, neither of them this one, serving the stack
