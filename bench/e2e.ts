@@ -238,8 +238,13 @@ type StorageMessage = { type: 'ready'; url: string } | { type: 'counters'; id: n
 type ServerMessage =
   | { type: 'ready'; url: string }
   | { type: 'counters'; id: number; counters: Counters }
-  | { type: 'floor'; id: number; floor: StorageFloor };
-type ParentMessage = { type: 'snapshot'; id: number } | { type: 'floor'; id: number } | { type: 'stop' };
+  | { type: 'floor'; id: number; floor: StorageFloor }
+  | { type: 'usage'; id: number; usage: ProcessUsage };
+type ParentMessage =
+  | { type: 'snapshot'; id: number }
+  | { type: 'floor'; id: number }
+  | { type: 'usage'; id: number }
+  | { type: 'stop' };
 
 /**
  * The storage side (`--storage`): the embedded emulators, each in its own process as `npm start` runs
@@ -279,6 +284,15 @@ async function serve(endpoint: string): Promise<void> {
   process.on('message', async (m: ParentMessage) => {
     if (m.type === 'snapshot') send({ type: 'counters', id: m.id, counters: structuredClone(counters) });
     if (m.type === 'floor') send({ type: 'floor', id: m.id, floor: await measureStorageFloor(stack.config) });
+    if (m.type === 'usage') {
+      const cpu = process.cpuUsage();
+      const elu = performance.eventLoopUtilization();
+      send({
+        type: 'usage',
+        id: m.id,
+        usage: { cpuMs: (cpu.user + cpu.system) / 1000, idleMs: elu.idle, activeMs: elu.active },
+      });
+    }
     if (m.type === 'stop') {
       await stack.stop();
       process.exit(0);
@@ -409,9 +423,18 @@ async function measureStorageFloor(config: StorageConfig, samples = 40): Promise
   return { samples, calls, produceMs: percentile(produce, 50), fetchMs: percentile(fetch, 50) };
 }
 
+/** CPU time and event-loop busy/idle time of the API's process, cumulative. */
+export interface ProcessUsage {
+  readonly cpuMs: number;
+  readonly activeMs: number;
+  readonly idleMs: number;
+}
+
 export interface LocalServer {
   readonly url: string;
   counters(): Promise<Counters>;
+  /** The API process's CPU and event-loop use so far. */
+  usage(): Promise<ProcessUsage>;
   /** The floor of the storage calls, measured from the API's process. */
   storageFloor(): Promise<StorageFloor>;
   stop(): Promise<void>;
@@ -483,6 +506,9 @@ export async function startServer(): Promise<LocalServer> {
     async counters() {
       const [a, b] = await Promise.all([counters(api), counters(storage)]);
       return { api: a.api, dynamo: b.dynamo, s3: b.s3 };
+    },
+    usage() {
+      return api.ask({ type: 'usage', id: nextId++ }, (m) => (m.type === 'usage' ? m.usage : undefined));
     },
     storageFloor() {
       return api.ask({ type: 'floor', id: nextId++ }, (m) => (m.type === 'floor' ? m.floor : undefined));
@@ -887,6 +913,8 @@ export interface LatencyResult {
   readonly fetches: number;
   readonly partitionsWithData: number;
   readonly counters: Counters;
+  /** The API process during the phase: CPU ms per second of wall time, and its event loop's busy share. */
+  readonly api: { readonly cpuMsPerSecond: number; readonly eventLoopUtilization: number };
 }
 
 export interface IdleResult {
@@ -1129,6 +1157,7 @@ async function latencyPhase(
     },
   });
   const before = await server.counters();
+  const usageBefore = await server.usage();
   const started = performance.now();
   let sent = 0;
   const acks: Promise<unknown>[] = [];
@@ -1151,6 +1180,7 @@ async function latencyPhase(
   while (e2eMs.length < sent && performance.now() < drainDeadline) await sleep(10);
   const elapsed = (performance.now() - started) / 1000;
   const counters = diffCounters(await server.counters(), before);
+  const usageAfter = await server.usage();
   const produceRequests = producer.stats.requests;
   await consumer.stop();
   await consuming;
@@ -1173,6 +1203,12 @@ async function latencyPhase(
     fetches,
     partitionsWithData,
     counters,
+    api: {
+      cpuMsPerSecond: (usageAfter.cpuMs - usageBefore.cpuMs) / elapsed,
+      eventLoopUtilization:
+        (usageAfter.activeMs - usageBefore.activeMs) /
+        Math.max(1, usageAfter.activeMs - usageBefore.activeMs + usageAfter.idleMs - usageBefore.idleMs),
+    },
   };
 }
 
@@ -1282,6 +1318,7 @@ export function formatFloorTable(result: Pick<E2EResult, 'floor' | 'latency'>): 
     ...Object.entries(storage.calls).map(([name, ms]) => `| ${name} | ${f1(ms)} |`),
     `| **produce ack** = lingerMs + hop + S3 PUT + 3 DynamoDB writes | **${f1(floor.ackMs)}** |`,
     `| **end to end** = ack + hop + GetItem + Query + S3 GET | **${f1(floor.e2eMs)}** |`,
+    `| (during the latency phase: the API process's CPU ${f0(result.latency.api.cpuMsPerSecond)} ms/s, its event loop ${f0(100 * result.latency.api.eventLoopUtilization)}% busy) | |`,
   ];
   return lines.join('\n');
 }
