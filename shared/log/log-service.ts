@@ -37,6 +37,11 @@ export interface LogServiceOptions {
   readonly topicCacheMs?: number;
   readonly faults?: FaultHooks;
   readonly now?: () => number;
+  /**
+   * Run this process's appends to a partition one after another (see `appendInOrder`); false lets them
+   * contend as appends from separate processes do (the protocol's contention tests). @default true
+   */
+  readonly appendInOrder?: boolean;
 }
 
 const TOPIC_NAME = /^[a-zA-Z0-9._-]+$/;
@@ -113,6 +118,8 @@ export class LogService {
   readonly highWatermarks = new HighWatermarkSignal();
   private readonly fetcher: Fetcher;
   private readonly topicCache = new Map<string, { topic: Topic; at: number }>();
+  /** Per partition, the last append this process started there (see `appendInOrder`). */
+  private readonly appending = new Map<string, Promise<unknown>>();
   private readonly now: () => number;
   private readonly topicCacheMs: number;
 
@@ -282,7 +289,10 @@ export class LogService {
       return input;
     });
     const settled = await Promise.allSettled(
-      validated.map((v, i) => this.appender.append(partitionId(v.topic, v.request.partition), inputs[i]!)),
+      validated.map((v, i) => {
+        const pid = partitionId(v.topic, v.request.partition);
+        return this.appendInOrder(pid, () => this.appender.append(pid, inputs[i]!));
+      }),
     );
     return settled.map((outcome, i) => {
       const { topic, partition } = validated[i]!.request;
@@ -304,6 +314,29 @@ export class LogService {
         duplicate,
       };
     });
+  }
+
+  /**
+   * Appends to one partition from this process run one after another, in arrival order. The protocol
+   * copes with concurrent appenders, but between requests of one process contention buys nothing: an
+   * appender whose advance finds an earlier range still open polls the head until it closes (more
+   * DynamoDB calls, and latency in steps of its backoff), where waiting for this process's own earlier
+   * append costs only that append's three calls. Appends from other processes still contend, as the
+   * protocol expects; a Lambda serves one request at a time, so there nothing changes.
+   */
+  private appendInOrder<T>(pid: string, append: () => Promise<T>): Promise<T> {
+    if (this.options.appendInOrder === false) return append();
+    const previous = this.appending.get(pid) ?? Promise.resolve();
+    const run = previous.then(append, append);
+    const settled = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.appending.set(pid, settled);
+    void settled.then(() => {
+      if (this.appending.get(pid) === settled) this.appending.delete(pid);
+    });
+    return run;
   }
 
   private async validateProduce(parts: readonly ProducePartitionRequest[]): Promise<ValidatedPart[]> {

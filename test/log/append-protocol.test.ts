@@ -115,7 +115,8 @@ describe('Append protocol (design §4)', () => {
       timeout: 240_000,
     }, async () => {
       // Objects in memory: the contention is all in DynamoDB, and s3rver's disk writes only add time.
-      const h = createLogHarness(storage, { segments: new MemorySegmentStore() });
+      // The appenders contend as separate processes would (one process orders its own appends).
+      const h = createLogHarness(storage, { segments: new MemorySegmentStore(), appendInOrder: false });
       const topic = uniqueTopic();
       await h.log.createTopic({ name: topic, partitionCount: 1 });
       await h.log.produce([{ topic, partition: 0, batches: batchOf(['warm']) }]);
