@@ -1306,6 +1306,15 @@ export function formatLatencyTable(result: Pick<E2EResult, 'floor' | 'latency'>)
   ].join('\n');
 }
 
+/** Mean time the gateway took per request, by operation (its request log), for the busiest ones. */
+function gatewayMeans(counters: Counters): string {
+  return Object.entries(counters.api)
+    .sort((a, b) => b[1].count - a[1].count)
+    .slice(0, 2)
+    .map(([op, c]) => `gateway ${op} mean ${f0(c.ms / Math.max(1, c.count))} ms`)
+    .join(', ');
+}
+
 /** What the floor is made of: each call's p50, one at a time on the idle stack. */
 export function formatFloorTable(result: Pick<E2EResult, 'floor' | 'latency'>): string {
   const { storage, httpHopMs } = result.floor;
@@ -1318,7 +1327,7 @@ export function formatFloorTable(result: Pick<E2EResult, 'floor' | 'latency'>): 
     ...Object.entries(storage.calls).map(([name, ms]) => `| ${name} | ${f1(ms)} |`),
     `| **produce ack** = lingerMs + hop + S3 PUT + 3 DynamoDB writes | **${f1(floor.ackMs)}** |`,
     `| **end to end** = ack + hop + GetItem + Query + S3 GET | **${f1(floor.e2eMs)}** |`,
-    `| (during the latency phase: the API process's CPU ${f0(result.latency.api.cpuMsPerSecond)} ms/s, its event loop ${f0(100 * result.latency.api.eventLoopUtilization)}% busy) | |`,
+    `| (during the latency phase: the API process's CPU ${f0(result.latency.api.cpuMsPerSecond)} ms/s, its event loop ${f0(100 * result.latency.api.eventLoopUtilization)}% busy; ${gatewayMeans(result.latency.counters)}) | |`,
   ];
   return lines.join('\n');
 }
