@@ -110,8 +110,17 @@ export class Fetcher {
     let pause = this.tuning.minPollMs;
     let seen: (number | undefined)[] = [];
     let plans: (Plan | undefined)[] = [];
+    let heads: (PartitionHead | undefined)[] = [];
+    // After a wake-up, only the heads of the partitions this process advanced are read again: the
+    // others were read a moment ago, and commits made elsewhere are the next timed poll's to notice.
+    let advanced: ReadonlySet<string> | undefined;
     for (;;) {
-      const heads = await Promise.all(parts.map((part) => this.log.getHead(part.pid)));
+      const previous = heads;
+      heads = await Promise.all(
+        parts.map((part, i) =>
+          advanced && !advanced.has(part.pid) ? previous[i] : this.log.getHead(part.pid),
+        ),
+      );
       const errors = parts.map((part, i) => this.checkOffset(part, heads[i]));
       // Re-plan only partitions whose high-water mark moved since the last round.
       plans = await Promise.all(
@@ -141,7 +150,8 @@ export class Fetcher {
         Math.min(pause, Math.max(1, deadline - this.now())),
       );
       // Back off only while nothing happens here; an advance in this process is worth reading at once.
-      if (!woken) pause = Math.min(pause * 2, this.tuning.maxPollMs);
+      advanced = woken.length > 0 ? new Set(woken) : undefined;
+      if (!advanced) pause = Math.min(pause * 2, this.tuning.maxPollMs);
     }
   }
 

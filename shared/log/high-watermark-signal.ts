@@ -17,7 +17,7 @@ const LATEST_LIMIT = 100_000;
 interface Waiter {
   /** Partition id → the high-water mark the fetch last read: it wakes when one moves past it. */
   readonly seen: ReadonlyMap<string, number>;
-  readonly wake: () => void;
+  readonly wake: (advanced: readonly string[]) => void;
 }
 
 export interface HighWatermarkSignalStats {
@@ -52,25 +52,24 @@ export class HighWatermarkSignal {
 
   /**
    * Resolves after `ms`, or earlier once this process advances one of the partitions past the
-   * high-water mark the caller last read (`seen`: partition id → high-water mark); true when woken by an
-   * advance.
+   * high-water mark the caller last read (`seen`: partition id → high-water mark). Resolves with the
+   * partitions that advanced; none when the pause ran out.
    */
-  wait(seen: ReadonlyMap<string, number>, ms: number): Promise<boolean> {
-    for (const [pid, highWatermark] of seen) {
-      if ((this.latest.get(pid) ?? -1) > highWatermark) {
-        this.woken++;
-        return Promise.resolve(true);
-      }
+  wait(seen: ReadonlyMap<string, number>, ms: number): Promise<readonly string[]> {
+    const already = [...seen].filter(([pid, highWatermark]) => (this.latest.get(pid) ?? -1) > highWatermark);
+    if (already.length > 0) {
+      this.woken++;
+      return Promise.resolve(already.map(([pid]) => pid));
     }
     return new Promise((resolve) => {
       let timer: NodeJS.Timeout | undefined;
       const waiter: Waiter = {
         seen,
-        wake: () => {
+        wake: (advanced) => {
           clearTimeout(timer);
           this.remove(waiter);
           this.woken++;
-          resolve(true);
+          resolve(advanced);
         },
       };
       for (const pid of seen.keys()) {
@@ -84,7 +83,7 @@ export class HighWatermarkSignal {
       timer = setTimeout(() => {
         this.remove(waiter);
         this.timedOut++;
-        resolve(false);
+        resolve([]);
       }, ms);
     });
   }
@@ -102,13 +101,16 @@ export class HighWatermarkSignal {
     this.scheduled = false;
     const pending = this.pending;
     this.pending = new Map();
-    const due = new Set<Waiter>();
+    const due = new Map<Waiter, string[]>();
     for (const [pid, highWatermark] of pending) {
       for (const waiter of this.waiters.get(pid) ?? []) {
-        if (highWatermark > (waiter.seen.get(pid) ?? Number.POSITIVE_INFINITY)) due.add(waiter);
+        if (highWatermark <= (waiter.seen.get(pid) ?? Number.POSITIVE_INFINITY)) continue;
+        const advanced = due.get(waiter) ?? [];
+        advanced.push(pid);
+        due.set(waiter, advanced);
       }
     }
-    for (const waiter of due) waiter.wake();
+    for (const [waiter, advanced] of due) waiter.wake(advanced);
   }
 
   private remove(waiter: Waiter): void {

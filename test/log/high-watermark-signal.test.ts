@@ -12,7 +12,15 @@ describe('Class: HighWatermarkSignal', () => {
       const woken: string[] = [];
       const a = signal.wait(new Map([['t#0', 5]]), 60_000).then((w) => woken.push(`a:${w}`));
       const b = signal.wait(new Map([['t#1', 5]]), 60_000).then((w) => woken.push(`b:${w}`));
-      const c = signal.wait(new Map([['t#0', 7]]), 60_000).then((w) => woken.push(`c:${w}`));
+      const c = signal
+        .wait(
+          new Map([
+            ['t#0', 7],
+            ['t#1', 0],
+          ]),
+          60_000,
+        )
+        .then((w) => woken.push(`c:${w}`));
       // Act
       signal.advanced('t#0', 6);
       await Promise.resolve();
@@ -21,12 +29,13 @@ describe('Class: HighWatermarkSignal', () => {
       await turn();
       // Assess: deferred (not on the caller's path), only the waiter on t#0 below 6
       expect(synchronously).toEqual([]);
-      expect(woken).toEqual(['a:true']);
+      expect(woken).toEqual(['a:t#0']);
       expect(signal.waiting).toBe(2);
       signal.advanced('t#1', 9);
       signal.advanced('t#0', 8);
       await Promise.all([a, b, c]);
-      expect(woken.sort()).toEqual(['a:true', 'b:true', 'c:true']);
+      // c learns that both of its partitions advanced
+      expect(woken.sort()).toEqual(['a:t#0', 'b:t#1', 'c:t#1,t#0']);
       expect(signal.stats).toEqual({ woken: 3, timedOut: 0 });
       expect(signal.waiting).toBe(0);
     });
@@ -34,8 +43,8 @@ describe('Class: HighWatermarkSignal', () => {
     it('answers at once a wait that starts after an advance it has not read', async () => {
       const signal = new HighWatermarkSignal();
       signal.advanced('t#0', 3);
-      expect(await signal.wait(new Map([['t#0', 2]]), 60_000)).toBe(true);
-      expect(await signal.wait(new Map([['t#0', 3]]), 1)).toBe(false);
+      expect(await signal.wait(new Map([['t#0', 2]]), 60_000)).toEqual(['t#0']);
+      expect(await signal.wait(new Map([['t#0', 3]]), 1)).toEqual([]);
       expect(signal.stats).toEqual({ woken: 1, timedOut: 1 });
       expect(signal.waiting).toBe(0);
     });
