@@ -115,6 +115,8 @@ export async function runAppendBench(commitsPerRow = 640): Promise<AppendRow[]> 
       new DynamoTopicStore(clients.dynamo, config.topicsTable),
       new DynamoLogStore(clients.dynamo, config.logTable),
       objects === 's3rver' ? new S3SegmentStore(clients.s3, config.bucket) : inMemory,
+      // The appenders contend as separate processes would (one process orders its own appends).
+      { appendInOrder: false },
     );
     const topic = `append-${objects}-${appenders}`;
     await log.createTopic({ name: topic, partitionCount: 1 });

@@ -1,7 +1,7 @@
 import { type StorageConfig, storageConfigFromEnv } from '../config';
 import { GroupService } from '../groups/group-service';
 import type { TopicMetadataSource } from '../groups/types';
-import { createLogService, type LogService } from '../log/log-service';
+import { createLogService, type LogService, type LogServiceOptions } from '../log/log-service';
 import { type AwsClients, createAwsClients } from '../store/aws-clients';
 import { DynamoGroupStore } from '../store/group-store';
 
@@ -20,8 +20,12 @@ export function logTopicMetadata(log: LogService): TopicMetadataSource {
   };
 }
 
-export function createServices(config: StorageConfig, clients: AwsClients): Services {
-  const log = createLogService(config, clients);
+export function createServices(
+  config: StorageConfig,
+  clients: AwsClients,
+  options: { log?: LogServiceOptions } = {},
+): Services {
+  const log = createLogService(config, clients, options.log);
   const groups = new GroupService({
     store: new DynamoGroupStore(clients.dynamo, config.groupsTable),
     topics: logTopicMetadata(log),
@@ -35,7 +39,9 @@ let fromEnv: Services | undefined;
 export function servicesFromEnv(): Services {
   if (fromEnv === undefined) {
     const config = storageConfigFromEnv();
-    fromEnv = createServices(config, createAwsClients(config));
+    // Each operation has a function of its own on AWS: the produce function never serves the fetches
+    // that would read its writes back, so it keeps none.
+    fromEnv = createServices(config, createAwsClients(config), { log: { fetch: { cacheWrites: false } } });
   }
   return fromEnv;
 }

@@ -15,7 +15,7 @@ import type { StorageConfig } from '../config';
 import { createCleanupDeps, runCleanup } from '../retention';
 import { type AwsClients, createAwsClients } from '../store/aws-clients';
 import { ensureStorage } from '../store/tables';
-import { type Emulators, startEmulators } from './emulators';
+import { type EmulatorIsolation, type Emulators, startEmulators } from './emulators';
 import { createGateway } from './gateway';
 
 export interface LocalStackOptions {
@@ -43,6 +43,12 @@ export interface LocalStackOptions {
    * function does on AWS; 0 for never. @default 300_000 (5 minutes, the deployed schedule)
    */
   readonly cleanupIntervalMs?: number;
+  /**
+   * Where the embedded emulators run: `process` — dynalite and s3rver each in a child process of their
+   * own, off the API's event loop, stopped with the stack and never outliving this process; `inline` —
+   * in this process. @default 'process'
+   */
+  readonly emulators?: EmulatorIsolation;
 }
 
 export interface LocalStack {
@@ -55,6 +61,8 @@ export interface LocalStack {
   readonly clients: AwsClients;
   /** Where data is kept; undefined when in memory or on external endpoints. */
   readonly dataDir: string | undefined;
+  /** Process ids of the embedded emulators when they run in processes of their own. */
+  readonly emulatorPids: readonly number[];
   stop(): Promise<void>;
 }
 
@@ -70,7 +78,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
   let emulators: Emulators | undefined;
   if (endpoint === undefined) {
-    emulators = await startEmulators(dataDir === undefined ? { inMemory: true } : { dataDir });
+    const isolation = options.emulators ?? 'process';
+    emulators = await startEmulators(
+      dataDir === undefined ? { inMemory: true, isolation } : { dataDir, isolation },
+    );
   }
   const config: StorageConfig = {
     region: env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1',
@@ -147,6 +158,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     services,
     clients,
     dataDir,
+    emulatorPids: emulators?.pids ?? [],
     stop() {
       stopping ??= (async () => {
         clearInterval(cleanupTimer);
