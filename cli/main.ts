@@ -6,12 +6,21 @@ import { pathToFileURL } from 'node:url';
 import { Command, InvalidArgumentError } from 'commander';
 import { DEFAULT_DATA_DIR, DEFAULT_PORT, startLocalStack } from '../shared/local/stack';
 import { registerCommands } from './commands';
+import { startDevKafkaListener } from './commands/kafka';
 
 function port(value: string): number {
   if (!/^[0-9]{1,5}$/.test(value) || Number(value) > 65535) {
     throw new InvalidArgumentError(`must be a port number from 0 to 65535, but "${value}" was provided`);
   }
   return Number(value);
+}
+
+interface DevOptions {
+  port: number;
+  dataDir: string;
+  inMemory: boolean;
+  quiet: boolean;
+  kafkaPort: number;
 }
 
 export function createProgram(env: NodeJS.ProcessEnv = process.env): Command {
@@ -36,7 +45,13 @@ export function createProgram(env: NodeJS.ProcessEnv = process.env): Command {
     )
     .option('--in-memory', 'keep nothing: a throwaway run', false)
     .option('-q, --quiet', 'do not log one line per request', false)
-    .action(async (opts: { port: number; dataDir: string; inMemory: boolean; quiet: boolean }) => {
+    .option(
+      '--kafka-port <port>',
+      'Kafka-protocol listener on 127.0.0.1, 0 for none (env SLUICE_KAFKA_PORT)',
+      port,
+      env.SLUICE_KAFKA_PORT ? port(env.SLUICE_KAFKA_PORT) : 9092,
+    )
+    .action(async (opts: DevOptions) => {
       const token = env.SLUICE_TOKEN || undefined;
       const stack = await startLocalStack({
         port: opts.port,
@@ -46,26 +61,29 @@ export function createProgram(env: NodeJS.ProcessEnv = process.env): Command {
         ...(token ? { token } : {}),
         env,
       });
+      const kafka = await startDevKafkaListener(stack, opts.kafkaPort);
       const where = env.AWS_ENDPOINT_URL
         ? `storage at ${env.AWS_ENDPOINT_URL}`
         : stack.dataDir
           ? `data in ${stack.dataDir}`
           : 'in memory: nothing is kept';
       console.log(
-        `Sluice is ready at ${stack.url} (${where}${token ? ', bearer token required' : ''}). Ctrl-C stops it.`,
+        `Sluice is ready at ${stack.url}${kafka ? `, Kafka at 127.0.0.1:${kafka.address.port}` : ''} (${where}${token ? ', bearer token required' : ''}). Ctrl-C stops it.`,
       );
       let stopping = false;
       const shutdown = (signal: string) => {
         if (stopping) return;
         stopping = true;
         console.log(`${signal}: stopping`);
-        stack.stop().then(
-          () => process.exit(0),
-          (err: unknown) => {
-            console.error(err);
-            process.exit(1);
-          },
-        );
+        (kafka?.close() ?? Promise.resolve())
+          .then(() => stack.stop())
+          .then(
+            () => process.exit(0),
+            (err: unknown) => {
+              console.error(err);
+              process.exit(1);
+            },
+          );
       };
       process.once('SIGINT', () => shutdown('SIGINT'));
       process.once('SIGTERM', () => shutdown('SIGTERM'));

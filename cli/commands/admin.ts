@@ -12,7 +12,7 @@ import { action, type CliContext, CliError, integer } from './common';
  * The storage of the environment. With AWS_ENDPOINT_URL (LocalStack) the names default to the local
  * stack's, as `sluice dev` uses them; against AWS they are required.
  */
-function storageConfig(env: NodeJS.ProcessEnv): StorageConfig {
+export function storageConfig(env: NodeJS.ProcessEnv): StorageConfig {
   const local = env.AWS_ENDPOINT_URL || env.AWS_ENDPOINT_URL_DYNAMODB;
   try {
     return storageConfigFromEnv(

@@ -5,13 +5,14 @@ import { adminCommand } from './admin';
 import { type CliIo, processIo } from './common';
 import { consumeCommand } from './consume';
 import { groupsCommand } from './groups';
+import { kafkaCommand } from './kafka';
 import { perfCommand } from './perf';
 import { produceCommand } from './produce';
 import { topicsCommand } from './topics';
 
 export { CliError, type CliIo } from './common';
 
-/** Adds topics, produce, consume, groups, perf and admin to `program`. */
+/** Adds topics, produce, consume, groups, perf, admin and kafka to `program`. */
 export function registerCommands(program: Command, env: NodeJS.ProcessEnv, io: CliIo = processIo()): Command {
   const ctx = { env, io };
   for (const command of [
@@ -21,6 +22,7 @@ export function registerCommands(program: Command, env: NodeJS.ProcessEnv, io: C
     groupsCommand(ctx),
     perfCommand(ctx),
     adminCommand(ctx),
+    kafkaCommand(ctx),
   ]) {
     program.addCommand(command);
   }

@@ -40,7 +40,7 @@
  *   (Kafka's producer wraps sequences to 0 there; Sluice compares sequences as numbers, so a producer that
  *   long-lived must start a new producer id or epoch instead.)
  * - UNSUPPORTED_FOR_MESSAGE_FORMAT: magic 0 or 1, transactional or control batches, unknown attribute bits.
- * - UNSUPPORTED_COMPRESSION_TYPE: snappy and zstd.
+ * - UNSUPPORTED_COMPRESSION_TYPE: encoding with snappy or zstd, decoding them (validation accepts all five).
  * - RECORD_LIST_TOO_LARGE: the records decompress to more than the cap (enforced while decompressing).
  * - MESSAGE_TOO_LARGE: a batch larger than validateBatches' maxBatchBytes.
  *
@@ -54,7 +54,8 @@ import { crc32c } from './crc32c';
 import { lz4CompressFrame, lz4DecompressFrame, lz4FrameBound } from './lz4';
 import { ByteReader, sizeOfVarint, sizeOfVarlong, writeVarint, writeVarlong } from './varint';
 
-export type Compression = 'none' | 'gzip' | 'lz4';
+/** Kafka's five codecs, by their compression.type names. */
+export type Compression = 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
 
 export interface RecordHeader {
   key: string;
@@ -149,7 +150,7 @@ const TRANSACTIONAL_FLAG = 0x10;
 const CONTROL_FLAG = 0x20;
 const KNOWN_ATTRIBUTES = 0x3f;
 
-const CODEC_ID: Record<Compression, number> = { none: 0, gzip: 1, lz4: 3 };
+const CODEC_ID: Partial<Record<Compression, number>> = { none: 0, gzip: 1, lz4: 3 };
 const CODEC_NAMES = ['none', 'gzip', 'snappy', 'lz4', 'zstd'] as const;
 
 function corrupt(message: string): SluiceError {
@@ -172,7 +173,8 @@ function growScratch(buf: Buffer, size: number): Buffer {
 }
 
 function codecIdOf(compression: string): number {
-  if (Object.hasOwn(CODEC_ID, compression)) return CODEC_ID[compression as Compression];
+  const id = Object.hasOwn(CODEC_ID, compression) ? CODEC_ID[compression as Compression] : undefined;
+  if (id !== undefined) return id;
   throw new SluiceError(
     'UNSUPPORTED_COMPRESSION_TYPE',
     `Compression '${compression}' is not supported; use none, gzip or lz4`,
@@ -379,12 +381,6 @@ function parseHeader(buf: Buffer, at: number, exactBaseOffset: boolean): RecordB
   const codecId = attributes & CODEC_MASK;
   const compression = CODEC_NAMES[codecId];
   if (compression === undefined) throw corrupt(`Batch at byte ${at}: unknown compression type id ${codecId}`);
-  if (compression === 'snappy' || compression === 'zstd') {
-    throw new SluiceError(
-      'UNSUPPORTED_COMPRESSION_TYPE',
-      `Batch at byte ${at}: ${compression} is not supported`,
-    );
-  }
   const batchLength = buf.readInt32BE(at + 8);
   return {
     baseOffset: exactBaseOffset ? readInt64(buf, at, 'baseOffset') : Number(buf.readBigInt64BE(at)),
@@ -552,6 +548,12 @@ function decompress(buf: Buffer, header: RecordBatchHeader, maxBytes: number): B
     return buf.subarray(0, end);
   }
   if (header.compression === 'lz4') return lz4DecompressFrame(buf, start, end, maxBytes);
+  if (header.compression === 'snappy' || header.compression === 'zstd') {
+    throw new SluiceError(
+      'UNSUPPORTED_COMPRESSION_TYPE',
+      `Decoding ${header.compression} is not supported yet`,
+    );
+  }
   try {
     return gunzipSync(buf.subarray(start, end), { maxOutputLength: Math.max(1, maxBytes) });
   } catch (err) {

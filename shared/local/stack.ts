@@ -10,7 +10,7 @@ import { resolve } from 'node:path';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { createLambdaHandler, type ProxyHandler } from '../api/lambda';
 import { FUNCTION_NAMES, type FunctionName } from '../api/routes';
-import { createServices } from '../api/services';
+import { createServices, type Services } from '../api/services';
 import type { StorageConfig } from '../config';
 import { createCleanupDeps, runCleanup } from '../retention';
 import { createAwsClients } from '../store/aws-clients';
@@ -49,6 +49,8 @@ export interface LocalStack {
   /** The base URL, e.g. `http://127.0.0.1:8092`. */
   readonly url: string;
   readonly config: StorageConfig;
+  /** The services the gateway's handlers run on: another door (the Kafka listener) shares them, so in-process wake-ups reach both. */
+  readonly services: Services;
   /** Where data is kept; undefined when in memory or on external endpoints. */
   readonly dataDir: string | undefined;
   stop(): Promise<void>;
@@ -140,6 +142,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   return {
     url: `http://127.0.0.1:${port}`,
     config,
+    services,
     dataDir,
     stop() {
       stopping ??= (async () => {

@@ -292,6 +292,134 @@ export class LogService {
     });
   }
 
+  /**
+   * Appends parts gathered from many produce requests (the Kafka listener's linger window) with ONE S3
+   * object for all of them. Unlike produce(), a partition may appear many times, and each part is
+   * answered alone, in the order given: its own base offset, or its own error (a bad part fails only
+   * itself; nothing of it is written).
+   *
+   * Per partition, the parts run in order: consecutive parts without a producer id are concatenated
+   * into one append (their offsets follow one another), while each idempotent part is its own append,
+   * one after the other. Idempotent parts are not concatenated even when they share a producer, so that
+   * a later retry of one of them still matches the append it was stored in (duplicates are recognised
+   * per append: first sequence and record count).
+   */
+  async produceGathered(
+    parts: readonly ProducePartitionRequest[],
+  ): Promise<(ProducePartitionResult | PartitionError)[]> {
+    const results: (ProducePartitionResult | PartitionError | undefined)[] = new Array(parts.length);
+    const fail = (i: number, error: SluiceError) => {
+      results[i] = { topic: parts[i]!.topic, partition: parts[i]!.partition, error };
+    };
+    const validated = await Promise.all(
+      parts.map(async (request, i) => {
+        try {
+          if (request.batches.length > LOG_LIMITS.maxProduceBytes) {
+            throw new SluiceError(
+              'MESSAGE_TOO_LARGE',
+              `A partition's batches may be at most ${LOG_LIMITS.maxProduceBytes} bytes, but ${request.batches.length} were sent`,
+            );
+          }
+          const topic = await this.requirePartition(request.topic, request.partition);
+          const headers = validateBatches(request.batches);
+          const part: ValidatedPart = { request, topic, headers, ...this.summarise(request, headers) };
+          return part;
+        } catch (err) {
+          fail(i, asSluiceError(err));
+          return undefined;
+        }
+      }),
+    );
+    // Runs: what becomes one append. Consecutive non-idempotent parts of a partition share a run.
+    interface Run {
+      readonly pid: string;
+      readonly members: number[];
+      count: number;
+      size: number;
+      maxTimestamp: number;
+      readonly producer: PartitionAppendInput['producer'];
+      position: number;
+    }
+    const byPartition = new Map<string, Run[]>();
+    const order: Run[] = [];
+    validated.forEach((v, i) => {
+      if (!v) return;
+      const pid = partitionId(v.topic, v.request.partition);
+      const runs = byPartition.get(pid) ?? [];
+      byPartition.set(pid, runs);
+      const last = runs[runs.length - 1];
+      if (last && !last.producer && !v.producer) {
+        last.members.push(i);
+        last.count += v.count;
+        last.size += v.request.batches.length;
+        last.maxTimestamp = Math.max(last.maxTimestamp, v.maxTimestamp);
+        return;
+      }
+      const run: Run = {
+        pid,
+        members: [i],
+        count: v.count,
+        size: v.request.batches.length,
+        maxTimestamp: v.maxTimestamp,
+        producer: v.producer,
+        position: 0,
+      };
+      runs.push(run);
+      order.push(run);
+    });
+    if (order.length > 0) {
+      // The object lays out runs partition by partition, each run's parts in order.
+      const pieces: Buffer[] = [];
+      let position = 0;
+      for (const runs of byPartition.values()) {
+        for (const run of runs) {
+          run.position = position;
+          for (const i of run.members) pieces.push(parts[i]!.batches);
+          position += run.size;
+        }
+      }
+      const key = newObjectKey();
+      try {
+        await this.segments.put(key, Buffer.concat(pieces, position));
+        this.options.faults?.crash?.('after-object-put', key);
+      } catch (err) {
+        for (const run of order) for (const i of run.members) fail(i, asSluiceError(err));
+        return results as (ProducePartitionResult | PartitionError)[];
+      }
+      await Promise.all(
+        [...byPartition.values()].map(async (runs) => {
+          for (const run of runs) {
+            try {
+              const out = await this.appender.append(run.pid, {
+                count: run.count,
+                objectKey: key,
+                position: run.position,
+                size: run.size,
+                maxTimestamp: run.maxTimestamp,
+                producer: run.producer,
+              });
+              let base = out.baseOffset;
+              for (const i of run.members) {
+                const count = validated[i]!.count;
+                results[i] = {
+                  topic: parts[i]!.topic,
+                  partition: parts[i]!.partition,
+                  baseOffset: base,
+                  lastOffset: base < 0 ? -1 : base + count - 1,
+                  duplicate: out.duplicate,
+                };
+                if (base >= 0) base += count;
+              }
+            } catch (err) {
+              for (const i of run.members) fail(i, asSluiceError(err));
+            }
+          }
+        }),
+      );
+    }
+    return results as (ProducePartitionResult | PartitionError)[];
+  }
+
   private async validateProduce(parts: readonly ProducePartitionRequest[]): Promise<ValidatedPart[]> {
     if (parts.length === 0)
       throw new SluiceError('INVALID_REQUEST', 'A produce request needs at least one partition');
@@ -459,6 +587,60 @@ export class LogService {
     }
     return { offset: head.highWatermark, timestamp: null };
   }
+
+  /**
+   * The offset and timestamp of the record with the largest timestamp (the first such, Kafka's
+   * MAX_TIMESTAMP lookup of KIP-734); null when the partition holds no records.
+   */
+  async maxTimestampOffset(
+    topicName: string,
+    partition: number,
+  ): Promise<{ offset: number; timestamp: number } | null> {
+    const topic = await this.requirePartition(topicName, partition);
+    const pid = partitionId(topic, partition);
+    const head = await this.log.getHead(pid);
+    if (!head)
+      throw new SluiceError(
+        'UNKNOWN_TOPIC_OR_PARTITION',
+        `Partition ${topicName}/${partition} does not exist`,
+      );
+    // The index keeps each entry's max timestamp: find the entry first reaching the largest one.
+    let best: { base: number; size: number; maxTimestamp: number } | undefined;
+    let from = head.logStartOffset;
+    while (from < head.highWatermark) {
+      const entries = await this.log.queryEntries(pid, from, head.highWatermark, 1000);
+      if (entries.length === 0) break;
+      for (const entry of entries) {
+        if (entry.state !== 'committed' || entry.maxTimestamp === undefined) continue;
+        if (!best || entry.maxTimestamp > best.maxTimestamp) {
+          best = { base: entry.base, size: entry.size ?? 1, maxTimestamp: entry.maxTimestamp };
+        }
+      }
+      const last = entries[entries.length - 1]!;
+      from = last.base + last.count;
+    }
+    if (!best) return null;
+    const [found] = await this.fetcher.fetch([{ pid, offset: best.base, maxBytes: best.size }], {
+      maxWaitMs: 0,
+      minBytes: 0,
+      maxBytes: LOG_LIMITS.maxFetchBytes,
+    });
+    let answer: { offset: number; timestamp: number } | null = null;
+    for (const batch of decodeRecordBatches(found!.records).batches) {
+      for (const record of batch.records) {
+        if (record.offset < head.logStartOffset || record.offset >= head.highWatermark) continue;
+        if (!answer || record.timestamp > answer.timestamp)
+          answer = { offset: record.offset, timestamp: record.timestamp };
+      }
+    }
+    return answer;
+  }
+}
+
+/** A SluiceError as is; anything else as UNKNOWN_SERVER_ERROR carrying it as the cause. */
+function asSluiceError(err: unknown): SluiceError {
+  if (isSluiceError(err)) return err;
+  return new SluiceError('UNKNOWN_SERVER_ERROR', `Unexpected failure: ${String(err)}`, { cause: err });
 }
 
 export function createLogService(

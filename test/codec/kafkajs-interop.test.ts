@@ -18,7 +18,7 @@ import {
 } from './kafkajs';
 
 const NOW = 1_700_000_000_000;
-const KAFKAJS_CODEC: Record<Compression, number> = {
+const KAFKAJS_CODEC: Record<Exclude<Compression, 'snappy' | 'zstd'>, number> = {
   none: KafkajsCompression.None,
   gzip: KafkajsCompression.GZIP,
   lz4: KafkajsCompression.LZ4,

@@ -1,0 +1,154 @@
+/**
+ * Test support for the Kafka listener: the local stack in-process (in memory, ephemeral ports) with a
+ * Kafka listener on its services, and a raw wire client that sends hand-built frames.
+ */
+import { randomBytes } from 'node:crypto';
+import net from 'node:net';
+import { KafkaListener, type KafkaListenerOptions } from '../../shared/kafka/listener';
+import { KafkaReader } from '../../shared/kafka/protocol/reader';
+import { KafkaWriter } from '../../shared/kafka/protocol/writer';
+import type { LocalStack } from '../../shared/local/stack';
+import { startLocalStack } from '../../shared/local/stack';
+
+export interface KafkaTestStack {
+  readonly stack: LocalStack;
+  readonly listener: KafkaListener;
+  readonly port: number;
+  /** `127.0.0.1:<port>` */
+  readonly bootstrap: string;
+  /** S3 PUTs of segment objects since start (the log's SegmentStore, counted). */
+  readonly segmentPuts: () => number;
+  stop(): Promise<void>;
+}
+
+export async function startKafkaTestStack(
+  options: Partial<Omit<KafkaListenerOptions, 'services'>> = {},
+): Promise<KafkaTestStack> {
+  const stack = await startLocalStack({
+    port: 0,
+    inMemory: true,
+    quiet: true,
+    env: {},
+    cleanupIntervalMs: 0,
+  });
+  let puts = 0;
+  const segments = stack.services.log.segments;
+  const put = segments.put.bind(segments);
+  segments.put = (...args: Parameters<typeof put>) => {
+    puts++;
+    return put(...args);
+  };
+  const listener = new KafkaListener({ services: stack.services, host: '127.0.0.1', port: 0, ...options });
+  const { port } = await listener.start();
+  return {
+    stack,
+    listener,
+    port,
+    bootstrap: `127.0.0.1:${port}`,
+    segmentPuts: () => puts,
+    async stop() {
+      await listener.close();
+      await stack.stop();
+    },
+  };
+}
+
+export const uniqueTopic = (prefix = 't') => `${prefix}-${randomBytes(4).toString('hex')}`;
+
+/** One request as bytes: header v1 (classic) or v2 (flexible), then the body. */
+export function requestFrame(
+  apiKey: number,
+  apiVersion: number,
+  correlationId: number,
+  body: (w: KafkaWriter) => void,
+  options: { flexible?: boolean; clientId?: string | null } = {},
+): Buffer {
+  const header = new KafkaWriter();
+  header
+    .int32(0)
+    .int16(apiKey)
+    .int16(apiVersion)
+    .int32(correlationId)
+    .nullableString(options.clientId ?? 'test');
+  if (options.flexible) header.uvarint(0);
+  const w = new KafkaWriter({ flexible: options.flexible ?? false });
+  body(w);
+  const frame = Buffer.concat([header.toBuffer(), w.toBuffer()]);
+  frame.writeInt32BE(frame.length - 4, 0);
+  return frame;
+}
+
+/**
+ * A raw connection: write any bytes, read whole response frames. `closed` resolves when the server
+ * closes the connection.
+ */
+export class RawKafkaConnection {
+  private buffered = Buffer.alloc(0);
+  private waiters: ((frame: Buffer) => void)[] = [];
+  private frames: Buffer[] = [];
+  readonly closed: Promise<void>;
+  private constructor(readonly socket: net.Socket) {
+    socket.on('data', (chunk: Buffer) => {
+      this.buffered = Buffer.concat([this.buffered, chunk]);
+      while (this.buffered.length >= 4) {
+        const size = this.buffered.readInt32BE(0);
+        if (this.buffered.length < 4 + size) break;
+        const frame = this.buffered.subarray(4, 4 + size);
+        this.buffered = this.buffered.subarray(4 + size);
+        const waiter = this.waiters.shift();
+        if (waiter) waiter(frame);
+        else this.frames.push(frame);
+      }
+    });
+    socket.on('error', () => {});
+    this.closed = new Promise((resolve) => socket.once('close', () => resolve()));
+  }
+
+  static connect(port: number): Promise<RawKafkaConnection> {
+    return new Promise((resolve, reject) => {
+      const socket = net.connect({ host: '127.0.0.1', port }, () => resolve(new RawKafkaConnection(socket)));
+      socket.once('error', reject);
+    });
+  }
+
+  write(bytes: Buffer): void {
+    this.socket.write(bytes);
+  }
+
+  /** The next response frame (without its size), or rejects when the connection closes first or after timeoutMs. */
+  next(timeoutMs = 5000): Promise<Buffer> {
+    const ready = this.frames.shift();
+    if (ready) return Promise.resolve(ready);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('no response in time')), timeoutMs);
+      void this.closed.then(() => {
+        clearTimeout(timer);
+        reject(new Error('connection closed'));
+      });
+      this.waiters.push((frame) => {
+        clearTimeout(timer);
+        resolve(frame);
+      });
+    });
+  }
+
+  /** Sends a request and reads its answer: a reader past the response header. */
+  async request(
+    apiKey: number,
+    apiVersion: number,
+    body: (w: KafkaWriter) => void,
+    options: { flexible?: boolean; responseHeaderV1?: boolean } = {},
+  ): Promise<{ correlationId: number; body: KafkaReader }> {
+    const correlationId = Math.floor(Math.random() * 1_000_000);
+    this.write(requestFrame(apiKey, apiVersion, correlationId, body, options));
+    const frame = await this.next();
+    const r = new KafkaReader(frame, { flexible: options.flexible ?? false });
+    const got = r.int32();
+    if (options.responseHeaderV1 ?? options.flexible) r.taggedFields();
+    return { correlationId: got === correlationId ? got : -1, body: r };
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+}
