@@ -747,7 +747,8 @@ export class ClassicGroupCoordinator {
 /** Too many concurrent writers on one group item: the API answers COORDINATOR_NOT_AVAILABLE (retriable). */
 export class GroupBusyError extends Error {}
 
-function validGroupId(groupId: string): boolean {
+/** Sluice's group names: `[a-zA-Z0-9._-]{1,249}` (Kafka allows more; these names are also URL segments). */
+export function validGroupId(groupId: string): boolean {
   return groupId.length > 0 && groupId.length <= GROUP_LIMITS.maxGroupNameLength && GROUP_ID.test(groupId);
 }
 

@@ -1,8 +1,20 @@
 import { apiVersions } from './api-versions';
+import { deleteGroups } from './delete-groups';
+import { describeGroups } from './describe-groups';
 import { fetch } from './fetch';
+import { findCoordinator } from './find-coordinator';
+import { heartbeat } from './heartbeat';
+import { initProducerId } from './init-producer-id';
+import { joinGroup } from './join-group';
+import { leaveGroup } from './leave-group';
+import { listGroups } from './list-groups';
 import { listOffsets } from './list-offsets';
 import { metadata } from './metadata';
+import { offsetCommit } from './offset-commit';
+import { offsetDelete } from './offset-delete';
+import { offsetFetch } from './offset-fetch';
 import { produce } from './produce';
+import { syncGroup } from './sync-group';
 import type { KafkaApi } from './types';
 
 /**
@@ -14,5 +26,17 @@ export const KAFKA_APIS: readonly KafkaApi[] = [
   fetch, // 1
   listOffsets, // 2
   metadata, // 3
+  offsetCommit, // 8
+  offsetFetch, // 9
+  findCoordinator, // 10
+  joinGroup, // 11
+  heartbeat, // 12
+  leaveGroup, // 13
+  syncGroup, // 14
+  describeGroups, // 15
+  listGroups, // 16
   apiVersions, // 18
+  initProducerId, // 22
+  deleteGroups, // 42
+  offsetDelete, // 47
 ];
