@@ -53,6 +53,23 @@ describe('Class: KafkaWriter / KafkaReader', () => {
     }
   });
 
+  it('keeps every byte when its buffer grows mid-write', () => {
+    const w = new KafkaWriter({ initialSize: 1 });
+    const big = Buffer.alloc(1000, 0xab);
+    for (let i = 0; i < 50; i++)
+      w.int32(i)
+        .bytes(big)
+        .string(`s${i}`)
+        .uvarint(i * 1000);
+    const r = new KafkaReader(w.toBuffer());
+    for (let i = 0; i < 50; i++) {
+      expect(r.int32()).toBe(i);
+      expect(r.bytes().equals(big)).toBe(true);
+      expect(r.string()).toBe(`s${i}`);
+      expect(r.uvarint()).toBe(i * 1000);
+    }
+  });
+
   it('uses the compact forms when flexible (golden bytes)', () => {
     const w = new KafkaWriter({ flexible: true })
       .string('ab')

@@ -2,8 +2,10 @@
  * Test support for the Kafka listener: the local stack in-process (in memory, ephemeral ports) with a
  * Kafka listener on its services, and a raw wire client that sends hand-built frames.
  */
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
+import { type KafkaMessage, Sluice } from '../../client';
 import { KafkaListener, type KafkaListenerOptions } from '../../shared/kafka/listener';
 import { KafkaReader } from '../../shared/kafka/protocol/reader';
 import { KafkaWriter } from '../../shared/kafka/protocol/writer';
@@ -151,4 +153,97 @@ export class RawKafkaConnection {
   close(): void {
     this.socket.destroy();
   }
+}
+
+export interface ProcessResult {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/**
+ * Runs a real client (kcat, python3) without blocking the event loop (the listener runs in this
+ * process), killed after timeoutMs.
+ */
+export function run(
+  command: string,
+  args: readonly string[],
+  options: { input?: string | Buffer; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {},
+): Promise<ProcessResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: { ...process.env, ...options.env },
+    });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (c: Buffer) => out.push(c));
+    child.stderr.on('data', (c: Buffer) => err.push(c));
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 20_000);
+    child.once('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      resolve({
+        code,
+        stdout: Buffer.concat(out).toString('utf8'),
+        stderr: Buffer.concat(err).toString('utf8'),
+      });
+    });
+    child.stdin.on('error', () => {});
+    child.stdin.end(options.input ?? '');
+  });
+}
+
+/** kcat against the listener; `-X` settings that keep runs short and Java-compatible partitioning. */
+export function kcat(
+  bootstrap: string,
+  args: readonly string[],
+  input?: string | Buffer,
+  timeoutMs = 20_000,
+) {
+  return run(
+    'kcat',
+    [
+      '-b',
+      bootstrap,
+      '-X',
+      'partitioner=murmur2_random',
+      '-X',
+      'topic.metadata.refresh.interval.ms=60000',
+      ...args,
+    ],
+    { ...(input === undefined ? {} : { input }), timeoutMs },
+  );
+}
+
+/** Reads `count` records with the Sluice SDK (HTTP door) from the partitions given, by assign. */
+export async function readWithSdk(
+  url: string,
+  topic: string,
+  partitions: readonly number[],
+  count: number,
+  timeoutMs = 15_000,
+): Promise<{ partition: number; message: KafkaMessage }[]> {
+  const sluice = new Sluice({ endpoint: url }, {});
+  const consumer = sluice.consumer({ maxWaitMs: 200 });
+  consumer.assign(partitions.map((partition) => ({ topic, partition, offset: 0 })));
+  const got: { partition: number; message: KafkaMessage }[] = [];
+  let done!: () => void;
+  const finished = new Promise<void>((resolve) => {
+    done = resolve;
+  });
+  const timer = setTimeout(done, timeoutMs);
+  await consumer.run({
+    eachMessage: async ({ partition, message }) => {
+      got.push({ partition, message });
+      if (got.length >= count) done();
+    },
+  });
+  await finished;
+  clearTimeout(timer);
+  await consumer.disconnect();
+  return got;
 }

@@ -1,18 +1,24 @@
 /**
- * Produce (key 0), v3–v9 (ProduceRequest.json, ProduceResponse.json). Flexible from v9.
+ * Produce (key 0), v0–v9 (ProduceRequest.json, ProduceResponse.json). Flexible from v9.
  *
- *   ProduceRequest => TransactionalId NULLABLE_STRING, Acks int16, TimeoutMs int32,
+ *   ProduceRequest => TransactionalId NULLABLE_STRING (v3+), Acks int16, TimeoutMs int32,
  *                     TopicData [Name STRING, PartitionData [Index int32, Records RECORDS, TAG_BUFFER],
  *                                TAG_BUFFER], TAG_BUFFER
  *   ProduceResponse => Responses [Name STRING,
  *                                 PartitionResponses [Index int32, ErrorCode int16, BaseOffset int64,
- *                                                     LogAppendTimeMs int64, LogStartOffset int64 (v5+),
+ *                                                     LogAppendTimeMs int64 (v2+), LogStartOffset int64 (v5+),
  *                                                     RecordErrors [BatchIndex int32,
  *                                                                   BatchIndexErrorMessage NULLABLE_STRING,
  *                                                                   TAG_BUFFER] (v8+),
  *                                                     ErrorMessage NULLABLE_STRING (v8+), TAG_BUFFER],
  *                                 TAG_BUFFER],
- *                      ThrottleTimeMs int32, TAG_BUFFER
+ *                      ThrottleTimeMs int32 (v1+), TAG_BUFFER
+ *
+ * v0–v2 carry message formats 0 and 1, which Sluice does not store: their batches are refused with
+ * UNSUPPORTED_FOR_MESSAGE_FORMAT (as Kafka 4 refuses them). They are implemented and advertised
+ * anyway because librdkafka (kcat, confluent-kafka) enables gzip, snappy and lz4 only when the
+ * broker's Produce range includes v0 (rdkafka_msgset_writer.c); without it, it sends those batches
+ * uncompressed.
  *
  * Every partition's records go to the listener's gatherer synchronously, in the order the request
  * lists them, before the handler first awaits: one connection's requests reach the log in the order
@@ -87,12 +93,12 @@ function answer(index: number, result: ProducePartitionResult | PartitionError):
 export const produce: KafkaApi<ProduceRequest, ProduceResponse> = {
   key: 0,
   name: 'Produce',
-  minVersion: 3,
+  minVersion: 0,
   maxVersion: 9,
   flexibleFrom: 9,
 
-  decode(r: KafkaReader): ProduceRequest {
-    const transactionalId = r.nullableString();
+  decode(r: KafkaReader, version: number): ProduceRequest {
+    const transactionalId = version >= 3 ? r.nullableString() : null;
     const acks = r.int16();
     const timeoutMs = r.int32();
     const topics = r.array((r) => {
@@ -155,7 +161,8 @@ export const produce: KafkaApi<ProduceRequest, ProduceResponse> = {
     w.array(res.topics, (w, t) => {
       w.string(t.name);
       w.array(t.partitions, (w, p) => {
-        w.int32(p.index).int16(p.errorCode).int64(p.baseOffset).int64(-1); // LogAppendTimeMs: CreateTime topics
+        w.int32(p.index).int16(p.errorCode).int64(p.baseOffset);
+        if (version >= 2) w.int64(-1); // LogAppendTimeMs: CreateTime topics
         if (version >= 5) w.int64(p.logStartOffset);
         if (version >= 8) {
           w.array([], () => {});
@@ -165,7 +172,7 @@ export const produce: KafkaApi<ProduceRequest, ProduceResponse> = {
       });
       w.taggedFields();
     });
-    w.int32(0); // ThrottleTimeMs
+    if (version >= 1) w.int32(0); // ThrottleTimeMs
     w.taggedFields();
   },
 

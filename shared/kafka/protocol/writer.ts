@@ -21,6 +21,7 @@ export class KafkaWriter {
     return this.pos;
   }
 
+  /** Reserves n bytes and returns where they start. Call it before reading this.buffer: it may replace it. */
   private room(n: number): number {
     if (this.pos + n > this.buffer.length) {
       const next = Buffer.allocUnsafe(Math.max(this.buffer.length * 2, this.pos + n));
@@ -33,32 +34,38 @@ export class KafkaWriter {
   }
 
   int8(v: number): this {
-    this.buffer.writeInt8(v, this.room(1));
+    const at = this.room(1);
+    this.buffer.writeInt8(v, at);
     return this;
   }
 
   int16(v: number): this {
-    this.buffer.writeInt16BE(v, this.room(2));
+    const at = this.room(2);
+    this.buffer.writeInt16BE(v, at);
     return this;
   }
 
   int32(v: number): this {
-    this.buffer.writeInt32BE(v, this.room(4));
+    const at = this.room(4);
+    this.buffer.writeInt32BE(v, at);
     return this;
   }
 
   uint32(v: number): this {
-    this.buffer.writeUInt32BE(v, this.room(4));
+    const at = this.room(4);
+    this.buffer.writeUInt32BE(v, at);
     return this;
   }
 
   int64(v: bigint | number): this {
-    this.buffer.writeBigInt64BE(typeof v === 'bigint' ? v : BigInt(v), this.room(8));
+    const at = this.room(8);
+    this.buffer.writeBigInt64BE(typeof v === 'bigint' ? v : BigInt(v), at);
     return this;
   }
 
   float64(v: number): this {
-    this.buffer.writeDoubleBE(v, this.room(8));
+    const at = this.room(8);
+    this.buffer.writeDoubleBE(v, at);
     return this;
   }
 
@@ -68,17 +75,20 @@ export class KafkaWriter {
 
   uuid(v: Buffer): this {
     if (v.length !== 16) throw new RangeError(`A UUID is 16 bytes, not ${v.length}`);
-    v.copy(this.buffer, this.room(16));
+    const at = this.room(16);
+    v.copy(this.buffer, at);
     return this;
   }
 
   uvarint(v: number): this {
     if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new RangeError(`uvarint out of range: ${v}`);
     while (v >= 0x80) {
-      this.buffer[this.room(1)] = (v & 0x7f) | 0x80;
+      const at = this.room(1);
+      this.buffer[at] = (v & 0x7f) | 0x80;
       v = Math.floor(v / 128);
     }
-    this.buffer[this.room(1)] = v;
+    const at = this.room(1);
+    this.buffer[at] = v;
     return this;
   }
 
@@ -88,7 +98,8 @@ export class KafkaWriter {
 
   /** Raw bytes, no length prefix. */
   raw(v: Buffer): this {
-    v.copy(this.buffer, this.room(v.length));
+    const at = this.room(v.length);
+    v.copy(this.buffer, at);
     return this;
   }
 
@@ -106,7 +117,8 @@ export class KafkaWriter {
     const n = Buffer.byteLength(v, 'utf8');
     if (n > 0x7fff) throw new RangeError(`A string is at most 32767 bytes, not ${n}`);
     this.lengthPrefix(n, 2);
-    this.buffer.write(v, this.room(n), n, 'utf8');
+    const at = this.room(n);
+    this.buffer.write(v, at, n, 'utf8');
     return this;
   }
 
