@@ -17,7 +17,12 @@ describe('Kafka groups: kafkajs', () => {
     const topic = `kjs-${Date.now()}`;
     const group = `kjs-group-${Date.now()}`;
     await t.services.log.createTopic({ name: topic, partitionCount: 4 });
-    const kafka = new Kafka({ clientId: 'kjs-test', brokers: [t.bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 5 } });
+    const kafka = new Kafka({
+      clientId: 'kjs-test',
+      brokers: [t.bootstrap],
+      logLevel: logLevel.NOTHING,
+      retry: { retries: 5 },
+    });
     const producer = kafka.producer();
     await producer.connect();
     const values = Array.from({ length: 40 }, (_, i) => `v${i}`);
@@ -27,7 +32,12 @@ describe('Kafka groups: kafkajs', () => {
     // Act
     const seen: { member: number; partition: number; value: string }[] = [];
     const consumers = [0, 1].map(() =>
-      kafka.consumer({ groupId: group, sessionTimeout: 6000, rebalanceTimeout: 6000, heartbeatInterval: 500 }),
+      kafka.consumer({
+        groupId: group,
+        sessionTimeout: 6000,
+        rebalanceTimeout: 6000,
+        heartbeatInterval: 500,
+      }),
     );
     for (const [i, c] of consumers.entries()) {
       await c.connect();
@@ -38,19 +48,31 @@ describe('Kafka groups: kafkajs', () => {
         },
       });
     }
-    await eventually(async () => (new Set(seen.map((s) => s.value)).size === values.length ? true : undefined), 30_000, 'all records consumed');
-    const description = await eventually(async () => {
-      const d = await t.services.groups.describeGroup(group);
-      const committed = d.offsets.reduce((sum, o) => sum + (o.committedOffset ?? 0), 0);
-      return committed === values.length && d.members.length === 2 && d.state === 'Stable' ? d : undefined;
-    }, 30_000, 'offsets committed');
+    await eventually(
+      async () => (new Set(seen.map((s) => s.value)).size === values.length ? true : undefined),
+      30_000,
+      'all records consumed',
+    );
+    const description = await eventually(
+      async () => {
+        const d = await t.services.groups.describeGroup(group);
+        const committed = d.offsets.reduce((sum, o) => sum + (o.committedOffset ?? 0), 0);
+        return committed === values.length && d.members.length === 2 && d.state === 'Stable' ? d : undefined;
+      },
+      30_000,
+      'offsets committed',
+    );
     await Promise.all(consumers.map((c) => c.disconnect()));
 
     // Assess
     expect(new Set(seen.map((s) => s.value))).toEqual(new Set(values));
     expect(description.protocol).toBe('kafka');
-    expect(description.members.every((m) => m.clientId === 'kjs-test' && m.clientHost === '127.0.0.1')).toBe(true);
-    expect(description.members.flatMap((m) => m.assignment.map((a) => a.partition)).sort()).toEqual([0, 1, 2, 3]);
+    expect(description.members.every((m) => m.clientId === 'kjs-test' && m.clientHost === '127.0.0.1')).toBe(
+      true,
+    );
+    expect(description.members.flatMap((m) => m.assignment.map((a) => a.partition)).sort()).toEqual([
+      0, 1, 2, 3,
+    ]);
     expect(description.offsets.every((o) => o.lag === 0)).toBe(true);
     // Each partition was consumed by one member.
     const owners = new Map<number, Set<number>>();

@@ -20,16 +20,34 @@ export interface GroupsTestStack {
   stop(): Promise<void>;
 }
 
-export const TEST_GROUP_OPTIONS: ClassicCoordinatorOptions = { initialRebalanceDelayMs: 500, pollIntervalMs: 50 };
+export const TEST_GROUP_OPTIONS: ClassicCoordinatorOptions = {
+  initialRebalanceDelayMs: 500,
+  pollIntervalMs: 50,
+};
 
-export async function startGroupsTestStack(options: ClassicCoordinatorOptions = {}): Promise<GroupsTestStack> {
-  const stack = await startLocalStack({ port: 0, inMemory: true, quiet: true, env: {}, cleanupIntervalMs: 0 });
+export async function startGroupsTestStack(
+  options: ClassicCoordinatorOptions = {},
+): Promise<GroupsTestStack> {
+  const stack = await startLocalStack({
+    port: 0,
+    inMemory: true,
+    quiet: true,
+    env: {},
+    cleanupIntervalMs: 0,
+  });
   const clients = createAwsClients(stack.config);
-  const make = () => createServices(stack.config, clients, { classicGroups: { ...TEST_GROUP_OPTIONS, ...options } });
+  const make = () =>
+    createServices(stack.config, clients, { classicGroups: { ...TEST_GROUP_OPTIONS, ...options } });
   const services = make();
   const listeners: KafkaListener[] = [];
   const add = async (s: Services) => {
-    const listener = new KafkaListener({ services: s, host: '127.0.0.1', port: 0, lingerMs: 2, ...(process.env.KAFKA_LOG ? { log: (e: unknown) => console.error('SERVER', JSON.stringify(e)) } : {}) });
+    const listener = new KafkaListener({
+      services: s,
+      host: '127.0.0.1',
+      port: 0,
+      lingerMs: 2,
+      ...(process.env.KAFKA_LOG ? { log: (e: unknown) => console.error('SERVER', JSON.stringify(e)) } : {}),
+    });
     const { port } = await listener.start();
     listeners.push(listener);
     return `127.0.0.1:${port}`;
@@ -59,7 +77,11 @@ export interface Child {
 }
 
 /** Runs a command, collecting stdout lines; stderr is kept for failure messages. */
-export function run(command: string, args: readonly string[], env: NodeJS.ProcessEnv = {}): Child & { stderr: () => string } {
+export function run(
+  command: string,
+  args: readonly string[],
+  env: NodeJS.ProcessEnv = {},
+): Child & { stderr: () => string } {
   const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
   const lines: string[] = [];
   let partial = '';
@@ -105,7 +127,11 @@ export function run(command: string, args: readonly string[], env: NodeJS.Proces
 }
 
 /** Polls `check` until it returns a value (not undefined) or the time runs out. */
-export async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs = 20_000, what = 'condition'): Promise<T> {
+export async function eventually<T>(
+  check: () => Promise<T | undefined>,
+  timeoutMs = 20_000,
+  what = 'condition',
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();
