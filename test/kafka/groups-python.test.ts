@@ -1,0 +1,133 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { encodeRecordBatch } from '../../shared/codec/record-batch';
+import { type Child, eventually, type GroupsTestStack, run, startGroupsTestStack } from './support-groups';
+
+/**
+ * confluent-kafka for Python (librdkafka 2.0.2) consumers in one group, each committing after every
+ * record it processed. One is killed with SIGKILL mid-run: after its session times out, the other takes
+ * its partitions over from their last commits. At-least-once: every record is processed, and only
+ * records after the victim's last commit may be processed twice.
+ */
+
+const PYTHON = '/usr/bin/python3';
+const SCRIPT = new URL('./python/group_consumer.py', import.meta.url).pathname;
+
+interface Got {
+  readonly partition: number;
+  readonly offset: number;
+  readonly value: string;
+}
+
+const gotten = (c: Child): Got[] =>
+  c.lines
+    .filter((l) => l.startsWith('GOT '))
+    .map((l) => {
+      const [, partition, offset, value] = l.split(' ');
+      return { partition: Number(partition), offset: Number(offset), value: value! };
+    });
+
+describe('Kafka groups: confluent-kafka (Python)', () => {
+  let t: GroupsTestStack;
+  const children: Child[] = [];
+  beforeAll(async () => {
+    t = await startGroupsTestStack();
+  }, 30_000);
+  afterAll(async () => {
+    for (const c of children) c.kill('SIGKILL');
+    await t?.stop();
+  });
+
+  it('hands a SIGKILLed member’s partitions to the survivor from the last commit, losing nothing', async () => {
+    // Prepare
+    const topic = `py-g-${Date.now()}`;
+    const group = `py-group-${Date.now()}`;
+    await t.services.log.createTopic({ name: topic, partitionCount: 4 });
+    const produce = async (from: number, to: number) => {
+      for (let p = 0; p < 4; p++) {
+        const values = Array.from({ length: to - from }, (_, i) => from + i).filter((n) => n % 4 === p);
+        await t.services.log.produce([
+          {
+            topic,
+            partition: p,
+            batches: encodeRecordBatch(values.map((n) => ({ value: Buffer.from(`r${n}`) }))),
+          },
+        ]);
+      }
+    };
+    await produce(0, 200);
+    const start = (name: string) => {
+      const c = run(PYTHON, ['-u', SCRIPT, t.bootstrap, group, topic, name]);
+      children.push(c);
+      return c;
+    };
+
+    // Act
+    const victim = start('victim');
+    const survivor = start('survivor');
+    await eventually(
+      async () => {
+        const d = await t.services.groups.describeGroup(group).catch(() => undefined);
+        return d?.state === 'Stable' &&
+          d.members.length === 2 &&
+          d.members.every((m) => m.assignment.length === 2)
+          ? true
+          : undefined;
+      },
+      30_000,
+      'two members with two partitions each',
+    );
+    await eventually(
+      async () => (gotten(victim).length >= 20 ? true : undefined),
+      30_000,
+      'the victim processing',
+    );
+    victim.kill('SIGKILL');
+    await victim.exited;
+    const before = await t.services.groups.describeGroup(group);
+    await produce(200, 400);
+    await eventually(
+      async () =>
+        new Set([...gotten(victim), ...gotten(survivor)].map((g) => g.value)).size === 400 ? true : undefined,
+      40_000,
+      'every record processed by someone',
+    );
+    const after = await eventually(
+      async () => {
+        const d = await t.services.groups.describeGroup(group);
+        return d.members.length === 1 && d.offsets.every((o) => o.lag === 0) ? d : undefined;
+      },
+      30_000,
+      'the survivor alone, everything committed',
+    );
+    survivor.kill('SIGTERM');
+
+    // Assess
+    const all = [...gotten(victim), ...gotten(survivor)];
+    expect(new Set(all.map((g) => g.value)).size).toBe(400);
+    expect(after.members[0]!.clientId).toBe('survivor');
+    expect(after.members[0]!.assignment.map((a) => a.partition).sort()).toEqual([0, 1, 2, 3]);
+    // The survivor resumed each taken-over partition at its last commit (at-least-once): not below the
+    // commit the victim had made (a commit in flight at the kill may still have landed after), and not
+    // past the first record the victim had not processed.
+    const victimParts = new Set(gotten(victim).map((g) => g.partition));
+    for (const p of victimParts) {
+      const committed = before.offsets.find((o) => o.partition === p)?.committedOffset ?? 0;
+      const processed = Math.max(
+        ...gotten(victim)
+          .filter((g) => g.partition === p)
+          .map((g) => g.offset),
+      );
+      const resumed = Math.min(
+        ...gotten(survivor)
+          .filter((g) => g.partition === p)
+          .map((g) => g.offset),
+      );
+      expect(resumed).toBeGreaterThanOrEqual(committed);
+      expect(resumed).toBeLessThanOrEqual(processed + 1);
+    }
+    // Duplicates only where the victim processed a record and died before its commit was answered.
+    const counts = new Map<string, number>();
+    for (const g of all) counts.set(g.value, (counts.get(g.value) ?? 0) + 1);
+    expect([...counts.values()].filter((n) => n > 1).length).toBeLessThanOrEqual(victimParts.size);
+  }, 150_000);
+});
