@@ -10,7 +10,7 @@ import { type Child, eventually, type GroupsTestStack, run, startGroupsTestStack
  */
 
 const PYTHON = '/usr/bin/python3';
-const SCRIPT = new URL('./python/group_consumer.py', import.meta.url).pathname;
+const SCRIPT = new URL('./groups-fixtures/group_consumer.py', import.meta.url).pathname;
 
 interface Got {
   readonly partition: number;
