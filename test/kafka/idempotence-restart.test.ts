@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServices, type Services } from '../../shared/api/services';
 import { decodeRecordBatches } from '../../shared/codec/record-batch';
 import { startTestStorage, type TestStorage } from '../support/storage';
-import { type Child, eventually, run } from './support-groups';
+import { type Child, run } from './support-groups';
 
 /**
  * The idempotent producer across a listener crash: a confluent-kafka producer (enable.idempotence=true,
