@@ -32,6 +32,7 @@ describe('Kafka groups: kcat -G', () => {
   }, 30_000);
   afterAll(async () => {
     for (const c of children) c.kill('SIGKILL');
+    await Promise.all(children.map((c) => c.exited));
     await t?.stop();
   });
 

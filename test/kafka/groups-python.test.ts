@@ -34,6 +34,7 @@ describe('Kafka groups: confluent-kafka (Python)', () => {
   }, 30_000);
   afterAll(async () => {
     for (const c of children) c.kill('SIGKILL');
+    await Promise.all(children.map((c) => c.exited));
     await t?.stop();
   });
 
@@ -56,7 +57,7 @@ describe('Kafka groups: confluent-kafka (Python)', () => {
     };
     await produce(0, 200);
     const start = (name: string) => {
-      const c = run(PYTHON, ['-u', SCRIPT, t.bootstrap, group, topic, name]);
+      const c = run(PYTHON, ['-u', SCRIPT, t.bootstrap, group, topic, name, 'range']);
       children.push(c);
       return c;
     };
@@ -129,5 +130,70 @@ describe('Kafka groups: confluent-kafka (Python)', () => {
     const counts = new Map<string, number>();
     for (const g of all) counts.set(g.value, (counts.get(g.value) ?? 0) + 1);
     expect([...counts.values()].filter((n) => n > 1).length).toBeLessThanOrEqual(victimParts.size);
+  }, 150_000);
+
+  it('works with cooperative-sticky consumers: a third member takes partitions without the others stopping theirs', async () => {
+    // Prepare
+    const topic = `py-coop-${Date.now()}`;
+    const group = `py-coop-${Date.now()}`;
+    await t.services.log.createTopic({ name: topic, partitionCount: 6 });
+    const produce = async (from: number, to: number) => {
+      for (let p = 0; p < 6; p++) {
+        const values = Array.from({ length: to - from }, (_, i) => from + i).filter((n) => n % 6 === p);
+        await t.services.log.produce([
+          {
+            topic,
+            partition: p,
+            batches: encodeRecordBatch(values.map((n) => ({ value: Buffer.from(`c${n}`) }))),
+          },
+        ]);
+      }
+    };
+    const start = (name: string) => {
+      const c = run(PYTHON, ['-u', SCRIPT, t.bootstrap, group, topic, name, 'cooperative-sticky']);
+      children.push(c);
+      return c;
+    };
+    const stable = (members: number) =>
+      eventually(
+        async () => {
+          const d = await t.services.groups.describeGroup(group).catch(() => undefined);
+          const owned = d?.members.flatMap((m) => m.assignment.map((a) => a.partition)) ?? [];
+          return d?.state === 'Stable' &&
+            d.members.length === members &&
+            owned.length === 6 &&
+            new Set(owned).size === 6
+            ? d
+            : undefined;
+        },
+        40_000,
+        `${members} members stable`,
+      );
+
+    // Act
+    await produce(0, 60);
+    const a = start('coop-a');
+    const b = start('coop-b');
+    const two = await stable(2);
+    const c = start('coop-c');
+    const three = await stable(3);
+    await produce(60, 120);
+    await eventually(
+      async () => (new Set([a, b, c].flatMap(gotten).map((g) => g.value)).size === 120 ? true : undefined),
+      40_000,
+      'every record processed',
+    );
+    for (const k of [a, b, c]) k.kill('SIGTERM');
+
+    // Assess
+    expect(two.assignor).toBe('cooperative-sticky');
+    expect(three.members.every((m) => m.assignment.length === 2)).toBe(true);
+    // Incremental: the first two members never gave up all their partitions at once (no eager revoke-all).
+    for (const k of [a, b]) {
+      const revoked = k.lines
+        .filter((l) => l.startsWith('REVOKED '))
+        .map((l) => l.slice(8).split(',').filter(Boolean));
+      expect(revoked.every((parts) => parts.length < 3)).toBe(true);
+    }
   }, 150_000);
 });

@@ -61,6 +61,8 @@ export async function startGroupsTestStack(
     addListener: () => add(make()),
     async stop() {
       await Promise.all(listeners.map((l) => l.close()));
+      // Handlers still running (a JoinGroup polling its group) finish before the emulators go.
+      await new Promise((r) => setTimeout(r, 500));
       clients.dynamo.destroy();
       clients.s3.destroy();
       await stack.stop();
