@@ -29,6 +29,12 @@ import {
   formatThroughputTable,
   runE2EBench,
 } from './e2e';
+import {
+  formatKafkaLatencyTable,
+  formatKafkaThroughputTable,
+  KAFKA_BENCH_INTRO,
+  runKafkaBench,
+} from './kafka';
 import { mergeTable, runMergeBench } from './merge';
 import { PRICES, PRICES_CHECKED, PRICES_REGION } from './prices';
 
@@ -167,6 +173,20 @@ async function main(): Promise<void> {
     'Request accounting',
     'Every API request (gateway log), S3 call and DynamoDB call (proxy, on the wire), per unit of work. WRU/RRU are the capacity DynamoDB reports for each call (dynalite computes them from item sizes by the same rules: 1 WRU per KB written, 1 RRU per 4 KB read strongly consistently); a failed conditional write counts 1 WRU. Catch-up rows count only the fetches (group calls are measured apart).',
     `${formatAccountingTable(e2e)}\n\n${formatOperationsTable(e2e)}`,
+  );
+
+  const kafka = await timed('kafka listener', () => runKafkaBench({ log: say }));
+  add(
+    'kafka-throughput',
+    'Kafka listener: produce throughput beside the HTTP API',
+    KAFKA_BENCH_INTRO(kafka),
+    formatKafkaThroughputTable(kafka),
+  );
+  add(
+    'kafka-latency',
+    'Kafka listener: end-to-end latency',
+    'A Kafka producer to a Kafka consumer through the listener (bench/kafka.ts).',
+    formatKafkaLatencyTable(kafka),
   );
 
   const report = costReport(e2e, 'webAccessLog');

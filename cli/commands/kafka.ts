@@ -9,6 +9,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import type { Services } from '../../shared/api/services';
 import type { StorageConfig } from '../../shared/config';
+import type { KafkaListenerEvent } from '../../shared/kafka/apis/types';
 import type { KafkaListener } from '../../shared/kafka/listener';
 import { storageConfig } from './admin';
 import { action, type CliContext, CliError, type CliIo, integer } from './common';
@@ -71,9 +72,25 @@ export async function startKafkaListener(
     maxFlushBytes: options.maxFlushBytes,
     maxFrameBytes: options.maxFrameBytes,
     clusterId: clusterIdFor(config),
+    log: (event) => io.stderr.write(`${new Date().toISOString()} ${describeEvent(event)}\n`),
   });
   await listener.start();
   return listener;
+}
+
+function describeEvent(event: KafkaListenerEvent): string {
+  const why = (err: unknown) => {
+    const cause = err instanceof Error && err.cause instanceof Error ? ` (cause: ${err.cause.message})` : '';
+    return `${err instanceof Error ? err.message : String(err)}${cause}`;
+  };
+  switch (event.type) {
+    case 'closed':
+      return `kafka: closed connection ${event.connection}: ${event.reason}`;
+    case 'handler-error':
+      return `kafka: ${event.api} failed on connection ${event.connection}: ${why(event.error)}`;
+    case 'partition-error':
+      return `kafka: ${event.api} ${event.topic}/${event.partition} failed: ${why(event.error)}`;
+  }
 }
 
 /** Adds the listener's tuning options to a command (`sluice kafka` and `sluice dev` share them). */

@@ -6,7 +6,9 @@
  *
  * Flushes run one at a time, in order: a connection's second Produce to a partition can never be
  * appended before its first (Kafka answers one request per connection at a time; we keep the order it
- * would give). Requests arriving while a flush runs wait for the next one, which gathers them all.
+ * would give). Requests arriving while a flush runs wait for the next one, which gathers them all: a
+ * window whose linger ends during a flush stays open until that flush is done (only maxFlushBytes
+ * closes it sooner), so a slow flush makes the next one bigger, never a queue of small ones.
  */
 import type { PartitionError, ProducePartitionRequest, ProducePartitionResult } from '../log/types';
 import type { ProduceSink } from './apis/types';
@@ -55,6 +57,8 @@ export class ProduceGatherer implements ProduceSink {
   private readonly queue: Window[] = [];
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
+  /** The open window's linger ended while a flush ran: flush it as soon as that one is done. */
+  private due = false;
   private stats = { flushes: 0, requests: 0, parts: 0, bytes: 0 };
 
   constructor(
@@ -78,8 +82,8 @@ export class ProduceGatherer implements ProduceSink {
       else if (!this.timer) {
         this.timer =
           this.options.lingerMs > 0
-            ? setTimeout(() => this.seal(), this.options.lingerMs)
-            : (setImmediate(() => this.seal()) as unknown as NodeJS.Timeout);
+            ? setTimeout(() => this.lingered(), this.options.lingerMs)
+            : (setImmediate(() => this.lingered()) as unknown as NodeJS.Timeout);
       }
     });
   }
@@ -90,8 +94,15 @@ export class ProduceGatherer implements ProduceSink {
     while (this.running) await this.running;
   }
 
+  private lingered(): void {
+    this.timer = undefined;
+    if (this.running) this.due = true;
+    else this.seal();
+  }
+
   /** Closes the open window and queues it for writing. */
   private seal(): void {
+    this.due = false;
     if (this.timer) {
       clearTimeout(this.timer);
       clearImmediate(this.timer as unknown as NodeJS.Immediate);
@@ -105,7 +116,12 @@ export class ProduceGatherer implements ProduceSink {
 
   private async drain(): Promise<void> {
     try {
-      for (let window = this.queue.shift(); window; window = this.queue.shift()) await this.flush(window);
+      for (;;) {
+        if (this.queue.length === 0 && this.due) this.seal();
+        const window = this.queue.shift();
+        if (!window) break;
+        await this.flush(window);
+      }
     } finally {
       this.running = undefined;
     }

@@ -73,6 +73,7 @@ export class KafkaListener {
       now: options.now ?? Date.now,
       apis: options.apis ?? KAFKA_APIS,
       produce: this.gatherer,
+      ...(options.log ? { log: options.log } : {}),
     };
     this.server = new KafkaServer(context, options);
   }

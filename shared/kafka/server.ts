@@ -14,7 +14,7 @@
  */
 import type net from 'node:net';
 import { advertisedVersions, encodeApiVersionsResponse } from './apis/api-versions';
-import type { KafkaApi, ListenerContext, RequestContext } from './apis/types';
+import type { KafkaApi, KafkaListenerEvent, ListenerContext, RequestContext } from './apis/types';
 import { NO_RESPONSE } from './apis/types';
 import { KAFKA_ERRORS, kafkaErrorCode } from './protocol/errors';
 import { DEFAULT_MAX_FRAME_BYTES, FrameDecoder } from './protocol/frame';
@@ -41,14 +41,7 @@ export interface KafkaServerOptions {
   readonly log?: (event: KafkaServerEvent) => void;
 }
 
-export type KafkaServerEvent =
-  | { readonly type: 'closed'; readonly connection: number; readonly reason: string }
-  | {
-      readonly type: 'handler-error';
-      readonly connection: number;
-      readonly api: string;
-      readonly error: unknown;
-    };
+export type KafkaServerEvent = KafkaListenerEvent;
 
 /** A request the server cannot answer: close the connection. */
 const CLOSE = Symbol('CLOSE');

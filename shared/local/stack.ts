@@ -13,7 +13,7 @@ import { FUNCTION_NAMES, type FunctionName } from '../api/routes';
 import { createServices, type Services } from '../api/services';
 import type { StorageConfig } from '../config';
 import { createCleanupDeps, runCleanup } from '../retention';
-import { createAwsClients } from '../store/aws-clients';
+import { type AwsClients, createAwsClients } from '../store/aws-clients';
 import { ensureStorage } from '../store/tables';
 import { type Emulators, startEmulators } from './emulators';
 import { createGateway } from './gateway';
@@ -51,6 +51,8 @@ export interface LocalStack {
   readonly config: StorageConfig;
   /** The services the gateway's handlers run on: another door (the Kafka listener) shares them, so in-process wake-ups reach both. */
   readonly services: Services;
+  /** The AWS clients the services use (to count or trace their calls). */
+  readonly clients: AwsClients;
   /** Where data is kept; undefined when in memory or on external endpoints. */
   readonly dataDir: string | undefined;
   stop(): Promise<void>;
@@ -143,6 +145,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     url: `http://127.0.0.1:${port}`,
     config,
     services,
+    clients,
     dataDir,
     stop() {
       stopping ??= (async () => {

@@ -77,6 +77,13 @@ describe('confluent-kafka (Python)', () => {
       for (const f of fetched) {
         if (f.records.length === 0) continue;
         expect(f.records.readInt16BE(21) & 0x07).toBe(CODEC_ID[compression]);
+        if (compression === 'zstd') {
+          // An independent zstd (the CLI) reads the records section exactly as Sluice stored it.
+          const size = 12 + f.records.readInt32BE(8);
+          const plain = await run('zstd', ['-d', '-c'], { input: f.records.subarray(61, size) });
+          expect(plain.code, plain.stderr).toBe(0);
+          expect(plain.stdout).toContain('compressible payload');
+        }
       }
     });
   }

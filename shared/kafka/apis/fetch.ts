@@ -28,7 +28,7 @@
  */
 import { LOG_LIMITS } from '../../log/types';
 import { encodeEmptyBatch, nextOffsetAfter } from '../batches';
-import { KAFKA_ERRORS, kafkaErrorCode } from '../protocol/errors';
+import { KAFKA_ERRORS, kafkaErrorCode, reportUnexpected } from '../protocol/errors';
 import type { KafkaReader } from '../protocol/reader';
 import type { KafkaWriter } from '../protocol/writer';
 import type { KafkaApi } from './types';
@@ -153,6 +153,7 @@ export const fetch: KafkaApi<FetchRequest, FetchResponse> = {
         partitions: t.partitions.map((p): FetchPartitionData => {
           const result = results[i++]!;
           if (result.error) {
+            reportUnexpected(context, 'Fetch', t.topic, p.partition, result.error);
             return {
               partitionIndex: p.partition,
               errorCode: kafkaErrorCode(result.error),

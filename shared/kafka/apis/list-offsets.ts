@@ -16,7 +16,7 @@
  * with the largest timestamp; any other value ≥ 0 the first record at or after it, or offset and
  * timestamp −1 when there is none, as Kafka answers.
  */
-import { KAFKA_ERRORS, kafkaErrorCode } from '../protocol/errors';
+import { KAFKA_ERRORS, kafkaErrorCode, reportUnexpected } from '../protocol/errors';
 import type { KafkaReader } from '../protocol/reader';
 import type { KafkaWriter } from '../protocol/writer';
 import type { KafkaApi, RequestContext } from './types';
@@ -80,6 +80,7 @@ async function lookUp(
       return { partitionIndex, errorCode: KAFKA_ERRORS.NONE, timestamp: -1, offset: -1 };
     return { partitionIndex, errorCode: KAFKA_ERRORS.NONE, timestamp: found.timestamp, offset: found.offset };
   } catch (err) {
+    reportUnexpected(context, 'ListOffsets', topic, partitionIndex, err);
     return { partitionIndex, errorCode: kafkaErrorCode(err), timestamp: -1, offset: -1 };
   }
 }

@@ -15,7 +15,8 @@
  *                      ThrottleTimeMs int32 (v1+), TAG_BUFFER
  *
  * v0–v2 carry message formats 0 and 1, which Sluice does not store: their batches are refused with
- * UNSUPPORTED_FOR_MESSAGE_FORMAT (as Kafka 4 refuses them). They are implemented and advertised
+ * UNSUPPORTED_FOR_MESSAGE_FORMAT (as Kafka 4 refuses them), and a v2 batch in them with INVALID_RECORD
+ * (as Kafka refuses magic 2 below Produce v3); nothing is written. They are implemented and advertised
  * anyway because librdkafka (kcat, confluent-kafka) enables gzip, snappy and lz4 only when the
  * broker's Produce range includes v0 (rdkafka_msgset_writer.c); without it, it sends those batches
  * uncompressed.
@@ -30,7 +31,7 @@
  * nothing. TimeoutMs is not used: an append is bounded by the log's own limits.
  */
 import type { PartitionError, ProducePartitionResult } from '../../log/types';
-import { KAFKA_ERRORS, kafkaErrorCode } from '../protocol/errors';
+import { KAFKA_ERRORS, kafkaErrorCode, reportUnexpected } from '../protocol/errors';
 import type { KafkaReader } from '../protocol/reader';
 import type { KafkaWriter } from '../protocol/writer';
 import { type KafkaApi, NO_RESPONSE } from './types';
@@ -136,6 +137,26 @@ export const produce: KafkaApi<ProduceRequest, ProduceResponse> = {
         `acks must be 0, 1 or -1, but ${request.acks} was sent`,
       );
     }
+    if (context.apiVersion < 3) {
+      // Kafka's ProduceRequest.validateRecords: below v3, only magic 0 and 1, which Sluice does not keep.
+      return Promise.resolve({
+        topics: request.topics.map((t) => ({
+          name: t.name,
+          partitions: t.partitions.map((p) => {
+            const magic2 = p.records !== null && p.records.length > 16 && p.records[16] === 2;
+            return {
+              index: p.index,
+              errorCode: magic2 ? KAFKA_ERRORS.INVALID_RECORD : KAFKA_ERRORS.UNSUPPORTED_FOR_MESSAGE_FORMAT,
+              baseOffset: -1,
+              logStartOffset: -1,
+              errorMessage: magic2
+                ? `Produce v${context.apiVersion} may only carry message formats 0 and 1`
+                : 'Sluice stores message format 2 only (Produce v3 and later)',
+            };
+          }),
+        })),
+      });
+    }
     const parts = request.topics.flatMap((t) =>
       t.partitions.map((p) => ({ topic: t.name, partition: p.index, batches: p.records ?? Buffer.alloc(0) })),
     );
@@ -151,7 +172,11 @@ export const produce: KafkaApi<ProduceRequest, ProduceResponse> = {
       return {
         topics: request.topics.map((t) => ({
           name: t.name,
-          partitions: t.partitions.map((p) => answer(p.index, results[i++]!)),
+          partitions: t.partitions.map((p) => {
+            const result = results[i++]!;
+            if (result.error) reportUnexpected(context, 'Produce', t.name, p.index, result.error);
+            return answer(p.index, result);
+          }),
         })),
       };
     });

@@ -49,6 +49,23 @@ export interface ProduceSink {
   produce(parts: readonly ProducePartitionRequest[]): Promise<(ProducePartitionResult | PartitionError)[]>;
 }
 
+/** What the listener reports for operators: connections it closed, and failures clients only see as codes. */
+export type KafkaListenerEvent =
+  | { readonly type: 'closed'; readonly connection: number; readonly reason: string }
+  | {
+      readonly type: 'handler-error';
+      readonly connection: number;
+      readonly api: string;
+      readonly error: unknown;
+    }
+  | {
+      readonly type: 'partition-error';
+      readonly api: string;
+      readonly topic: string;
+      readonly partition: number;
+      readonly error: unknown;
+    };
+
 export interface ListenerContext {
   /** shared/api/services.ts: the one composition root. */
   readonly services: Services;
@@ -60,4 +77,6 @@ export interface ListenerContext {
   readonly apis: readonly KafkaApi[];
   /** Where Produce sends its batches: the listener's gatherer. */
   readonly produce: ProduceSink;
+  /** @default nothing is reported */
+  readonly log?: (event: KafkaListenerEvent) => void;
 }

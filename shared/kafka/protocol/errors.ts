@@ -4,6 +4,7 @@
  * errors with these numbers; `kafkaErrorCode` is the one place a SluiceError becomes a Kafka code.
  */
 import { type ErrorCode, isSluiceError } from '../../errors';
+import type { RequestContext } from '../apis/types';
 
 export const KAFKA_ERRORS = {
   UNKNOWN_SERVER_ERROR: -1,
@@ -204,4 +205,20 @@ export function kafkaErrorCode(err: unknown): number {
   if (err instanceof KafkaApiError) return err.errorCode;
   if (isSluiceError(err)) return KAFKA_ERRORS[SLUICE_TO_KAFKA[err.code]];
   return KAFKA_ERRORS.UNKNOWN_SERVER_ERROR;
+}
+
+/**
+ * Tells the operator about a partition error the client sees only as a code, when it is not the
+ * client's doing: an unknown server error or a storage failure (a refused S3 call, say).
+ */
+export function reportUnexpected(
+  context: RequestContext,
+  api: string,
+  topic: string,
+  partition: number,
+  error: unknown,
+): void {
+  const code = kafkaErrorCode(error);
+  if (code !== KAFKA_ERRORS.UNKNOWN_SERVER_ERROR && code !== KAFKA_ERRORS.KAFKA_STORAGE_ERROR) return;
+  context.listener.log?.({ type: 'partition-error', api, topic, partition, error });
 }
