@@ -79,4 +79,69 @@ describe('Kafka groups: kafkajs', () => {
     for (const s of seen) owners.set(s.partition, (owners.get(s.partition) ?? new Set()).add(s.member));
     expect([...owners.values()].every((o) => o.size >= 1)).toBe(true);
   }, 60_000);
+
+  it('answers kafkajs admin: listGroups, describeGroups, fetchOffsets, setOffsets on an empty group, deleteGroups', async () => {
+    // Prepare: one member consumes and commits, then leaves.
+    const topic = `kjs-admin-${Date.now()}`;
+    const group = `kjs-admin-${Date.now()}`;
+    await t.services.log.createTopic({ name: topic, partitionCount: 2 });
+    const kafka = new Kafka({ clientId: 'kjs-admin', brokers: [t.bootstrap], logLevel: logLevel.NOTHING });
+    const producer = kafka.producer();
+    await producer.connect();
+    await producer.send({
+      topic,
+      messages: [
+        { value: 'a', partition: 0 },
+        { value: 'b', partition: 1 },
+      ],
+    });
+    await producer.disconnect();
+    const consumer = kafka.consumer({ groupId: group, sessionTimeout: 6000, heartbeatInterval: 500 });
+    await consumer.connect();
+    await consumer.subscribe({ topic, fromBeginning: true });
+    let seen = 0;
+    await consumer.run({ eachMessage: async () => void seen++ });
+    await eventually(async () => (seen === 2 ? true : undefined), 20_000, 'both records');
+    const admin = kafka.admin();
+    await admin.connect();
+    const live = await eventually(
+      async () => {
+        const [d] = (await admin.describeGroups([group])).groups;
+        return d?.state === 'Stable' ? d : undefined;
+      },
+      20_000,
+      'a stable group',
+    );
+    await eventually(
+      async () => {
+        const offsets = await admin.fetchOffsets({ groupId: group, topics: [topic] });
+        return offsets[0]!.partitions.every((p) => p.offset === '1') ? true : undefined;
+      },
+      20_000,
+      'offsets committed',
+    );
+    await consumer.disconnect();
+
+    // Act
+    const listed = (await admin.listGroups()).groups.find((g) => g.groupId === group);
+    const [empty] = (await admin.describeGroups([group])).groups;
+    await admin.setOffsets({ groupId: group, topic, partitions: [{ partition: 0, offset: '0' }] });
+    const afterSet = await admin.fetchOffsets({ groupId: group, topics: [topic] });
+    const deleted = await admin.deleteGroups([group]);
+    const [gone] = (await admin.describeGroups([group])).groups;
+    await admin.disconnect();
+
+    // Assess
+    expect(live.protocolType).toBe('consumer');
+    expect(live.members).toHaveLength(1);
+    expect(live.members[0]!.clientId).toBe('kjs-admin');
+    expect(listed).toEqual({ groupId: group, protocolType: 'consumer' });
+    expect(empty!.state).toBe('Empty');
+    expect(afterSet[0]!.partitions.sort((a, b) => a.partition - b.partition).map((p) => p.offset)).toEqual([
+      '0',
+      '1',
+    ]);
+    expect(deleted).toEqual([{ groupId: group, errorCode: 0 }]);
+    expect(gone!.state).toBe('Dead');
+  }, 60_000);
 });
