@@ -7,7 +7,8 @@ import { type Child, eventually, type GroupsTestStack, run, startGroupsTestStack
 
 /**
  * `kcat -G` (librdkafka's balanced consumer, the range assignor by default, eager) through the listener:
- * two members split the partitions, a third joins and the group rebalances to three; every record is
+ * two members split the partitions, a third joins through a second listener and the group rebalances
+ * to three; every record is
  * consumed, and the group's describe (the HTTP API's and the CLI's) shows the Kafka members and offsets.
  */
 
@@ -48,10 +49,10 @@ describe('Kafka groups: kcat -G', () => {
     const loaded = run('kcat', ['-b', t.bootstrap, '-P', '-t', topic, '-K:', '-l', file]);
     expect(await loaded.exited).toBe(0);
 
-    const consumer = (name: string) => {
+    const consumer = (name: string, bootstrap = t.bootstrap) => {
       const c = run('kcat', [
         '-b',
-        t.bootstrap,
+        bootstrap,
         '-G',
         group,
         '-o',
@@ -92,8 +93,8 @@ describe('Kafka groups: kcat -G', () => {
       'first records consumed',
     );
 
-    // Act: a third joins
-    const c = consumer('member-c');
+    // Act: a third joins, through another listener (its own services, as another process's): one group
+    const c = consumer('member-c', await t.addListener());
     const three = await eventually(
       async () => {
         const d = await t.services.groups.describeGroup(group);
