@@ -193,6 +193,11 @@ export async function startDevKafkaListener(
     );
   } catch (err) {
     await stack.stop();
+    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      throw new CliError(
+        `error: 127.0.0.1:${port} is in use, so the Kafka listener cannot open: pass --kafka-port <port> (env SLUICE_KAFKA_PORT), or 0 to run without it`,
+      );
+    }
     throw err;
   }
 }

@@ -241,19 +241,32 @@ class KafkaConnection {
     });
     this.tail = this.tail.then(async () => {
       const result = await outcome;
+      if (Buffer.isBuffer(result) && !this.socket.destroyed) {
+        // A request counts as in flight until its answer has left: a client that stops reading its
+        // answers is stopped from sending more (as Kafka mutes such a channel), so unread answers
+        // cannot pile up in memory beyond maxInFlight.
+        if (!this.socket.write(result)) await drainedOrClosed(this.socket);
+      }
       this.inFlight--;
       this.lastActivity = Date.now();
       if (this.paused && this.inFlight < this.server.options.maxInFlight) {
         this.paused = false;
         this.socket.resume();
       }
-      if (this.socket.destroyed) return;
-      if (result === null) return;
-      if (Buffer.isBuffer(result)) {
-        this.socket.write(result);
-        return;
-      }
-      this.close(result[CLOSE]);
+      if (result !== null && !Buffer.isBuffer(result)) this.close(result[CLOSE]);
     });
   }
+}
+
+/** Resolves once the socket's write buffer has drained, or the socket has closed. */
+function drainedOrClosed(socket: net.Socket): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      socket.off('drain', done);
+      socket.off('close', done);
+      resolve();
+    };
+    socket.once('drain', done);
+    socket.once('close', done);
+  });
 }

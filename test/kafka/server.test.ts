@@ -145,3 +145,24 @@ describe('Empty batches over offsets without records', () => {
     expect(nextOffsetAfter(Buffer.concat([three, gap]))).toBe(12);
   });
 });
+
+describe('Back-pressure', () => {
+  it('answers all 20,000 requests of a client that stopped reading its answers for a while', async () => {
+    const { port } = await serve({ maxInFlight: 4 });
+    const c = await RawKafkaConnection.connect(port);
+    c.socket.pause(); // a client that stops reading
+    const big = requestFrame(18, 0, 1, () => {});
+    // Enough requests that unread answers would fill the socket buffers many times over.
+    const frames = Buffer.concat(Array.from({ length: 20_000 }, () => big));
+    c.write(frames);
+    await new Promise((r) => setTimeout(r, 300));
+    c.socket.resume();
+    let answered = 0;
+    while (answered < 20_000) {
+      await c.next(10_000);
+      answered++;
+    }
+    expect(answered).toBe(20_000);
+    c.close();
+  });
+});
