@@ -61,6 +61,9 @@ export interface GroupMember {
   readonly targetAssignment: { topic: string; partition: number }[];
   readonly lastHeartbeat: number;
   readonly sessionTimeoutMs: number;
+  /** Kafka clients' members only: client id and host of their last JoinGroup. */
+  readonly clientId?: string;
+  readonly clientHost?: string;
 }
 
 export interface GroupPartitionLag {

@@ -89,6 +89,11 @@ export const ERRORS = {
   GROUP_ID_NOT_FOUND: { status: 404, retriable: false, message: 'The group does not exist' },
   NON_EMPTY_GROUP: { status: 409, retriable: false, message: 'The group still has members' },
   INVALID_GROUP_ID: { status: 400, retriable: false, message: 'The group name is not valid' },
+  INCONSISTENT_GROUP_PROTOCOL: {
+    status: 409,
+    retriable: false,
+    message: 'The group has members of the other kind (Kafka clients or Sluice SDK consumers)',
+  },
   // HTTP
   UNAUTHORIZED: {
     status: 401,

@@ -58,6 +58,15 @@ export function groupsCommand({ env, io }: CliContext): Command {
         `Group: ${d.groupId}  State: ${d.state}  Generation: ${d.generation}  Members: ${d.members.length}  ` +
           `Assignor: ${d.assignor}  Total lag: ${d.totalLag}\n`,
       );
+      if (d.members.some((m) => m.clientId !== undefined)) {
+        // Kafka clients' members: who they are, as kafka-consumer-groups.sh --members shows them.
+        io.stdout.write(
+          table(
+            ['MEMBER', 'CLIENT-ID', 'HOST', 'PARTITIONS'],
+            d.members.map((m) => [m.memberId, m.clientId ?? '-', m.clientHost ?? '-', m.assignment.length]),
+          ),
+        );
+      }
       io.stdout.write(
         table(
           ['TOPIC', 'PARTITION', 'COMMITTED-OFFSET', 'HIGH-WATERMARK', 'LAG', 'MEMBER'],
