@@ -41,10 +41,21 @@ export function parseFrom(value: string): From {
   );
 }
 
-async function write(io: CliIo, text: string): Promise<void> {
-  const stream = io.stdout as { write(s: string): unknown; once?: (event: string, fn: () => void) => void };
+/** Writes, waiting for a full pipe to drain, or for its reader to go (then `closed` resolves first). */
+async function write(io: CliIo, text: string, closed: Promise<void>): Promise<void> {
+  const stream = io.stdout as {
+    write(s: string): unknown;
+    once?: (event: string, fn: () => void) => void;
+    off?: (event: string, fn: () => void) => void;
+  };
   if (stream.write(text) === false && typeof stream.once === 'function') {
-    await new Promise<void>((resolve) => stream.once!('drain', resolve));
+    let drained: () => void = () => undefined;
+    const drain = new Promise<void>((resolve) => {
+      drained = resolve;
+    });
+    stream.once('drain', drained);
+    await Promise.race([drain, closed]);
+    stream.off?.('drain', drained);
   }
 }
 
@@ -137,6 +148,20 @@ export function consumeCommand({ env, io }: CliContext): Command {
             );
           }
         }
+        if (typeof from === 'object' && 'offset' in from) {
+          // An explicit offset outside the log is a mistake to report, never a silent restart elsewhere.
+          for (const p of partitions) {
+            if (from.offset < p.logStartOffset || from.offset > p.highWatermark) {
+              throw new CliError(
+                `error: --from ${from.offset} is outside partition ${p.partition} of ${topic}: its log start offset is ${p.logStartOffset} and its high-water mark is ${p.highWatermark}, so --from must be from ${p.logStartOffset} to ${p.highWatermark}` +
+                  (opts.partition === undefined && partitions.length > 1
+                    ? ' (an offset applies to every partition: pick one with --partition)'
+                    : '') +
+                  '; or use --from earliest or --from latest',
+              );
+            }
+          }
+        }
         const byTime =
           typeof from === 'object' && 'timestamp' in from
             ? new Map(
@@ -194,6 +219,15 @@ export function consumeCommand({ env, io }: CliContext): Command {
       });
       consumer.on('crash', ({ error }) => end(error));
       const stopInterrupt = io.onInterrupt(() => end());
+      // `| head -2`: the reader is gone. Stop, commit what was printed and leave the group, exit 0.
+      let outputClosed!: () => void;
+      const closed = new Promise<void>((resolve) => {
+        outputClosed = resolve;
+      });
+      const stopOutputClosed = io.onOutputClosed(() => {
+        outputClosed();
+        end();
+      });
       const idle =
         opts.timeoutMs === undefined
           ? undefined
@@ -215,6 +249,7 @@ export function consumeCommand({ env, io }: CliContext): Command {
                 opts.format === 'json'
                   ? formatJson(batch.topic, batch.partition, m)
                   : formatText(batch.topic, batch.partition, m, opts),
+                closed,
               );
               resolveOffset(m.offset);
               count++;
@@ -230,6 +265,7 @@ export function consumeCommand({ env, io }: CliContext): Command {
       } finally {
         if (idle) clearInterval(idle);
         stopInterrupt();
+        stopOutputClosed();
         await consumer.disconnect();
       }
       io.stderr.write(`${count} record${count === 1 ? '' : 's'}\n`);

@@ -107,7 +107,10 @@ describe('CLI: produce and consume', () => {
     expect(Date.parse(rows[0]![2]!)).toBeGreaterThanOrEqual(before - 1000);
 
     const json = ok(
-      await sluice(['consume', topic, '--format', 'json', '--from', '1', '--max-records', '1'], { env }),
+      await sluice(
+        ['consume', topic, '--format', 'json', '--partition', '1', '--from', '1', '--max-records', '1'],
+        { env },
+      ),
     );
     expect(lines(json.stdout).map((l) => JSON.parse(l))).toEqual([
       expect.objectContaining({

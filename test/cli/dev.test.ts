@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { http } from '../api/support';
-import { alive, BIN, eventually, type Running, run, runSluice } from './support';
+import { alive, BIN, eventually, ROOT, type Running, run, runProcess, runSluice } from './support';
 
 let dir: string;
 let dataDir: string;
@@ -83,6 +83,27 @@ describe('Command: sluice dev (npm start)', () => {
     expect(busy.stderr).toBe(
       `error: port ${portOf(url)} on 127.0.0.1 is in use (another sluice dev?): choose another with --port N or SLUICE_PORT=N\n`,
     );
+  });
+
+  it('loads the local stack only for dev: topics list and groups list never import dynalite, s3rver or the AWS SDK', async () => {
+    const trace = ['--require', join(ROOT, 'test/cli/fixtures/trace-loads.cjs'), BIN];
+    for (const args of [
+      ['topics', 'list'],
+      ['groups', 'list'],
+    ]) {
+      const r = await runProcess(process.execPath, [...trace, ...args, '--endpoint', url]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toBe('loaded-server-modules: none\n');
+    }
+    // The check itself sees them where they are loaded.
+    const dev = await runProcess(process.execPath, [
+      ...trace,
+      'dev',
+      '--in-memory',
+      '--port',
+      String(portOf(url)),
+    ]);
+    expect(dev.stderr).toMatch(/loaded-server-modules: .*dynalite/);
   });
 
   it('prints its version', async () => {

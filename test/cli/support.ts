@@ -35,6 +35,7 @@ export async function sluice(
     stderr: { write: (s: string) => err.push(s), isTTY: false },
     stdin: Readable.from([options.stdin ?? '']),
     onInterrupt: () => () => undefined,
+    onOutputClosed: () => () => undefined,
     fail: (line: string) => {
       err.push(`${line}\n`);
       failed = true;
@@ -155,8 +156,18 @@ export function runSluice(
   env: NodeJS.ProcessEnv = {},
   stdin?: string,
 ): Promise<CliResult> {
+  return runProcess(process.execPath, [BIN, ...args], env, stdin);
+}
+
+/** Runs a command to the end, with `stdin` as its input. */
+export function runProcess(
+  command: string,
+  args: readonly string[],
+  env: NodeJS.ProcessEnv = {},
+  stdin?: string,
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
+    const child = spawn(command, args, {
       cwd: ROOT,
       env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
       stdio: ['pipe', 'pipe', 'pipe'],
