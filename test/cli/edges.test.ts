@@ -5,7 +5,7 @@
 
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestStack, type TestStack, uniqueName } from '../api/support';
+import { http, startTestStack, type TestStack, uniqueName } from '../api/support';
 import { BIN, type CliResult, ROOT, runSluice } from './support';
 
 let stack: TestStack;
@@ -77,6 +77,74 @@ describe('CLI: consume --from <offset>', () => {
     expect(inside.stdout).toBe('b\nc\n');
     const atEnd = ok(await runSluice(['consume', topic, '--partition', '0', '--from', '3'], env));
     expect(atEnd.stdout).toBe('');
+  });
+});
+
+describe('Retention: keep forever and alter', () => {
+  it('creates a keep-forever topic with --retention-ms -1 and alters retention with topics alter', async () => {
+    const topic = uniqueName('t');
+    ok(await runSluice(['topics', 'create', topic, '--retention-ms', '-1'], env));
+    const described = async () =>
+      JSON.parse(ok(await runSluice(['topics', 'describe', topic, '--json'], env)).stdout);
+    expect(await described()).toMatchObject({ retentionMs: null, retentionBytes: null });
+
+    const altered = ok(
+      await runSluice(
+        ['topics', 'alter', topic, '--retention-ms', '3600000', '--retention-bytes', '1000000'],
+        env,
+      ),
+    );
+    expect(altered.stdout).toBe(`Topic ${topic} now has retention 1h / 1000000 bytes.\n`);
+    expect(await described()).toMatchObject({ retentionMs: 3_600_000, retentionBytes: 1_000_000 });
+    ok(await runSluice(['topics', 'alter', topic, '--retention-bytes', '-1', '--partitions', '2'], env));
+    expect(await described()).toMatchObject({
+      retentionMs: 3_600_000,
+      retentionBytes: null,
+      partitionCount: 2,
+    });
+    ok(await runSluice(['topics', 'alter', topic, '--retention-ms', '-1'], env));
+    expect(ok(await runSluice(['topics', 'list'], env)).stdout).toMatch(
+      new RegExp(`^${topic}\\s+2\\s+forever$`, 'm'),
+    );
+
+    const bad = await runSluice(['topics', 'alter', topic, '--retention-ms', '0'], env);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(
+      /--retention-ms <ms>' argument '0' is invalid. must be a positive integer of ms, or -1 for no bound/,
+    );
+    const nothing = await runSluice(['topics', 'alter', topic], env);
+    expect(nothing.stderr).toBe(
+      'error: give --partitions, --retention-ms or --retention-bytes (or several)\n',
+    );
+  });
+
+  it('POST /v1/topics/{topic}/config: null or -1 for no bound, a field left out unchanged, bad input refused', async () => {
+    const topic = uniqueName('t');
+    expect(
+      (
+        await http(stack.url, 'POST', '/v1/topics', {
+          body: { name: topic, partitions: 1, retentionMs: null },
+        })
+      ).json(),
+    ).toMatchObject({ retentionMs: null });
+    const set = await http(stack.url, 'POST', `/v1/topics/${topic}/config`, { body: { retentionMs: 1000 } });
+    expect(set.status).toBe(200);
+    expect(set.json()).toMatchObject({ name: topic, retentionMs: 1000, retentionBytes: null });
+    const cases: [unknown, number, string][] = [
+      [{}, 400, 'INVALID_CONFIG'],
+      [{ retentionMs: 0 }, 400, 'INVALID_CONFIG'],
+      [{ retentionMs: '1000' }, 400, 'INVALID_CONFIG'],
+      [{ partitions: 3 }, 400, 'INVALID_REQUEST'],
+    ];
+    for (const [body, status, code] of cases) {
+      const res = await http(stack.url, 'POST', `/v1/topics/${topic}/config`, { body: body as object });
+      expect([res.status, res.json().error.code], JSON.stringify(body)).toEqual([status, code]);
+    }
+    expect((await http(stack.url, 'GET', `/v1/topics/${topic}`)).json()).toMatchObject({ retentionMs: 1000 });
+    const missing = await http(stack.url, 'POST', `/v1/topics/${topic}-nope/config`, {
+      body: { retentionMs: -1 },
+    });
+    expect([missing.status, missing.json().error.code]).toEqual([404, 'UNKNOWN_TOPIC_OR_PARTITION']);
   });
 });
 
