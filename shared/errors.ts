@@ -37,6 +37,11 @@ export const ERRORS = {
     message: 'The batch decompresses to more than allowed',
   },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, retriable: false, message: 'The content type is not supported' },
+  NOT_ACCEPTABLE: {
+    status: 406,
+    retriable: false,
+    message: 'The route answers binary data; the request must accept it',
+  },
   // Topics and offsets
   UNKNOWN_TOPIC_OR_PARTITION: {
     status: 404,
