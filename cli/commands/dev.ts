@@ -12,6 +12,7 @@
 
 import { resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
+import type { LocalStack } from '../../shared/local/stack';
 import { action, type CliContext, CliError, integer } from './common';
 
 /** Same defaults as shared/local/stack.ts, kept here so that `--help` needs no import of the stack. */
@@ -102,39 +103,10 @@ export function devCommand({ env, io }: CliContext): Command {
         // Whatever happens from here, the lock goes with the process.
         process.once('exit', () => lock?.release());
 
-        // Loaded only now (after the lock: a second server refuses at once): the stack pulls in
-        // dynalite, s3rver and the AWS SDK.
-        const { startLocalStack } = await import('../../shared/local/stack');
-        let stack: Awaited<ReturnType<typeof startLocalStack>>;
-        try {
-          stack = await startLocalStack({
-            port: listenPort,
-            dataDir: opts.dataDir,
-            inMemory: opts.inMemory,
-            quiet: opts.quiet,
-            cleanupIntervalMs: opts.cleanupIntervalMs,
-            ...(token ? { token } : {}),
-            env,
-          });
-        } catch (err) {
-          lock?.release();
-          if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
-            throw new CliError(
-              `error: port ${listenPort} on 127.0.0.1 is in use (another sluice dev?): choose another with --port N or SLUICE_PORT=N`,
-            );
-          }
-          throw err;
-        }
-        const where = external
-          ? `storage at ${env.AWS_ENDPOINT_URL}`
-          : stack.dataDir
-            ? `data in ${stack.dataDir}`
-            : 'in memory: nothing is kept';
-        console.log(
-          `Sluice is ready at ${stack.url} (${where}${token ? ', bearer token required' : ''}). Ctrl-C stops it.`,
-        );
-
+        // Signals are handled from here on: one that arrives while the stack starts stops it once up.
+        let stack: LocalStack | undefined;
         let stopping = false;
+        let watchdog: NodeJS.Timeout | undefined;
         const parent = process.ppid;
         const shutdown = (why: string) => {
           if (stopping) {
@@ -143,6 +115,7 @@ export function devCommand({ env, io }: CliContext): Command {
           }
           stopping = true;
           clearInterval(watchdog);
+          if (stack === undefined) return; // still starting: stopped as soon as it is up
           console.log(`${why}: stopping`);
           setTimeout(() => {
             console.error(`sluice: the stop took more than ${STOP_DEADLINE_MS / 1000} s; exiting`);
@@ -163,8 +136,48 @@ export function devCommand({ env, io }: CliContext): Command {
         for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
           process.on(signal, () => shutdown(signal));
         }
+
+        // Loaded only now (after the lock: a second server refuses at once): the stack pulls in
+        // dynalite, s3rver and the AWS SDK.
+        const { startLocalStack } = await import('../../shared/local/stack');
+        if (stopping) {
+          process.exit(0);
+        }
+        try {
+          stack = await startLocalStack({
+            port: listenPort,
+            dataDir: opts.dataDir,
+            inMemory: opts.inMemory,
+            quiet: opts.quiet,
+            cleanupIntervalMs: opts.cleanupIntervalMs,
+            ...(token ? { token } : {}),
+            env,
+          });
+        } catch (err) {
+          lock?.release();
+          if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+            throw new CliError(
+              `error: port ${listenPort} on 127.0.0.1 is in use (another sluice dev?): choose another with --port N or SLUICE_PORT=N`,
+            );
+          }
+          throw err;
+        }
+        if (stopping) {
+          // A signal came while the stack started: stop it now that it exists.
+          stopping = false;
+          shutdown('stop requested during start');
+          return;
+        }
+        const where = external
+          ? `storage at ${env.AWS_ENDPOINT_URL}`
+          : stack.dataDir
+            ? `data in ${stack.dataDir}`
+            : 'in memory: nothing is kept';
+        console.log(
+          `Sluice is ready at ${stack.url} (${where}${token ? ', bearer token required' : ''}). Ctrl-C stops it.`,
+        );
         // A parent that is gone cannot forward signals any more: stop rather than live on as an orphan.
-        const watchdog = setInterval(() => {
+        watchdog = setInterval(() => {
           if (parent > 1 && !alive(parent)) shutdown(`parent process ${parent} exited`);
         }, PARENT_CHECK_MS);
         watchdog.unref();

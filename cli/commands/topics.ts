@@ -16,7 +16,7 @@ const HOUR = 3_600_000;
 
 /**
  * A retention value: a positive integer, or -1 as in Kafka: no bound (keep forever / no size limit).
- * The parser keeps -1 (commander turns a parser's null into ''); `bound` maps it to the API's null.
+ * The parser keeps -1 (commander turns a parser's null into ''), which the API takes as null.
  */
 function retentionValue(unit: string) {
   return (value: string): number => {
@@ -34,8 +34,6 @@ interface RetentionOptions {
   retentionMs?: number;
   retentionBytes?: number;
 }
-
-const bound = (value: number): number | null => (value === -1 ? null : value);
 
 function retention(ms: number | null): string {
   if (ms === null) return 'forever';

@@ -175,9 +175,25 @@ describe('CLI: perf and admin', () => {
       /^Cleanup pass (complete|stopped on its budget.*) in \d+ ms: \d+ partitions visited/,
     );
 
-    const unset = await sluice(['admin', 'cleanup'], { env: {} });
-    expect(unset.code).toBe(1);
-    expect(unset.stderr).toMatch(/^error: environment variable SLUICE_BUCKET must be set/);
+    const partial = await sluice(['admin', 'cleanup'], { env: { SLUICE_BUCKET: 'b' } });
+    expect(partial.code).toBe(1);
+    expect(partial.stderr).toMatch(/^error: environment variable SLUICE_TOPICS_TABLE must be set/);
+
+    // Without storage in the environment it asks a sluice dev at --endpoint.
+    const nobody = await sluice(['admin', 'cleanup', '--endpoint', 'http://127.0.0.1:9'], { env: {} });
+    expect(nobody.code).toBe(1);
+    expect(nobody.stderr).toMatch(
+      /^error: cannot connect to http:\/\/127\.0\.0\.1:9 \(ECONNREFUSED\): is sluice dev running there\?/,
+    );
+    // Storage named at an endpoint that is not DynamoDB (here: the Sluice API itself): a clear line, not UnknownError.
+    const wrong = await sluice(['admin', 'cleanup'], { env: { AWS_ENDPOINT_URL: stack.url } });
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toMatch(
+      new RegExp(
+        `^error: the storage at ${stack.url} did not answer as DynamoDB and S3 \\(UnknownError.*check AWS_ENDPOINT_URL`,
+      ),
+    );
+    expect(wrong.stderr.split('\n')).toHaveLength(2);
   });
 });
 

@@ -106,6 +106,27 @@ describe('Command: sluice dev (npm start)', () => {
     expect(dev.stderr).toMatch(/loaded-server-modules: .*dynalite/);
   });
 
+  it('sluice admin cleanup runs a pass inside the running sluice dev: retention is observable at once', async () => {
+    const topic = `short-${Date.now()}`;
+    expect(
+      (await http(url, 'POST', '/v1/topics', { body: { name: topic, partitions: 1, retentionMs: 1000 } }))
+        .status,
+    ).toBe(201);
+    for (const value of ['old', 'older']) {
+      await http(url, 'POST', `/v1/topics/${topic}/records`, {
+        body: { records: [{ value, partition: 0 }] },
+      });
+    }
+    await new Promise((r) => setTimeout(r, 1_500)); // the records pass their 1 s retention
+    const r = await runSluice(['admin', 'cleanup'], { SLUICE_ENDPOINT: url });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(
+      /^Cleanup pass complete in \d+ ms: \d+ partitions visited, [1-9]\d* log start offsets advanced/,
+    );
+    const d = (await http(url, 'GET', `/v1/topics/${topic}`)).json();
+    expect(d.partitions[0]).toEqual({ partition: 0, logStartOffset: 2, highWatermark: 2 });
+  });
+
   it('prints its version', async () => {
     const pkg = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8'));
     const r = await runSluice(['--version']);
@@ -127,6 +148,23 @@ describe('Command: sluice dev (npm start)', () => {
     } finally {
       again.child.kill('SIGINT');
       expect((await again.exited).code).toBe(0);
+    }
+  }, 60_000);
+});
+
+describe('Command: sluice dev --cleanup-interval-ms', () => {
+  it('runs the cleanup on that interval: records past a 1 s retention go without any command', async () => {
+    const dev = startDev(['--in-memory', '--port', '0', '--cleanup-interval-ms', '500']);
+    try {
+      const base = (await dev.waitFor(/ready at (http:\/\/127\.0\.0\.1:\d+)/))[1]!;
+      await http(base, 'POST', '/v1/topics', { body: { name: 'short', partitions: 1, retentionMs: 1000 } });
+      await http(base, 'POST', '/v1/topics/short/records', { body: { records: [{ value: 'x' }] } });
+      const start = async () =>
+        (await http(base, 'GET', '/v1/topics/short')).json().partitions[0].logStartOffset;
+      expect(await eventually(async () => (await start()) === 1, 20_000)).toBe(true);
+      expect(dev.output()).toMatch(/cleanup \{"complete":true/);
+    } finally {
+      dev.child.kill('SIGKILL');
     }
   }, 60_000);
 });
