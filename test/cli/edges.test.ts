@@ -4,9 +4,10 @@
  */
 
 import { spawn } from 'node:child_process';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { http, startTestStack, type TestStack, uniqueName } from '../api/support';
-import { BIN, type CliResult, ROOT, runSluice } from './support';
+import { BIN, type CliResult, ROOT, runProcess, runSluice } from './support';
 
 let stack: TestStack;
 let env: NodeJS.ProcessEnv;
@@ -77,6 +78,56 @@ describe('CLI: consume --from <offset>', () => {
     expect(inside.stdout).toBe('b\nc\n');
     const atEnd = ok(await runSluice(['consume', topic, '--partition', '0', '--from', '3'], env));
     expect(atEnd.stdout).toBe('');
+  });
+});
+
+describe('CLI: produce', () => {
+  it('on a terminal shows a > prompt per line and never redraws a progress line over the typing', async () => {
+    const topic = uniqueName('t');
+    ok(await runSluice(['topics', 'create', topic], env));
+    const r = await runProcess(
+      '/usr/bin/python3',
+      [
+        join(ROOT, 'test/cli/fixtures/pty-run.py'),
+        JSON.stringify(['first', 'second']),
+        process.execPath,
+        BIN,
+        'produce',
+        topic,
+      ],
+      env,
+    );
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const screen = r.stdout;
+    expect(screen).toMatch(/exit=0\n$/);
+    expect(screen).toMatch(/^> first\r?\n> second\r?\n> /);
+    expect(screen).not.toMatch(/MB sent/);
+    expect(screen).toMatch(/2 records, [\d.]+ MB in/);
+    // From a pipe: no prompt.
+    const piped = ok(await runSluice(['produce', topic], env, 'third\n'));
+    expect(piped.stderr).toMatch(/^1 record, [\d.]+ MB in [\d.]+ s/);
+    expect(ok(await runSluice(['consume', topic], env)).stdout).toBe('first\nsecond\nthird\n');
+  });
+
+  it('sends a record over 1 MiB with --max-batch-bytes, and names the line of one too large', async () => {
+    const topic = uniqueName('t');
+    ok(await runSluice(['topics', 'create', topic], env));
+    const big = 'x'.repeat(1_500_000);
+    const refused = await runSluice(['produce', topic], env, `small\n${big}\n`);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(
+      /^error: MESSAGE_TOO_LARGE: the record of line 2 must be ≤ 1048576 bytes \(--max-batch-bytes\), but is about \d+ bytes; raise --max-batch-bytes \(at most 4128768\)\n$/,
+    );
+    ok(await runSluice(['produce', topic, '--max-batch-bytes', '2000000'], env, `${big}\n`));
+    const read = ok(await runSluice(['consume', topic, '--format', 'json'], env));
+    expect(
+      read.stdout
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l).value.length),
+    ).toContain(1_500_000);
+    const tooHigh = await runSluice(['produce', topic, '--max-batch-bytes', '5000000'], env, 'x\n');
+    expect(tooHigh.stderr).toMatch(/must be from 1024 to 4128768, but 5000000 was provided/);
   });
 });
 
