@@ -26,6 +26,7 @@ interface ConsumeOptions extends ConnectionOptions {
   printPartition: boolean;
   printTimestamp: boolean;
   separator: string;
+  nullLiteral: string;
   format: 'text' | 'json';
 }
 
@@ -64,8 +65,8 @@ function formatText(topic: string, partition: number, m: KafkaMessage, opts: Con
   if (opts.printPartition) fields.push(String(partition));
   if (opts.printOffset) fields.push(String(m.offset));
   if (opts.printTimestamp) fields.push(new Date(m.timestamp).toISOString());
-  if (opts.printKey) fields.push(m.key === null ? 'null' : m.key.toString('utf8'));
-  fields.push(m.value === null ? 'null' : m.value.toString('utf8'));
+  if (opts.printKey) fields.push(m.key === null ? opts.nullLiteral : m.key.toString('utf8'));
+  fields.push(m.value === null ? opts.nullLiteral : m.value.toString('utf8'));
   void topic;
   return `${fields.join(opts.separator)}\n`;
 }
@@ -109,6 +110,7 @@ export function consumeCommand({ env, io }: CliContext): Command {
       .option('--print-partition', 'print the partition', false)
       .option('--print-timestamp', 'print the timestamp (ISO-8601)', false)
       .option('--separator <sep>', 'between printed fields', '\t')
+      .option('--null-literal <text>', 'what to print for a null key or value (default: nothing)', '')
       .option(
         '--format <format>',
         'text, or json: one object per line with every field',

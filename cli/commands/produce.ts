@@ -53,7 +53,7 @@ export function produceCommand({ env, io }: CliContext): Command {
         'Send one record per line of stdin (or --file). Blank lines are skipped. Prints a summary line to stderr, and a progress line while it runs on a terminal.',
       )
       .argument('<topic>')
-      .option('-f, --file <path>', 'read lines from this file instead of stdin')
+      .option('--file <path>', 'read lines from this file instead of stdin')
       .option('-k, --key-separator <sep>', 'split each line at the first <sep> into key and value')
       .option(
         '-p, --partition <n>',

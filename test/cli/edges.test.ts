@@ -233,3 +233,67 @@ describe('CLI: a closed stdout (`| head`)', () => {
     }
   });
 });
+
+describe('Smaller edges', () => {
+  it('tells a wrong token from a missing one', async () => {
+    const guarded = await startTestStack({ token: 's3cret' });
+    try {
+      const missing = await http(guarded.url, 'GET', '/v1/topics');
+      const wrong = await http(guarded.url, 'GET', '/v1/topics', {
+        headers: { authorization: 'Bearer nope' },
+      });
+      const right = await http(guarded.url, 'GET', '/v1/topics', {
+        headers: { authorization: 'Bearer s3cret' },
+      });
+      expect([missing.status, wrong.status, right.status]).toEqual([401, 401, 200]);
+      expect(missing.json().error.message).toMatch(/no Authorization header/);
+      expect(wrong.json().error.message).toMatch(/the bearer token is wrong/);
+      const cli = await runSluice(['topics', 'list'], { SLUICE_ENDPOINT: guarded.url, SLUICE_TOKEN: 'nope' });
+      expect(cli.stderr).toMatch(/^error: UNAUTHORIZED: the bearer token is wrong/);
+    } finally {
+      await guarded.stop();
+    }
+  });
+
+  it('groups reset-offsets refuses an unknown group unless --create, and --dry-run changes nothing', async () => {
+    const topic = uniqueName('t');
+    const group = uniqueName('g');
+    ok(await runSluice(['topics', 'create', topic], env));
+    ok(await runSluice(['produce', topic], env, 'a\nb\nc\n'));
+    const typo = await runSluice(
+      ['groups', 'reset-offsets', group, '--topic', topic, '--to', 'earliest'],
+      env,
+    );
+    expect(typo.code).toBe(1);
+    expect(typo.stderr).toMatch(
+      new RegExp(`^error: GROUP_ID_NOT_FOUND: group ${group} does not exist .*pass --create`),
+    );
+    expect(ok(await runSluice(['groups', 'list'], env)).stdout).not.toContain(group);
+
+    const dry = ok(
+      await runSluice(
+        ['groups', 'reset-offsets', group, '--topic', topic, '--to', '2', '--create', '--dry-run'],
+        env,
+      ),
+    );
+    expect(dry.stdout).toMatch(new RegExp(`^${topic}\\s+0\\s+2$`, 'm'));
+    expect(dry.stderr).toBe('Dry run: nothing was changed.\n');
+    expect(ok(await runSluice(['groups', 'list'], env)).stdout).not.toContain(group);
+
+    ok(await runSluice(['groups', 'reset-offsets', group, '--topic', topic, '--to', '2', '--create'], env));
+    expect(ok(await runSluice(['consume', topic, '--group', group], env)).stdout).toBe('c\n');
+  });
+
+  it('prints a null value as nothing (or --null-literal), and -f is only consume’s --follow', async () => {
+    const topic = uniqueName('t');
+    ok(await runSluice(['topics', 'create', topic], env));
+    await http(stack.url, 'POST', `/v1/topics/${topic}/records`, {
+      body: { records: [{ key: 'k', value: null }] },
+    });
+    expect(ok(await runSluice(['consume', topic, '--print-key'], env)).stdout).toBe('k\t\n');
+    expect(ok(await runSluice(['consume', topic, '--null-literal', 'NULL'], env)).stdout).toBe('NULL\n');
+    const f = await runSluice(['produce', topic, '-f', 'x.txt'], env);
+    expect(f.code).toBe(1);
+    expect(f.stderr).toBe("error: unknown option '-f'\n");
+  });
+});
