@@ -1,9 +1,10 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerCommands } from '../../cli/commands';
+import { createProgram } from '../../cli/main';
 import { startTestStack, type TestStack, uniqueName } from '../api/support';
 import { type CliResult, sluice, spawnSluice } from './support';
 
@@ -194,6 +195,43 @@ describe('CLI: perf and admin', () => {
       ),
     );
     expect(wrong.stderr.split('\n')).toHaveLength(2);
+  });
+});
+
+describe('CLI: README and --help agree', () => {
+  it('every command of --help is in the README’s table, and every option the table names exists', async () => {
+    const program = createProgram({});
+    const leaves = new Map<string, Command>();
+    const walk = (c: Command, path: string[]) => {
+      for (const sub of c.commands) {
+        if (sub.commands.length > 0) walk(sub, [...path, sub.name()]);
+        else leaves.set([...path, sub.name()].join(' '), sub);
+      }
+    };
+    walk(program, []);
+    const readme = await readFile(new URL('../../README.md', import.meta.url), 'utf8');
+    const table = readme.slice(readme.indexOf('### Commands'), readme.indexOf('## Deploy to AWS'));
+    const documented = new Set<string>();
+    for (const row of table.split('\n').filter((l) => l.startsWith('| `sluice '))) {
+      const [, first = '', rest = ''] = row.split(/(?<!\\)\|/);
+      const spans = [...first.matchAll(/`([^`]+)`/g)].map((m) => m[1]!);
+      const words = (span: string) =>
+        span.split(' ').filter((w) => /^[a-z-]+$/.test(w) && !w.startsWith('-'));
+      const head = words(spans[0]!).slice(1); // after "sluice"
+      const commands = [
+        head.join(' '),
+        ...spans.slice(1).map((sp) => [...head.slice(0, -1), words(sp)[0]].join(' ')),
+      ];
+      const flags = [...`${first} ${rest}`.matchAll(/(?<![\w-])(--[a-z][a-z-]*)/g)].map((m) => m[1]!);
+      for (const name of commands) {
+        const command = leaves.get(name);
+        expect(command, `README names \`sluice ${name}\`, which --help does not have`).toBeDefined();
+        documented.add(name);
+        const longs = command!.options.map((o) => o.long);
+        for (const flag of flags) expect(longs, `sluice ${name} ${flag}`).toContain(flag);
+      }
+    }
+    expect([...leaves.keys()].filter((name) => !documented.has(name))).toEqual([]);
   });
 });
 
