@@ -48,6 +48,12 @@ export const ERRORS = {
     message: 'The content type is not supported',
     answers: [415],
   },
+  NOT_ACCEPTABLE: {
+    status: 406,
+    retriable: false,
+    message: 'The route answers binary data; the request must accept it',
+    answers: [406],
+  },
   // Topics and offsets
   UNKNOWN_TOPIC_OR_PARTITION: {
     status: 404,

@@ -118,6 +118,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     handlers,
     ...(options.token ? { token: options.token } : {}),
     ...(log ? { log } : {}),
+    // `sluice admin cleanup` against this stack: the emulators are not reachable from outside.
+    cleanup: (pass) => runCleanup(createCleanupDeps(config, clients), { maxDurationMs: 30_000, ...pass }),
   });
   try {
     await new Promise<void>((ok, fail) => {

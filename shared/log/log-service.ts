@@ -228,6 +228,28 @@ export class LogService {
     return this.describeTopic(name);
   }
 
+  /**
+   * Changes a topic's retention, as Kafka's AlterConfigs does retention.ms / retention.bytes: null keeps
+   * records forever (no size bound); a field left out keeps its value. The next cleanup pass applies it.
+   */
+  async alterTopicConfig(
+    name: string,
+    config: { retentionMs?: number | null; retentionBytes?: number | null },
+  ): Promise<Topic> {
+    const topic = await this.requireTopic(name, true);
+    const altered: Topic = {
+      ...topic,
+      retentionMs: validateRetention('retentionMs', config.retentionMs, topic.retentionMs),
+      retentionBytes: validateRetention('retentionBytes', config.retentionBytes, topic.retentionBytes),
+    };
+    // Conditional on the topic id: a topic deleted and created again meanwhile is not altered.
+    if (!(await this.topics.setRetention(name, topic.topicId, altered))) {
+      throw new SluiceError('UNKNOWN_TOPIC_OR_PARTITION', `Topic '${name}' does not exist`);
+    }
+    this.topicCache.delete(name);
+    return altered;
+  }
+
   /** The topic's metadata, from the warm cache unless stale or told to refresh. */
   async requireTopic(name: string, fresh = false): Promise<Topic> {
     validateTopicName(name);
