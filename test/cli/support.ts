@@ -61,7 +61,7 @@ export function spawnSluice(args: readonly string[], env: NodeJS.ProcessEnv = {}
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'cli/main.ts', ...args], {
       cwd: new URL('../..', import.meta.url).pathname,
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, SLUICE_KAFKA_PORT: '0', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const out: Buffer[] = [];
@@ -100,7 +100,7 @@ export function run(
 ): Running {
   const child = spawn(command, args, {
     cwd: options.cwd ?? ROOT,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...options.env },
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, SLUICE_KAFKA_PORT: '0', ...options.env },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   let text = '';
@@ -169,7 +169,7 @@ export function runProcess(
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, {
       cwd: ROOT,
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, SLUICE_KAFKA_PORT: '0', ...env },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     const out: Buffer[] = [];
