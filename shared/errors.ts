@@ -85,6 +85,12 @@ export const ERRORS = {
     message: 'The append stalled and its offsets were aborted; nothing was acknowledged, retry',
   },
   STORAGE_UNAVAILABLE: { status: 503, retriable: true, message: 'S3 or DynamoDB is unavailable; retry' },
+  // Not transient: the same request would grow the same item or request past the same limit again
+  STORAGE_LIMIT_EXCEEDED: {
+    status: 507,
+    retriable: false,
+    message: 'An item or request would exceed a storage service limit (e.g. DynamoDB’s 400 KB item size)',
+  },
   REQUEST_TIMED_OUT: {
     status: 504,
     retriable: true,
