@@ -98,7 +98,7 @@ describe('Append protocol (design §4)', () => {
             batches: batchOf([`k${k}`], { producerId: 5, producerEpoch: 0, baseSequence: p === 0 ? seq : 0 }),
           })),
         );
-        results.forEach((r) => ok(r));
+        for (const r of results) ok(r);
         expect(h.calls.total('s3')).toBe(1);
         // reserve (head), claim (producer item), commit (entry), advance (head); no read first.
         expect(h.calls.get('UpdateItemCommand')).toBe(3 * k);
