@@ -658,8 +658,9 @@ export class DynamoLogStore implements LogStore {
   }
 
   async removeLegacyProducerAttributes(pid: string, names: readonly string[]): Promise<void> {
-    for (let i = 0; i < names.length; i += 100) {
-      const chunk = names.slice(i, i + 100).filter((name) => LEGACY_PRODUCER_ATTRIBUTE.test(name));
+    // 250 names of ~14 characters keep each REMOVE under DynamoDB's 4 KB expression limit.
+    for (let i = 0; i < names.length; i += 250) {
+      const chunk = names.slice(i, i + 250).filter((name) => LEGACY_PRODUCER_ATTRIBUTE.test(name));
       if (chunk.length === 0) continue;
       await this.conditionalHeadUpdate(
         pid,
