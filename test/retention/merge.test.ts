@@ -172,8 +172,10 @@ describe('Merging small segments', () => {
         [0, 3],
         [3, 1],
         [4, 8],
+        [12, 1], // the cold retry's own range, aborted: it reserved before its claim was refused
       ]);
       expect(later.records).toEqual(before.records);
+      expect(later.entries.at(-1)?.state).toBe('aborted');
     });
   });
 
