@@ -222,12 +222,15 @@ export class PartitionAppender {
       this.faults.crash?.('after-advance', pid);
       return true;
     };
+    const sent = performance.now();
     if (await advance()) return true;
+    // Waits are paced by the store's own answer time: the range before ours is usually one call from
+    // closing, and on a loaded store faster polls would only queue behind the writes they wait for.
+    const roundTrip = Math.max(1, performance.now() - sent);
     const deadline = this.now() + this.tuning.maxAckWaitMs;
-    // The range before ours is usually closing as we speak: one blind retry after a breath.
-    await sleep(1);
+    await sleep(Math.min(roundTrip, 50));
     if (await advance()) return true;
-    let delay = 2;
+    let delay = Math.max(2, roundTrip);
     for (;;) {
       const head = await this.requireHead(pid);
       if (head.highWatermark > base) {
@@ -240,8 +243,8 @@ export class PartitionAppender {
       }
       await this.repairIfStalled(pid, head);
       if (this.now() > deadline) return false;
-      await sleep(delay);
-      delay = Math.min(delay * 2, 50);
+      await sleep(Math.min(delay, 200));
+      delay *= 2;
     }
   }
 
@@ -325,8 +328,9 @@ export class PartitionAppender {
     const now = this.now();
     const open = head.reservations.find((r) => r.base === hw) ?? this.inferReservation(head);
     const age = now - open.reservedAt;
-    // An entry at the mark whose appender died before advancing: anyone may advance over it.
-    if (age < Math.min(200, this.tuning.repairAfterMs / 4)) return undefined;
+    // An entry at the mark whose appender died before advancing: anyone may advance over it. Live
+    // appenders advance over their own (see advanceWhenReached): a second is far beyond their pace.
+    if (age < Math.min(1000, this.tuning.repairAfterMs / 4)) return undefined;
     const atMark = await this.store.getEntry(pid, hw);
     if (!atMark) {
       if (age < this.tuning.repairAfterMs) return undefined;
