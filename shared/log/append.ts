@@ -285,25 +285,6 @@ export class PartitionAppender {
     }
   }
 
-  /** Polls the head until the high-water mark passes `offset`, repairing a stalled range on the way. */
-  async waitForHighWatermark(pid: string, offset: number): Promise<PartitionHead> {
-    const deadline = this.now() + this.tuning.maxAckWaitMs;
-    let delay = 5;
-    for (;;) {
-      const head = await this.requireHead(pid);
-      if (head.highWatermark > offset) return head;
-      await this.repairIfStalled(pid, head);
-      if (this.now() > deadline) {
-        throw new SluiceError(
-          'REQUEST_TIMED_OUT',
-          `The records are stored, but earlier offsets did not commit within ${this.tuning.maxAckWaitMs} ms; retry to learn their offsets`,
-        );
-      }
-      await sleep(delay);
-      delay = Math.min(delay * 2, 200);
-    }
-  }
-
   /**
    * Invariant 4: once appends stop, the high-water mark reaches the log end offset within
    * repairAfterMs. Called by fetches, waiting appenders and cleanup when HW < LEO. Cheap when the
