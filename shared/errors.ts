@@ -137,6 +137,13 @@ export const ERRORS = {
     message: 'S3 or DynamoDB is unavailable; retry',
     answers: [503],
   },
+  // Not transient: the same request would grow the same item or request past the same limit again
+  STORAGE_LIMIT_EXCEEDED: {
+    status: 507,
+    retriable: false,
+    message: 'An item or request would exceed a storage service limit (e.g. DynamoDB’s 400 KB item size)',
+    answers: [507],
+  },
   REQUEST_TIMED_OUT: {
     status: 504,
     retriable: true,
