@@ -22,7 +22,10 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import http, { type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import os from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { GetItemCommand, PutItemCommand, QueryCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { CONSUMER_DEFAULTS, Sluice } from '../client';
 import {
   decodeFetchResponse,
@@ -39,9 +42,11 @@ import {
   type ProducerRecord,
   partitionForKey,
 } from '../shared/codec';
+import type { StorageConfig } from '../shared/config';
 import { startEmulators } from '../shared/local/emulators';
 import { startLocalStack } from '../shared/local/stack';
 import type { FetchPartitionResult, ProducePartitionRequest } from '../shared/log/types';
+import { createAwsClients } from '../shared/store/aws-clients';
 import { type BenchEvent, generateEvents, type WorkloadName } from './workloads';
 
 // ————————————————————————————————————————————— accounting (server side)
@@ -229,17 +234,48 @@ function countApiLine(line: string, counters: Counters): void {
   c.ms += Number.parseInt(ms ?? '0', 10) || 0;
 }
 
-type ServerMessage = { type: 'ready'; url: string } | { type: 'counters'; id: number; counters: Counters };
-type ParentMessage = { type: 'snapshot'; id: number } | { type: 'stop' };
+type StorageMessage = { type: 'ready'; url: string } | { type: 'counters'; id: number; counters: Counters };
+type ServerMessage =
+  | { type: 'ready'; url: string }
+  | { type: 'counters'; id: number; counters: Counters }
+  | { type: 'floor'; id: number; floor: StorageFloor }
+  | { type: 'usage'; id: number; usage: ProcessUsage };
+type ParentMessage =
+  | { type: 'snapshot'; id: number }
+  | { type: 'floor'; id: number }
+  | { type: 'usage'; id: number }
+  | { type: 'stop' };
 
-/** The child process: emulators, proxy and local stack, answering snapshots of the counters over IPC. */
-async function serve(): Promise<void> {
+/**
+ * The storage side (`--storage`): the embedded emulators, each in its own process as `npm start` runs
+ * them, behind the accounting proxy. The proxy has a process of its own so that its work is not charged
+ * to the API's event loop.
+ */
+async function serveStorage(): Promise<void> {
   const counters = newCounters();
-  const emulators = await startEmulators({ inMemory: true });
+  const emulators = await startEmulators({ inMemory: true, isolation: 'process' });
   const proxy = await startAccountingProxy(emulators.dynamoEndpoint, emulators.s3Endpoint, counters);
+  const send = (m: StorageMessage) => process.send?.(m);
+  process.on('message', async (m: ParentMessage) => {
+    if (m.type === 'snapshot') send({ type: 'counters', id: m.id, counters: structuredClone(counters) });
+    if (m.type === 'stop') {
+      await proxy.stop();
+      await emulators.stop();
+      process.exit(0);
+    }
+  });
+  process.on('disconnect', () => {
+    emulators.stop().finally(() => process.exit(0));
+  });
+  send({ type: 'ready', url: proxy.url });
+}
+
+/** The API side (`--serve <proxy url>`): `startLocalStack`, the `npm start` server, on the proxy. */
+async function serve(endpoint: string): Promise<void> {
+  const counters = newCounters();
   const stack = await startLocalStack({
     port: 0,
-    endpoint: proxy.url,
+    endpoint,
     quiet: false,
     log: (line) => countApiLine(line, counters),
     env: {},
@@ -247,49 +283,196 @@ async function serve(): Promise<void> {
   const send = (m: ServerMessage) => process.send?.(m);
   process.on('message', async (m: ParentMessage) => {
     if (m.type === 'snapshot') send({ type: 'counters', id: m.id, counters: structuredClone(counters) });
+    if (m.type === 'floor') send({ type: 'floor', id: m.id, floor: await measureStorageFloor(stack.config) });
+    if (m.type === 'usage') {
+      const cpu = process.cpuUsage();
+      const elu = performance.eventLoopUtilization();
+      send({
+        type: 'usage',
+        id: m.id,
+        usage: { cpuMs: (cpu.user + cpu.system) / 1000, idleMs: elu.idle, activeMs: elu.active },
+      });
+    }
     if (m.type === 'stop') {
       await stack.stop();
-      await proxy.stop();
-      await emulators.stop();
       process.exit(0);
     }
   });
+  process.on('disconnect', () => process.exit(0));
   send({ type: 'ready', url: stack.url });
+}
+
+/** Per-call latency of today's produce and fetch call sequences, made one at a time on an idle stack. */
+export interface StorageFloor {
+  readonly samples: number;
+  /** p50 of each call, ms. */
+  readonly calls: Record<string, number>;
+  /** p50 of the whole sequence of a produce (S3 PUT + 3 DynamoDB writes) and of a tail fetch (GetItem + Query + S3 GET). */
+  readonly produceMs: number;
+  readonly fetchMs: number;
+}
+
+/**
+ * The floor: the calls an uncontended produce makes (S3 PutObject of a small object, then the append's
+ * reserve UpdateItem, commit PutItem and advance UpdateItem) and those of a tail fetch (head GetItem,
+ * index Query, S3 GetObject of the range), one after another through the same SDK configuration, proxy
+ * and emulators as the stack, on a scratch partition. Nothing runs beside them.
+ */
+async function measureStorageFloor(config: StorageConfig, samples = 40): Promise<StorageFloor> {
+  const clients = createAwsClients(config);
+  const pid = `floor-${Date.now().toString(36)}#0`;
+  const body = Buffer.alloc(1024, 7);
+  const table = config.logTable;
+  const series: Record<string, number[]> = {};
+  const produce: number[] = [];
+  const fetch: number[] = [];
+  const time = async (name: string, call: () => Promise<unknown>) => {
+    const t0 = performance.now();
+    await call();
+    const ms = performance.now() - t0;
+    const list = series[name] ?? [];
+    series[name] = list;
+    list.push(ms);
+    return ms;
+  };
+  try {
+    await clients.dynamo.send(
+      new PutItemCommand({
+        TableName: table,
+        Item: { pid: { S: pid }, sk: { N: '-1' }, logEndOffset: { N: '0' }, highWatermark: { N: '0' } },
+      }),
+    );
+    for (let i = 0; i < samples + 5; i++) {
+      const key = `floor/${pid}/${i}`;
+      let ms = await time('S3 PutObject', () =>
+        clients.s3.send(new PutObjectCommand({ Bucket: config.bucket, Key: key, Body: body })),
+      );
+      ms += await time('DynamoDB UpdateItem (reserve)', () =>
+        clients.dynamo.send(
+          new UpdateItemCommand({
+            TableName: table,
+            Key: { pid: { S: pid }, sk: { N: '-1' } },
+            UpdateExpression: 'SET logEndOffset = logEndOffset + :n',
+            ExpressionAttributeValues: { ':n': { N: '1' } },
+            ReturnValues: 'UPDATED_NEW',
+          }),
+        ),
+      );
+      ms += await time('DynamoDB PutItem (commit)', () =>
+        clients.dynamo.send(
+          new PutItemCommand({
+            TableName: table,
+            Item: { pid: { S: pid }, sk: { N: String(i) }, objectKey: { S: key }, size: { N: '1024' } },
+            ConditionExpression: 'attribute_not_exists(sk)',
+          }),
+        ),
+      );
+      ms += await time('DynamoDB UpdateItem (advance)', () =>
+        clients.dynamo.send(
+          new UpdateItemCommand({
+            TableName: table,
+            Key: { pid: { S: pid }, sk: { N: '-1' } },
+            UpdateExpression: 'SET highWatermark = :next',
+            ConditionExpression: 'highWatermark = :base',
+            ExpressionAttributeValues: { ':base': { N: String(i) }, ':next': { N: String(i + 1) } },
+          }),
+        ),
+      );
+      let fetchMs = await time('DynamoDB GetItem (head)', () =>
+        clients.dynamo.send(
+          new GetItemCommand({
+            TableName: table,
+            Key: { pid: { S: pid }, sk: { N: '-1' } },
+            ConsistentRead: true,
+          }),
+        ),
+      );
+      fetchMs += await time('DynamoDB Query (entries)', () =>
+        clients.dynamo.send(
+          new QueryCommand({
+            TableName: table,
+            KeyConditionExpression: 'pid = :pid AND sk BETWEEN :from AND :to',
+            ExpressionAttributeValues: {
+              ':pid': { S: pid },
+              ':from': { N: String(i) },
+              ':to': { N: String(i) },
+            },
+            ConsistentRead: true,
+          }),
+        ),
+      );
+      fetchMs += await time('S3 GetObject (range)', async () => {
+        const answer = await clients.s3.send(
+          new GetObjectCommand({ Bucket: config.bucket, Key: key, Range: 'bytes=0-1023' }),
+        );
+        await answer.Body!.transformToByteArray();
+      });
+      if (i >= 5) {
+        produce.push(ms);
+        fetch.push(fetchMs);
+      }
+    }
+  } finally {
+    clients.dynamo.destroy();
+    clients.s3.destroy();
+  }
+  // The first five rounds warm connections and caches.
+  const calls = Object.fromEntries(
+    Object.entries(series).map(([name, xs]) => [name, percentile(xs.slice(5), 50)]),
+  );
+  return { samples, calls, produceMs: percentile(produce, 50), fetchMs: percentile(fetch, 50) };
+}
+
+/** CPU time and event-loop busy/idle time of the API's process, cumulative. */
+export interface ProcessUsage {
+  readonly cpuMs: number;
+  readonly activeMs: number;
+  readonly idleMs: number;
 }
 
 export interface LocalServer {
   readonly url: string;
   counters(): Promise<Counters>;
+  /** The API process's CPU and event-loop use so far. */
+  usage(): Promise<ProcessUsage>;
+  /** The floor of the storage calls, measured from the API's process. */
+  storageFloor(): Promise<StorageFloor>;
   stop(): Promise<void>;
 }
 
-/** Starts the server side in a child process (its own core on a multi-core machine). */
-export async function startServer(): Promise<LocalServer> {
-  const child: ChildProcess = fork(fileURLToPath(import.meta.url), ['--serve'], {
+interface Child {
+  readonly process: ChildProcess;
+  readonly url: string;
+  ask<T>(message: ParentMessage & { id: number }, pick: (m: ServerMessage) => T | undefined): Promise<T>;
+  stop(): Promise<void>;
+}
+
+async function forkChild(args: string[]): Promise<Child> {
+  const child: ChildProcess = fork(fileURLToPath(import.meta.url), args, {
     execArgv: ['--openssl-legacy-provider', '--import', 'tsx'],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const url = await new Promise<string>((resolve, reject) => {
     child.once('error', reject);
-    child.once('exit', (code) => reject(new Error(`the bench server exited with ${code}`)));
+    child.once('exit', (code) => reject(new Error(`the bench child ${args[0]} exited with ${code}`)));
     child.on('message', (m: ServerMessage) => {
       if (m.type === 'ready') resolve(m.url);
     });
   });
-  let nextId = 0;
   return {
+    process: child,
     url,
-    counters() {
-      const id = nextId++;
+    ask(message, pick) {
       return new Promise((resolve) => {
         const onMessage = (m: ServerMessage) => {
-          if (m.type === 'counters' && m.id === id) {
-            child.off('message', onMessage);
-            resolve(m.counters);
-          }
+          if (!('id' in m) || m.id !== message.id) return;
+          const value = pick(m);
+          if (value === undefined) return;
+          child.off('message', onMessage);
+          resolve(value);
         };
         child.on('message', onMessage);
-        child.send({ type: 'snapshot', id } satisfies ParentMessage);
+        child.send(message);
       });
     },
     async stop() {
@@ -298,6 +481,41 @@ export async function startServer(): Promise<LocalServer> {
       child.send({ type: 'stop' } satisfies ParentMessage);
       await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
       if (child.exitCode === null) child.kill();
+    },
+  };
+}
+
+/**
+ * Starts the server side in child processes: the storage (emulators in processes of their own, behind
+ * the accounting proxy) and the local stack on it.
+ */
+export async function startServer(): Promise<LocalServer> {
+  const storage = await forkChild(['--storage']);
+  let api: Child;
+  try {
+    api = await forkChild(['--serve', storage.url]);
+  } catch (err) {
+    await storage.stop();
+    throw err;
+  }
+  let nextId = 0;
+  const counters = (child: Child) =>
+    child.ask({ type: 'snapshot', id: nextId++ }, (m) => (m.type === 'counters' ? m.counters : undefined));
+  return {
+    url: api.url,
+    async counters() {
+      const [a, b] = await Promise.all([counters(api), counters(storage)]);
+      return { api: a.api, dynamo: b.dynamo, s3: b.s3 };
+    },
+    usage() {
+      return api.ask({ type: 'usage', id: nextId++ }, (m) => (m.type === 'usage' ? m.usage : undefined));
+    },
+    storageFloor() {
+      return api.ask({ type: 'floor', id: nextId++ }, (m) => (m.type === 'floor' ? m.floor : undefined));
+    },
+    async stop() {
+      await api.stop();
+      await storage.stop();
     },
   };
 }
@@ -695,6 +913,8 @@ export interface LatencyResult {
   readonly fetches: number;
   readonly partitionsWithData: number;
   readonly counters: Counters;
+  /** The API process during the phase: CPU ms per second of wall time, and its event loop's busy share. */
+  readonly api: { readonly cpuMsPerSecond: number; readonly eventLoopUtilization: number };
 }
 
 export interface IdleResult {
@@ -709,11 +929,19 @@ export interface IdleResult {
   readonly counters: Counters;
 }
 
+/** The floor of today's call sequence, measured in the same run as the latency phase. */
+export interface FloorResult {
+  readonly storage: StorageFloor;
+  /** p50 of a request to the gateway that no handler serves (404): the HTTP hop alone. */
+  readonly httpHopMs: number;
+}
+
 export interface E2EResult {
   readonly throughput: ThroughputRow[];
   readonly catchUp: CatchUpRow[];
   readonly accounting: WorkloadAccounting[];
   readonly latency: LatencyResult;
+  readonly floor: FloorResult;
   readonly idle: IdleResult;
   readonly requestBytes: number;
   readonly partitions: number;
@@ -754,6 +982,18 @@ async function closedLoopProducers(
 }
 
 export async function runE2EBench(options: E2EOptions = {}): Promise<E2EResult> {
+  const result = await runPhases(options, true);
+  return { ...result, idle: result.idle! };
+}
+
+/** Only the throughput rows (no catch-up) and the latency phase with its floor: `bench/e2e.ts --latency`. */
+export function runLatencyBench(options: E2EOptions = {}): Promise<LatencyBenchResult> {
+  return runPhases(options, false);
+}
+
+export type LatencyBenchResult = Omit<E2EResult, 'idle'> & { readonly idle?: IdleResult };
+
+async function runPhases(options: E2EOptions, full: boolean): Promise<LatencyBenchResult> {
   const log = options.log ?? (() => undefined);
   const throughputSeconds = options.throughputSeconds ?? 5;
   const latencySeconds = options.latencySeconds ?? 8;
@@ -801,6 +1041,7 @@ export async function runE2EBench(options: E2EOptions = {}): Promise<E2EResult> 
         });
         log(`e2e ${workload}: ${producers} producer(s) ${(r.records / r.elapsed).toFixed(0)} records/s`);
       }
+      if (!full) continue;
       // Catch-up: read everything back from offset 0 with one group member.
       const description = await api.json<{ partitions: { partition: number; highWatermark: number }[] }>(
         'GET',
@@ -846,6 +1087,11 @@ export async function runE2EBench(options: E2EOptions = {}): Promise<E2EResult> 
       });
     }
 
+    // The floor first, on the idle stack: the same calls one at a time, nothing running beside them.
+    const floor = await measureFloor(api, server);
+    log(
+      `e2e floor: produce calls ${floor.storage.produceMs.toFixed(1)} ms, HTTP hop ${floor.httpHopMs.toFixed(1)} ms`,
+    );
     const latency = await latencyPhase(
       api,
       server,
@@ -854,13 +1100,24 @@ export async function runE2EBench(options: E2EOptions = {}): Promise<E2EResult> 
       latencySeconds,
       options.latencyProducer ?? { recordsPerSec: 200, lingerMs: 5, maxInFlight: 1 },
     );
-    log(`e2e latency: p50 ${latency.e2eP50Ms.toFixed(0)} ms`);
-    const idle = await idlePhase(api, server, run, partitions, idleSeconds);
-    return { throughput, catchUp, accounting, latency, idle, requestBytes, partitions };
+    log(`e2e latency: ack p50 ${latency.ackP50Ms.toFixed(0)} ms, e2e p50 ${latency.e2eP50Ms.toFixed(0)} ms`);
+    const idle = full ? await idlePhase(api, server, run, partitions, idleSeconds) : undefined;
+    return { throughput, catchUp, accounting, latency, floor, idle, requestBytes, partitions };
   } finally {
     api.close();
     await server.stop();
   }
+}
+
+async function measureFloor(api: Api, server: LocalServer, samples = 40): Promise<FloorResult> {
+  const hops: number[] = [];
+  for (let i = 0; i < samples + 5; i++) {
+    const t0 = performance.now();
+    const answer = await api.request('GET', '/v1/floor-probe');
+    if (i >= 5) hops.push(performance.now() - t0);
+    if (answer.status !== 404) throw new Error(`the floor probe answered ${answer.status}`);
+  }
+  return { storage: await server.storageFloor(), httpHopMs: percentile(hops, 50) };
 }
 
 /**
@@ -906,6 +1163,7 @@ async function latencyPhase(
     },
   });
   const before = await server.counters();
+  const usageBefore = await server.usage();
   const started = performance.now();
   let sent = 0;
   const acks: Promise<unknown>[] = [];
@@ -928,6 +1186,7 @@ async function latencyPhase(
   while (e2eMs.length < sent && performance.now() < drainDeadline) await sleep(10);
   const elapsed = (performance.now() - started) / 1000;
   const counters = diffCounters(await server.counters(), before);
+  const usageAfter = await server.usage();
   const produceRequests = producer.stats.requests;
   await consumer.stop();
   await consuming;
@@ -950,6 +1209,12 @@ async function latencyPhase(
     fetches,
     partitionsWithData,
     counters,
+    api: {
+      cpuMsPerSecond: (usageAfter.cpuMs - usageBefore.cpuMs) / elapsed,
+      eventLoopUtilization:
+        (usageAfter.activeMs - usageBefore.activeMs) /
+        Math.max(1, usageAfter.activeMs - usageBefore.activeMs + usageAfter.idleMs - usageBefore.idleMs),
+    },
   };
 }
 
@@ -1003,7 +1268,7 @@ const f0 = (n: number) => (Number.isFinite(n) ? n.toFixed(0) : '—');
 const f1 = (n: number) => (Number.isFinite(n) ? n.toFixed(1) : '—');
 const f2 = (n: number) => (Number.isFinite(n) ? n.toFixed(2) : '—');
 
-export function formatThroughputTable(result: E2EResult): string {
+export function formatThroughputTable(result: Pick<E2EResult, 'throughput'>): string {
   const lines = [
     `| workload | producers | records/s | MB/s (uncompressed) | produce requests | ack p50 ms | ack p99 ms |`,
     '|---|--:|--:|--:|--:|--:|--:|',
@@ -1029,14 +1294,48 @@ export function formatCatchUpTable(result: E2EResult): string {
   return lines.join('\n');
 }
 
-export function formatLatencyTable(result: E2EResult): string {
+/** The floors beside the measured latencies: lingerMs + the calls of today's sequence, one at a time. */
+export function floors(result: Pick<E2EResult, 'floor' | 'latency'>): { ackMs: number; e2eMs: number } {
+  const { storage, httpHopMs } = result.floor;
+  const ackMs = result.latency.lingerMs + httpHopMs + storage.produceMs;
+  return { ackMs, e2eMs: ackMs + httpHopMs + storage.fetchMs };
+}
+
+export function formatLatencyTable(result: Pick<E2EResult, 'floor' | 'latency'>): string {
   const l = result.latency;
+  const floor = floors(result);
   return [
-    '| measure | p50 ms | p99 ms | max ms |',
-    '|---|--:|--:|--:|',
-    `| produce ack (send() → acknowledged, incl. lingerMs ${l.lingerMs}) | ${f1(l.ackP50Ms)} | ${f1(l.ackP99Ms)} | — |`,
-    `| end to end (send() → group consumer receipt, incl. lingerMs ${l.lingerMs}) | ${f0(l.e2eP50Ms)} | ${f0(l.e2eP99Ms)} | ${f0(l.e2eMaxMs)} |`,
+    '| measure | p50 ms | p99 ms | max ms | floor ms (same run) |',
+    '|---|--:|--:|--:|--:|',
+    `| produce ack (send() → acknowledged, incl. lingerMs ${l.lingerMs}) | ${f1(l.ackP50Ms)} | ${f1(l.ackP99Ms)} | — | ${f1(floor.ackMs)} |`,
+    `| end to end (send() → group consumer receipt, incl. lingerMs ${l.lingerMs}) | ${f0(l.e2eP50Ms)} | ${f0(l.e2eP99Ms)} | ${f0(l.e2eMaxMs)} | ${f1(floor.e2eMs)} |`,
   ].join('\n');
+}
+
+/** Mean time the gateway took per request, by operation (its request log), for the busiest ones. */
+function gatewayMeans(counters: Counters): string {
+  return Object.entries(counters.api)
+    .sort((a, b) => b[1].count - a[1].count)
+    .slice(0, 2)
+    .map(([op, c]) => `gateway ${op} mean ${f0(c.ms / Math.max(1, c.count))} ms`)
+    .join(', ');
+}
+
+/** What the floor is made of: each call's p50, one at a time on the idle stack. */
+export function formatFloorTable(result: Pick<E2EResult, 'floor' | 'latency'>): string {
+  const { storage, httpHopMs } = result.floor;
+  const floor = floors(result);
+  const lines = [
+    '| floor component (p50, one call at a time) | ms |',
+    '|---|--:|',
+    `| lingerMs | ${result.latency.lingerMs} |`,
+    `| HTTP hop (client → local gateway → client, no handler) | ${f1(httpHopMs)} |`,
+    ...Object.entries(storage.calls).map(([name, ms]) => `| ${name} | ${f1(ms)} |`),
+    `| **produce ack** = lingerMs + hop + S3 PUT + 3 DynamoDB writes | **${f1(floor.ackMs)}** |`,
+    `| **end to end** = ack + hop + GetItem + Query + S3 GET | **${f1(floor.e2eMs)}** |`,
+    `| (during the latency phase: the API process's CPU ${f0(result.latency.api.cpuMsPerSecond)} ms/s, its event loop ${f0(100 * result.latency.api.eventLoopUtilization)}% busy; ${gatewayMeans(result.latency.counters)}) | |`,
+  ];
+  return lines.join('\n');
 }
 
 export function formatAccountingTable(result: E2EResult): string {
@@ -1113,10 +1412,32 @@ export function formatOperationsTable(result: E2EResult): string {
   return lines.join('\n');
 }
 
-if (process.argv.includes('--serve')) {
-  serve().catch((err: unknown) => {
+if (process.argv.includes('--storage')) {
+  serveStorage().catch((err: unknown) => {
     console.error(err);
     process.exit(1);
+  });
+} else if (process.argv.includes('--serve')) {
+  serve(process.argv[process.argv.indexOf('--serve') + 1]!).catch((err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  });
+} else if (process.argv[1] === fileURLToPath(import.meta.url) && process.argv.includes('--latency')) {
+  // The throughput rows and the latency phase with its floor, nothing else (a minute on 2 cores).
+  runLatencyBench({ log: (line) => console.error(line) }).then((result) => {
+    console.log(
+      `load average ${os
+        .loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')}\n`,
+    );
+    for (const table of [
+      formatThroughputTable(result),
+      formatLatencyTable(result),
+      formatFloorTable(result),
+    ]) {
+      console.log(`${table}\n`);
+    }
   });
 } else if (process.argv[1] === fileURLToPath(import.meta.url)) {
   runE2EBench({ log: (line) => console.error(line) }).then((result) => {
@@ -1124,6 +1445,7 @@ if (process.argv.includes('--serve')) {
       formatThroughputTable(result),
       formatCatchUpTable(result),
       formatLatencyTable(result),
+      formatFloorTable(result),
       formatAccountingTable(result),
       formatOperationsTable(result),
     ]) {

@@ -12,12 +12,12 @@
  * Run: npx tsx bench/merge.ts [maxBatches]   (writes bench/merge-results.md)
  */
 import { writeFile } from 'node:fs/promises';
+import { createServices } from '../shared/app';
 import { encodeRecordBatch } from '../shared/codec/record-batch';
 import { startEmulators } from '../shared/local/emulators';
 import { LogService, newObjectKey, partitionId } from '../shared/log/log-service';
 import { LOG_LIMITS } from '../shared/log/types';
 import { runCleanup } from '../shared/retention';
-import { createCleanupDeps } from '../shared/retention/cleanup';
 import { type AwsClients, createAwsClients } from '../shared/store/aws-clients';
 import { DynamoLogStore } from '../shared/store/log-store';
 import { S3SegmentStore } from '../shared/store/segment-store';
@@ -183,7 +183,7 @@ export async function runMergeBench(batches: number, seedBudgetMs: number): Prom
   // Merge: the clock moves past the merge's minimum age; passes run until nothing is left to merge.
   skew += 60 * 60 * 1000;
   const mergeCounts = { get: 0, put: 0, dynamo: 0 };
-  const deps = createCleanupDeps(config, countingClients(config, mergeCounts), { now });
+  const deps = createServices(config, countingClients(config, mergeCounts), { cleanup: { now } }).cleanup;
   const mergeStarted = performance.now();
   for (;;) {
     const summary = await runCleanup(deps, {

@@ -17,6 +17,7 @@ import { costReport, costSections } from './cost';
 import {
   formatAccountingTable,
   formatCatchUpTable,
+  formatFloorTable,
   formatLatencyTable,
   formatOperationsTable,
   formatThroughputTable,
@@ -145,7 +146,7 @@ async function main(): Promise<void> {
   add(
     'throughput',
     'Local stack end to end: produce throughput',
-    `\`startLocalStack\` (the \`npm start\` server) in a child process, its AWS calls through a counting proxy; the client in this process over HTTP on 127.0.0.1. Closed-loop producers, one request in flight each, ${e2e.requestBytes / 1024} KB of records per request (lz4, keyed over ${e2e.partitions} partitions), 5 s per row. Ack = request sent → acknowledged. Every request writes every partition, so several producers contend on the same partitions (an appender waits for earlier ranges to close): here they add latency, not throughput.`,
+    `\`startLocalStack\` (the \`npm start\` server) in a child process; dynalite and s3rver each in a process of their own, as \`npm start\` runs them, behind a counting proxy in another; the client in this process over HTTP on 127.0.0.1. Closed-loop producers, one request in flight each, ${e2e.requestBytes / 1024} KB of records per request (lz4, keyed over ${e2e.partitions} partitions), 5 s per row. Ack = request sent → acknowledged. Every request writes every partition, so several producers contend on the same partitions (an appender waits for earlier ranges to close): here they add latency, not throughput.`,
     formatThroughputTable(e2e),
   );
   add(
@@ -158,8 +159,8 @@ async function main(): Promise<void> {
   add(
     'latency',
     'Local stack end to end: latency',
-    `The client SDK (client/): a producer paced at ${l.recordsPerSec} records/s (webAccessLog), profile latency, lingerMs ${l.lingerMs}, ${l.maxInFlight} request in flight; a group consumer (\`consumer.run\`) tailing with long polls (maxWaitMs ${l.maxWaitMs}, minBytes 1). ${l.records} records over ${l.seconds.toFixed(1)} s, ${l.produceRequests} produce requests, ${l.fetches} fetches.`,
-    formatLatencyTable(e2e),
+    `The client SDK (client/): a producer paced at ${l.recordsPerSec} records/s (webAccessLog), profile latency, lingerMs ${l.lingerMs} (set explicitly), ${l.maxInFlight} request in flight per partition; a group consumer (\`consumer.run\`) tailing with long polls (maxWaitMs ${l.maxWaitMs}, minBytes 1). ${l.records} records over ${l.seconds.toFixed(1)} s, ${l.produceRequests} produce requests, ${l.fetches} fetches. The floor, measured in the same run just before on the idle stack: lingerMs plus the calls of today's sequence made one at a time (an HTTP hop, the S3 PUT and the three DynamoDB writes of an ack; then a hop, the head GetItem, the index Query and the S3 GET of a tail fetch), through the same SDK settings, proxy and emulators.`,
+    `${formatLatencyTable(e2e)}\n\n${formatFloorTable(e2e)}`,
   );
   add(
     'accounting',

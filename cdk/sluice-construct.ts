@@ -385,10 +385,16 @@ export class Sluice extends Construct {
       removalPolicy: settings.removalPolicy,
     });
 
-    const table = (name: string, partitionKey: string, sortKey?: dynamodb.Attribute) =>
+    const table = (
+      name: string,
+      partitionKey: string,
+      sortKey?: dynamodb.Attribute,
+      timeToLiveAttribute?: string,
+    ) =>
       new dynamodb.Table(this, name, {
         partitionKey: { name: partitionKey, type: dynamodb.AttributeType.STRING },
         ...(sortKey ? { sortKey } : {}),
+        ...(timeToLiveAttribute ? { timeToLiveAttribute } : {}),
         billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
         pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
         encryption: dynamodb.TableEncryption.AWS_MANAGED,
@@ -397,10 +403,13 @@ export class Sluice extends Construct {
       });
     this.tables = {
       topics: table('TopicsTable', TABLE_KEYS.topics.partitionKey),
-      log: table('LogTable', TABLE_KEYS.log.partitionKey, {
-        name: TABLE_KEYS.log.sortKey,
-        type: attributeType(TABLE_KEYS.log.sortKeyType),
-      }),
+      log: table(
+        'LogTable',
+        TABLE_KEYS.log.partitionKey,
+        { name: TABLE_KEYS.log.sortKey, type: attributeType(TABLE_KEYS.log.sortKeyType) },
+        // Idle idempotent-producer state expires by itself on AWS (the cleanup also deletes it).
+        TABLE_KEYS.log.timeToLiveAttribute,
+      ),
       groups: table('GroupsTable', TABLE_KEYS.groups.partitionKey, {
         name: TABLE_KEYS.groups.sortKey,
         type: attributeType(TABLE_KEYS.groups.sortKeyType),

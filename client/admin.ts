@@ -14,10 +14,10 @@ export interface ITopicConfig {
   readonly topic: string;
   /** @default 1 */
   readonly numPartitions?: number;
-  /** Records older than this are deleted by cleanup, in ms. @default the server's (7 days) */
-  readonly retentionMs?: number;
-  /** Per-partition size bound for retention, in bytes. @default none */
-  readonly retentionBytes?: number;
+  /** Records older than this are deleted by cleanup, in ms; null keeps them forever. @default the server's (7 days) */
+  readonly retentionMs?: number | null;
+  /** Per-partition size bound for retention, in bytes; null for none. @default none */
+  readonly retentionBytes?: number | null;
 }
 
 export interface TopicInfo {
@@ -65,6 +65,9 @@ export interface GroupMember {
   readonly targetAssignment: { topic: string; partition: number }[];
   readonly lastHeartbeat: number;
   readonly sessionTimeoutMs: number;
+  /** Kafka clients' members only: client id and host of their last JoinGroup. */
+  readonly clientId?: string;
+  readonly clientHost?: string;
 }
 
 export interface GroupPartitionLag {
@@ -239,6 +242,24 @@ export class Admin {
     for (const { topic, count } of options.topicPartitions) {
       await this.transport.json('POST', `/v1/topics/${seg(topic)}/partitions`, { partitions: count });
     }
+  }
+
+  /**
+   * Changes a topic's retention (Kafka's retention.ms and retention.bytes): `null` keeps records
+   * forever / sets no size bound; a field left out is unchanged. Answers the topic after the change.
+   *
+   * @example
+   * ```ts
+   * await admin.alterTopicConfig({ topic: 'orders', retentionMs: 24 * 3_600_000 });
+   * ```
+   */
+  async alterTopicConfig(options: {
+    readonly topic: string;
+    readonly retentionMs?: number | null;
+    readonly retentionBytes?: number | null;
+  }): Promise<TopicInfo> {
+    const { topic, ...config } = options;
+    return this.transport.json<TopicInfo>('POST', `/v1/topics/${seg(topic)}/config`, config);
   }
 
   /**

@@ -11,13 +11,16 @@
  * See docs/architecture.md for the layers and the picture.
  */
 import { type StorageConfig, storageConfigFromEnv } from './config';
+import { type ClassicCoordinatorOptions, ClassicGroupCoordinator } from './groups/classic/coordinator';
 import { GroupService } from './groups/group-service';
 import type { TopicMetadataSource } from './groups/types';
 import { LogService, type LogServiceOptions } from './log/log-service';
+import { ProducerIdAllocator } from './producers/producer-ids';
 import type { CleanupDeps } from './retention/context';
 import { type AwsClients, createAwsClients } from './store/aws-clients';
 import { DynamoGroupStore } from './store/group-store';
 import { DynamoLogStore } from './store/log-store';
+import { DynamoProducerIdStore } from './store/producer-id-store';
 import { S3SegmentStore } from './store/segment-store';
 import { DynamoTopicStore } from './store/topic-store';
 
@@ -25,12 +28,17 @@ import { DynamoTopicStore } from './store/topic-store';
 export interface Services {
   readonly log: LogService;
   readonly groups: GroupService;
+  /** Kafka clients' consumer groups (classic protocol), over the same groups table. */
+  readonly classicGroups: ClassicGroupCoordinator;
+  /** Producer ids for Kafka clients' InitProducerId, unique across listeners and the SDK. */
+  readonly producerIds: ProducerIdAllocator;
   /** What a cleanup pass (shared/retention) runs against: the same stores as the log's. */
   readonly cleanup: CleanupDeps;
 }
 
 export interface ServicesOptions {
   readonly log?: LogServiceOptions;
+  readonly classicGroups?: ClassicCoordinatorOptions;
   /** Clock and hooks of cleanup passes. @default Date.now, no hooks */
   readonly cleanup?: Pick<CleanupDeps, 'now' | 'hooks'>;
 }
@@ -53,11 +61,19 @@ export function createServices(
   const logStore = new DynamoLogStore(clients.dynamo, config.logTable);
   const segments = new S3SegmentStore(clients.s3, config.bucket);
   const log = new LogService(topics, logStore, segments, options.log);
-  const groups = new GroupService({
-    store: new DynamoGroupStore(clients.dynamo, config.groupsTable),
-    topics: logTopicMetadata(log),
-  });
-  return { log, groups, cleanup: { topics, log: logStore, segments, ...options.cleanup } };
+  const groupStore = new DynamoGroupStore(clients.dynamo, config.groupsTable);
+  const topicMetadata = logTopicMetadata(log);
+  return {
+    log,
+    groups: new GroupService({ store: groupStore, topics: topicMetadata }),
+    classicGroups: new ClassicGroupCoordinator({
+      store: groupStore,
+      topics: topicMetadata,
+      options: options.classicGroups,
+    }),
+    producerIds: new ProducerIdAllocator(new DynamoProducerIdStore(clients.dynamo, config.groupsTable)),
+    cleanup: { topics, log: logStore, segments, ...options.cleanup },
+  };
 }
 
 let fromEnv: Services | undefined;
@@ -66,7 +82,9 @@ let fromEnv: Services | undefined;
 export function servicesFromEnv(): Services {
   if (fromEnv === undefined) {
     const config = storageConfigFromEnv();
-    fromEnv = createServices(config, createAwsClients(config));
+    // Each operation has a function of its own on AWS: the produce function never serves the fetches
+    // that would read its writes back, so it keeps none.
+    fromEnv = createServices(config, createAwsClients(config), { log: { fetch: { cacheWrites: false } } });
   }
   return fromEnv;
 }

@@ -48,6 +48,12 @@ export const ERRORS = {
     message: 'The content type is not supported',
     answers: [415],
   },
+  NOT_ACCEPTABLE: {
+    status: 406,
+    retriable: false,
+    message: 'The route answers binary data; the request must accept it',
+    answers: [406],
+  },
   // Topics and offsets
   UNKNOWN_TOPIC_OR_PARTITION: {
     status: 404,
@@ -89,6 +95,11 @@ export const ERRORS = {
   GROUP_ID_NOT_FOUND: { status: 404, retriable: false, message: 'The group does not exist' },
   NON_EMPTY_GROUP: { status: 409, retriable: false, message: 'The group still has members' },
   INVALID_GROUP_ID: { status: 400, retriable: false, message: 'The group name is not valid' },
+  INCONSISTENT_GROUP_PROTOCOL: {
+    status: 409,
+    retriable: false,
+    message: 'The group has members of the other kind (Kafka clients or Sluice SDK consumers)',
+  },
   // HTTP
   UNAUTHORIZED: {
     status: 401,
@@ -125,6 +136,13 @@ export const ERRORS = {
     retriable: true,
     message: 'S3 or DynamoDB is unavailable; retry',
     answers: [503],
+  },
+  // Not transient: the same request would grow the same item or request past the same limit again
+  STORAGE_LIMIT_EXCEEDED: {
+    status: 507,
+    retriable: false,
+    message: 'An item or request would exceed a storage service limit (e.g. DynamoDB’s 400 KB item size)',
+    answers: [507],
   },
   REQUEST_TIMED_OUT: {
     status: 504,

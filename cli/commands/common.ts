@@ -18,6 +18,34 @@ export interface CliIo {
   readonly onInterrupt: (handler: () => void) => () => void;
   /** Reports a failed command: one line on stderr, exit code 1. */
   readonly fail: (line: string) => void;
+  /**
+   * Register a handler for stdout closed by its reader (`… | head -2`: EPIPE); returns a function that
+   * removes it. A closed stdout ends a command quietly, with exit code 0, as for Unix tools.
+   */
+  readonly onOutputClosed: (handler: () => void) => () => void;
+}
+
+let outputClosed = false;
+const outputClosedHandlers = new Set<() => void>();
+
+/**
+ * Once per process: EPIPE on stdout means the reader is gone (`| head`), which ends the command rather
+ * than crashing it with an unhandled 'error' event. Any other stdout error is reported in one line.
+ */
+let watching = false;
+function watchStdout(): void {
+  if (watching) return;
+  watching = true;
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE' || err.code === 'ERR_STREAM_DESTROYED') {
+      if (outputClosed) return;
+      outputClosed = true;
+      for (const handler of outputClosedHandlers) handler();
+      return;
+    }
+    process.stderr.write(`error: cannot write to stdout: ${err.message}\n`);
+    process.exit(1);
+  });
 }
 
 export interface CliContext {
@@ -26,7 +54,13 @@ export interface CliContext {
 }
 
 export function processIo(): CliIo {
+  watchStdout();
   return {
+    onOutputClosed(handler) {
+      if (outputClosed) queueMicrotask(handler);
+      outputClosedHandlers.add(handler);
+      return () => outputClosedHandlers.delete(handler);
+    },
     stdout: process.stdout,
     stderr: process.stderr,
     stdin: process.stdin,

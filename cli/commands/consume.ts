@@ -26,6 +26,7 @@ interface ConsumeOptions extends ConnectionOptions {
   printPartition: boolean;
   printTimestamp: boolean;
   separator: string;
+  nullLiteral: string;
   format: 'text' | 'json';
 }
 
@@ -41,10 +42,21 @@ export function parseFrom(value: string): From {
   );
 }
 
-async function write(io: CliIo, text: string): Promise<void> {
-  const stream = io.stdout as { write(s: string): unknown; once?: (event: string, fn: () => void) => void };
+/** Writes, waiting for a full pipe to drain, or for its reader to go (then `closed` resolves first). */
+async function write(io: CliIo, text: string, closed: Promise<void>): Promise<void> {
+  const stream = io.stdout as {
+    write(s: string): unknown;
+    once?: (event: string, fn: () => void) => void;
+    off?: (event: string, fn: () => void) => void;
+  };
   if (stream.write(text) === false && typeof stream.once === 'function') {
-    await new Promise<void>((resolve) => stream.once!('drain', resolve));
+    let drained: () => void = () => undefined;
+    const drain = new Promise<void>((resolve) => {
+      drained = resolve;
+    });
+    stream.once('drain', drained);
+    await Promise.race([drain, closed]);
+    stream.off?.('drain', drained);
   }
 }
 
@@ -53,8 +65,8 @@ function formatText(topic: string, partition: number, m: KafkaMessage, opts: Con
   if (opts.printPartition) fields.push(String(partition));
   if (opts.printOffset) fields.push(String(m.offset));
   if (opts.printTimestamp) fields.push(new Date(m.timestamp).toISOString());
-  if (opts.printKey) fields.push(m.key === null ? 'null' : m.key.toString('utf8'));
-  fields.push(m.value === null ? 'null' : m.value.toString('utf8'));
+  if (opts.printKey) fields.push(m.key === null ? opts.nullLiteral : m.key.toString('utf8'));
+  fields.push(m.value === null ? opts.nullLiteral : m.value.toString('utf8'));
   void topic;
   return `${fields.join(opts.separator)}\n`;
 }
@@ -98,6 +110,7 @@ export function consumeCommand({ env, io }: CliContext): Command {
       .option('--print-partition', 'print the partition', false)
       .option('--print-timestamp', 'print the timestamp (ISO-8601)', false)
       .option('--separator <sep>', 'between printed fields', '\t')
+      .option('--null-literal <text>', 'what to print for a null key or value (default: nothing)', '')
       .option(
         '--format <format>',
         'text, or json: one object per line with every field',
@@ -135,6 +148,20 @@ export function consumeCommand({ env, io }: CliContext): Command {
             throw new CliError(
               `error: --partition must be from 0 to ${d.partitionCount - 1} (${topic} has ${d.partitionCount}), but ${opts.partition} was provided`,
             );
+          }
+        }
+        if (typeof from === 'object' && 'offset' in from) {
+          // An explicit offset outside the log is a mistake to report, never a silent restart elsewhere.
+          for (const p of partitions) {
+            if (from.offset < p.logStartOffset || from.offset > p.highWatermark) {
+              throw new CliError(
+                `error: --from ${from.offset} is outside partition ${p.partition} of ${topic}: its log start offset is ${p.logStartOffset} and its high-water mark is ${p.highWatermark}, so --from must be from ${p.logStartOffset} to ${p.highWatermark}` +
+                  (opts.partition === undefined && partitions.length > 1
+                    ? ' (an offset applies to every partition: pick one with --partition)'
+                    : '') +
+                  '; or use --from earliest or --from latest',
+              );
+            }
           }
         }
         const byTime =
@@ -194,6 +221,15 @@ export function consumeCommand({ env, io }: CliContext): Command {
       });
       consumer.on('crash', ({ error }) => end(error));
       const stopInterrupt = io.onInterrupt(() => end());
+      // `| head -2`: the reader is gone. Stop, commit what was printed and leave the group, exit 0.
+      let outputClosed!: () => void;
+      const closed = new Promise<void>((resolve) => {
+        outputClosed = resolve;
+      });
+      const stopOutputClosed = io.onOutputClosed(() => {
+        outputClosed();
+        end();
+      });
       const idle =
         opts.timeoutMs === undefined
           ? undefined
@@ -215,6 +251,7 @@ export function consumeCommand({ env, io }: CliContext): Command {
                 opts.format === 'json'
                   ? formatJson(batch.topic, batch.partition, m)
                   : formatText(batch.topic, batch.partition, m, opts),
+                closed,
               );
               resolveOffset(m.offset);
               count++;
@@ -230,6 +267,7 @@ export function consumeCommand({ env, io }: CliContext): Command {
       } finally {
         if (idle) clearInterval(idle);
         stopInterrupt();
+        stopOutputClosed();
         await consumer.disconnect();
       }
       io.stderr.write(`${count} record${count === 1 ? '' : 's'}\n`);

@@ -144,7 +144,7 @@ export function kafkaCommand({ env, io }: CliContext): Command {
     action(io, async (opts: KafkaCommandOptions) => {
       const config = storageConfig(env);
       const [{ createServices }, { createAwsClients }] = await Promise.all([
-        import('../../shared/api/services'),
+        import('../../shared/app'),
         import('../../shared/store/aws-clients'),
       ]);
       const clients = createAwsClients(config);

@@ -1,9 +1,10 @@
 /** `sluice topics create|list|describe|delete|alter`: Kafka's kafka-topics.sh, over the HTTP API. */
 
-import { Command } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
 import {
   action,
   type CliContext,
+  CliError,
   type ConnectionOptions,
   createClient,
   integer,
@@ -12,6 +13,27 @@ import {
 } from './common';
 
 const HOUR = 3_600_000;
+
+/**
+ * A retention value: a positive integer, or -1 as in Kafka: no bound (keep forever / no size limit).
+ * The parser keeps -1 (commander turns a parser's null into ''), which the API takes as null.
+ */
+function retentionValue(unit: string) {
+  return (value: string): number => {
+    if (value === '-1') return -1;
+    if (!/^[0-9]+$/.test(value) || !Number.isSafeInteger(Number(value)) || Number(value) < 1) {
+      throw new InvalidArgumentError(
+        `must be a positive integer of ${unit}, or -1 for no bound, but "${value}" was provided`,
+      );
+    }
+    return Number(value);
+  };
+}
+
+interface RetentionOptions {
+  retentionMs?: number;
+  retentionBytes?: number;
+}
 
 function retention(ms: number | null): string {
   if (ms === null) return 'forever';
@@ -31,39 +53,37 @@ export function topicsCommand({ env, io }: CliContext): Command {
       .option('-p, --partitions <n>', 'number of partitions (1–1024)', integer(1, 1024), 1)
       .option(
         '--retention-ms <ms>',
-        'delete records older than this (default: the server’s, 7 days)',
-        integer(1),
+        'delete records older than this; -1 keeps them forever (default: the server’s, 7 days)',
+        retentionValue('ms'),
       )
-      .option('--retention-bytes <bytes>', 'also keep each partition under this size', integer(1)),
+      .option(
+        '--retention-bytes <bytes>',
+        'also keep each partition under this size; -1 for no bound (the default)',
+        retentionValue('bytes'),
+      ),
     env,
   ).action(
-    action(
-      io,
-      async (
-        topic: string,
-        opts: ConnectionOptions & { partitions: number; retentionMs?: number; retentionBytes?: number },
-      ) => {
-        const admin = createClient(opts, env).admin();
-        await admin
-          .createTopics({
-            topics: [
-              {
-                topic,
-                numPartitions: opts.partitions,
-                ...(opts.retentionMs === undefined ? {} : { retentionMs: opts.retentionMs }),
-                ...(opts.retentionBytes === undefined ? {} : { retentionBytes: opts.retentionBytes }),
-              },
-            ],
-          })
-          .then((created) => {
-            if (!created) throw new Error(`TOPIC_ALREADY_EXISTS: topic ${topic} already exists`);
-          });
-        io.stdout.write(
-          `Created topic ${topic} with ${opts.partitions} partition${opts.partitions === 1 ? '' : 's'}.\n`,
-        );
-        await admin.disconnect();
-      },
-    ),
+    action(io, async (topic: string, opts: ConnectionOptions & RetentionOptions & { partitions: number }) => {
+      const admin = createClient(opts, env).admin();
+      await admin
+        .createTopics({
+          topics: [
+            {
+              topic,
+              numPartitions: opts.partitions,
+              ...(opts.retentionMs === undefined ? {} : { retentionMs: opts.retentionMs }),
+              ...(opts.retentionBytes === undefined ? {} : { retentionBytes: opts.retentionBytes }),
+            },
+          ],
+        })
+        .then((created) => {
+          if (!created) throw new Error(`TOPIC_ALREADY_EXISTS: topic ${topic} already exists`);
+        });
+      io.stdout.write(
+        `Created topic ${topic} with ${opts.partitions} partition${opts.partitions === 1 ? '' : 's'}.\n`,
+      );
+      await admin.disconnect();
+    }),
   );
 
   withEndpoint(
@@ -138,17 +158,52 @@ export function topicsCommand({ env, io }: CliContext): Command {
   withEndpoint(
     topics
       .command('alter')
-      .description('Grow a topic to more partitions (never fewer; some keys then map to new partitions)')
+      .description(
+        'Grow a topic to more partitions (never fewer; some keys then map to new partitions), or change its retention',
+      )
       .argument('<topic>')
-      .requiredOption('-p, --partitions <n>', 'the new number of partitions', integer(1, 1024)),
+      .option('-p, --partitions <n>', 'the new number of partitions', integer(1, 1024))
+      .option(
+        '--retention-ms <ms>',
+        'delete records older than this; -1 keeps them forever',
+        retentionValue('ms'),
+      )
+      .option(
+        '--retention-bytes <bytes>',
+        'keep each partition under this size; -1 for no bound',
+        retentionValue('bytes'),
+      ),
     env,
   ).action(
-    action(io, async (topic: string, opts: ConnectionOptions & { partitions: number }) => {
-      const admin = createClient(opts, env).admin();
-      await admin.createPartitions({ topicPartitions: [{ topic, count: opts.partitions }] });
-      await admin.disconnect();
-      io.stdout.write(`Topic ${topic} now has ${opts.partitions} partitions.\n`);
-    }),
+    action(
+      io,
+      async (topic: string, opts: ConnectionOptions & RetentionOptions & { partitions?: number }) => {
+        if (
+          opts.partitions === undefined &&
+          opts.retentionMs === undefined &&
+          opts.retentionBytes === undefined
+        ) {
+          throw new CliError('error: give --partitions, --retention-ms or --retention-bytes (or several)');
+        }
+        const admin = createClient(opts, env).admin();
+        if (opts.retentionMs !== undefined || opts.retentionBytes !== undefined) {
+          const altered = await admin.alterTopicConfig({
+            topic,
+            ...(opts.retentionMs === undefined ? {} : { retentionMs: opts.retentionMs }),
+            ...(opts.retentionBytes === undefined ? {} : { retentionBytes: opts.retentionBytes }),
+          });
+          io.stdout.write(
+            `Topic ${topic} now has retention ${retention(altered.retentionMs)}` +
+              `${altered.retentionBytes === null ? '' : ` / ${altered.retentionBytes} bytes`}.\n`,
+          );
+        }
+        if (opts.partitions !== undefined) {
+          await admin.createPartitions({ topicPartitions: [{ topic, count: opts.partitions }] });
+          io.stdout.write(`Topic ${topic} now has ${opts.partitions} partitions.\n`);
+        }
+        await admin.disconnect();
+      },
+    ),
   );
 
   return topics;

@@ -39,6 +39,7 @@ export const ROUTES: readonly Route[] = [
   route('GET', '/v1/topics/{topic}', 'describeTopic', 'admin', 'consume'),
   route('DELETE', '/v1/topics/{topic}', 'deleteTopic', 'admin', 'admin'),
   route('POST', '/v1/topics/{topic}/partitions', 'createPartitions', 'admin', 'admin'),
+  route('POST', '/v1/topics/{topic}/config', 'alterTopicConfig', 'admin', 'admin'),
   route('POST', '/v1/topics/{topic}/records', 'produceRecords', 'produce', 'produce'),
   route('POST', '/v1/topics/{topic}/partitions/{partition}/batches', 'produceBatches', 'produce', 'produce'),
   route('GET', '/v1/topics/{topic}/partitions/{partition}/batches', 'fetchBatches', 'fetch', 'consume'),

@@ -1,2 +1,8 @@
 /** The services behind the API come from the one composition root, shared/app.ts. */
-export { createServices, logTopicMetadata, type Services, servicesFromEnv } from '../app';
+export {
+  createServices,
+  logTopicMetadata,
+  type Services,
+  type ServicesOptions,
+  servicesFromEnv,
+} from '../app';

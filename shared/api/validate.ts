@@ -6,7 +6,7 @@
 
 import { type ErrorCode, SluiceError, show } from '../errors';
 import { isLegalName, nameRule } from '../model/names';
-import { type ApiRequest, JSON_TYPE, mediaType } from './http';
+import { type ApiRequest, isBinaryMediaType, JSON_TYPE, mediaType } from './http';
 import { API_LIMITS } from './limits';
 
 export { show };
@@ -124,6 +124,23 @@ export function checkBodySize(req: ApiRequest, max: number = API_LIMITS.maxBodyB
 }
 
 /** Rejects a body whose Content-Type is not one of `types` (415). */
+/**
+ * A route that answers binary must be asked for it: API Gateway hands a base64 answer back decoded only
+ * when the first Accept type is a binary media type, and otherwise sends the base64 text under the
+ * binary Content-Type. Refusing here (406, before any work) keeps base64 from ever being labelled binary,
+ * on API Gateway and on the local gateway alike.
+ */
+export function requireBinaryAccept(req: ApiRequest, type: string, alternative?: string): void {
+  if (isBinaryMediaType(req.headers.accept)) return;
+  throw new SluiceError(
+    'NOT_ACCEPTABLE',
+    `this route answers binary ${type}: send the header Accept: ${type} (first, if you list several)` +
+      (alternative ? `; for JSON, use ${alternative}` : '') +
+      `, but ${req.headers.accept === undefined ? 'no Accept header' : `Accept: ${req.headers.accept}`} was sent`,
+    { details: { accept: type } },
+  );
+}
+
 export function requireContentType(req: ApiRequest, types: readonly string[], allowMissing = false): void {
   const type = mediaType(req.headers['content-type']);
   if (type === undefined && allowMissing) return;

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { mapLimit } from '../concurrency';
 import { type FencedReason, isSluiceError, SluiceError } from '../errors';
+import { assignedPartitions, liveClassicMembers, sluiceStateName, subscribedTopics } from './classic/state';
 import {
   acknowledgeRevocations,
   bumpGeneration,
@@ -173,7 +174,15 @@ export class GroupService {
       if (member === undefined && !isNew) return { error: unknownMember(group, memberId) };
       if (!exists(meta)) {
         meta.deleted = false;
+        meta.classic = null;
         change.markChanged();
+      }
+      if (meta.classic !== null) {
+        const kafkaMembers = liveClassicMembers(meta.classic, now).length;
+        if (kafkaMembers > 0) return { error: kafkaGroup(group, kafkaMembers) };
+        // Kafka members whose sessions all ended are gone; the bump below fences their claims.
+        meta.classic = null;
+        change.requestBump();
       }
       if (meta.members.size === 0) {
         if (meta.assignor !== (assignor ?? 'sticky')) change.markChanged();
@@ -417,11 +426,12 @@ export class GroupService {
       if (meta === undefined || meta.deleted) continue;
       // Read-only: members whose session ended are left out, not expelled.
       for (const [id, m] of meta.members) if (m.sessionDeadline < now) meta.members.delete(id);
+      const kafkaMembers = liveClassicMembers(meta.classic, now).length;
       groups.push({
         group: meta.group,
-        state: stateName(meta),
+        state: kafkaMembers > 0 ? sluiceStateName(meta.classic!) : stateName(meta),
         generation: meta.generation,
-        memberCount: meta.members.size,
+        memberCount: meta.members.size + kafkaMembers,
       });
     }
     return { groups: groups.sort((a, b) => (a.group < b.group ? -1 : 1)) };
@@ -436,7 +446,21 @@ export class GroupService {
     const items = await this.store.listOffsets(group);
     const committed = new Map(items.filter((i) => i.offset !== null).map((i) => [keyOf(i), i.offset!]));
     const keys = new Set<PartitionKey>(committed.keys());
-    for (const [topic, count] of meta.partitionCounts)
+    const kafka = meta.members.size === 0 ? liveClassicMembers(meta.classic, this.now()) : [];
+    const partitionCounts = new Map(meta.partitionCounts);
+    if (kafka.length > 0) {
+      const topics = [...new Set(kafka.flatMap((m) => subscribedTopics(meta.classic!, m)))];
+      for (const [topic, count] of await this.mapLimit(topics, async (t) => {
+        try {
+          return [t, await this.topics.partitionCount(t)] as const;
+        } catch (err) {
+          if (isSluiceError(err, 'UNKNOWN_TOPIC_OR_PARTITION')) return [t, 0] as const;
+          throw err;
+        }
+      }))
+        partitionCounts.set(topic, count);
+    }
+    for (const [topic, count] of partitionCounts)
       for (let p = 0; p < count; p++) keys.add(partitionKey(topic, p));
     const offsets = await this.mapLimit(
       toTopicPartitions(keys),
@@ -457,11 +481,39 @@ export class GroupService {
         };
       },
     );
+    if (kafka.length > 0) {
+      const classic = meta.classic!;
+      return {
+        group,
+        state: sluiceStateName(classic),
+        generation: meta.generation,
+        assignor: classic.protocolName ?? '',
+        protocol: 'kafka',
+        members: kafka
+          .sort((a, b) => (a.memberId < b.memberId ? -1 : 1))
+          .map((m) => {
+            const assignment = classic.state === 'Stable' ? assignedPartitions(m) : [];
+            return {
+              memberId: m.memberId,
+              topics: subscribedTopics(classic, m),
+              assignment,
+              targetAssignment: assignment,
+              lastHeartbeat: m.sessionDeadline - m.sessionTimeoutMs,
+              sessionTimeoutMs: m.sessionTimeoutMs,
+              clientId: m.clientId,
+              clientHost: m.clientHost,
+              groupInstanceId: m.groupInstanceId,
+            };
+          }),
+        offsets,
+      };
+    }
     return {
       group,
       state: stateName(meta),
       generation: meta.generation,
       assignor: meta.assignor,
+      protocol: 'sluice',
       members: [...meta.members.values()]
         .sort((a, b) => (a.memberId < b.memberId ? -1 : 1))
         .map((m) => ({
@@ -479,11 +531,13 @@ export class GroupService {
   /** Deletes an empty group and its committed offsets. NON_EMPTY_GROUP while it has members. */
   async deleteGroup(group: string): Promise<void> {
     validateGroupName(group);
-    const generation = await this.update(group, (meta, _now, change) => {
+    const generation = await this.update(group, (meta, now, change) => {
       if (!exists(meta)) return { error: groupNotFound(group) };
-      if (meta.members.size > 0) return { error: nonEmpty(group, meta.members.size) };
+      const members = meta.members.size + liveClassicMembers(meta.classic, now).length;
+      if (members > 0) return { error: nonEmpty(group, members) };
       // A tombstone, not a delete: the generation must keep growing so that old claims stay older.
       meta.deleted = true;
+      meta.classic = null;
       meta.partitionCounts.clear();
       change.markChanged();
       return { result: meta.generation };
@@ -505,7 +559,8 @@ export class GroupService {
     const to = validateResetTarget('to', r.to);
     const count = await this.topics.partitionCount(topic);
     const generation = await this.update(group, (meta, now, change) => {
-      if (exists(meta) && meta.members.size > 0) return { error: nonEmpty(group, meta.members.size) };
+      const members = meta.members.size + liveClassicMembers(meta.classic, now).length;
+      if (exists(meta) && members > 0) return { error: nonEmpty(group, members) };
       if (!exists(meta)) {
         // Created (or revived) empty to hold the offsets; the bump puts it past any old tombstone.
         meta.deleted = false;
@@ -643,6 +698,14 @@ function unknownMember(group: string, memberId: string): SluiceError {
   return new SluiceError('UNKNOWN_MEMBER_ID', `member ${memberId} is not in group ${group}; join again`, {
     details: { memberId },
   });
+}
+
+function kafkaGroup(group: string, members: number): SluiceError {
+  return new SluiceError(
+    'INCONSISTENT_GROUP_PROTOCOL',
+    `group ${group} has ${members} Kafka client member(s); a group has members of one kind at a time (Kafka clients or Sluice consumers): use another group name, or wait until they leave`,
+    { details: { group, kafkaMembers: members } },
+  );
 }
 
 function groupNotFound(group: string): SluiceError {

@@ -26,6 +26,7 @@ export function emptyMeta(group: string, assignor: AssignorName = 'sticky'): Gro
     members: new Map(),
     partitionCounts: new Map(),
     metadataCheckedAt: 0,
+    classic: null,
   };
 }
 

@@ -1,3 +1,4 @@
+import type { ClassicGroupState } from './classic/types';
 import type { PartitionKey } from './partitions';
 import type { AssignorName, TopicPartition } from './types';
 
@@ -46,6 +47,13 @@ export interface GroupMeta {
   /** Partition counts of the subscribed topics, as of metadataCheckedAt. */
   partitionCounts: Map<string, number>;
   metadataCheckedAt: number;
+  /**
+   * The group as Kafka clients' classic protocol sees it (shared/groups/classic), or null. A group has
+   * members of one kind at a time: Sluice members (`members`) or Kafka members (`classic.members`). Both
+   * live in this one item so that the exclusion, and the one generation counter behind every fence, are
+   * decided by single conditional writes.
+   */
+  classic: ClassicGroupState | null;
 }
 
 export interface OffsetRecord extends TopicPartition {
@@ -93,6 +101,17 @@ export interface GroupStore {
    */
   touchMember(group: string, memberId: string, request: TouchRequest): Promise<GroupMeta | undefined>;
 
+  /**
+   * The steady classic heartbeat in one write: extends the Kafka member's session (now + its session
+   * timeout) and bumps the version, if the group is at `generation`, its classic state is CompletingRebalance or Stable and the
+   * member's session has not ended by `now`. Answers the item after the write, or undefined.
+   */
+  touchClassicMember(
+    group: string,
+    memberId: string,
+    request: { generation: number; now: number },
+  ): Promise<GroupMeta | undefined>;
+
   getOffset(group: string, tp: TopicPartition): Promise<OffsetRecord | undefined>;
   /** Every offset item of the group (claims included), or those of one topic. */
   listOffsets(group: string, topic?: string): Promise<OffsetRecord[]>;
@@ -110,7 +129,7 @@ export interface GroupStore {
   resetOffset(
     group: string,
     tp: TopicPartition,
-    write: { offset: number; generation: number; committedAt: number },
+    write: { offset: number; generation: number; committedAt: number; metadata?: string | null },
   ): Promise<boolean>;
   /** Deletes the offset item if no claim is newer than `generation`. false: a later member holds it. */
   deleteOffset(group: string, tp: TopicPartition, generation: number): Promise<boolean>;

@@ -135,6 +135,10 @@ export interface MemberDescription {
   readonly targetAssignment: TopicPartition[];
   readonly lastHeartbeat: number;
   readonly sessionTimeoutMs: number;
+  /** Kafka clients' members (classic protocol) only: the client id and host of their last JoinGroup. */
+  readonly clientId?: string;
+  readonly clientHost?: string;
+  readonly groupInstanceId?: string | null;
 }
 
 export interface PartitionOffsetDescription extends TopicPartition {
@@ -150,7 +154,10 @@ export interface GroupDescription {
   readonly group: string;
   readonly state: GroupStateName;
   readonly generation: number;
-  readonly assignor: AssignorName;
+  /** Sluice's assignor, or for a group of Kafka clients the protocol its leader assigns with (e.g. 'range'). */
+  readonly assignor: AssignorName | string;
+  /** 'kafka' while Kafka clients are its members (classic protocol), else 'sluice'. */
+  readonly protocol: 'sluice' | 'kafka';
   readonly members: MemberDescription[];
   readonly offsets: PartitionOffsetDescription[];
 }

@@ -14,7 +14,7 @@ import { isBinaryMediaType } from '../api/http';
 import { errorResponse, type ProxyHandler, toProxyResult } from '../api/lambda';
 import { API_LIMITS } from '../api/limits';
 import { matchRoute } from '../api/router';
-import type { FunctionName, Route } from '../api/routes';
+import { type FunctionName, ROUTES, type Route } from '../api/routes';
 import { SluiceError } from '../errors';
 
 export interface GatewayOptions {
@@ -26,6 +26,55 @@ export interface GatewayOptions {
   readonly log?: (line: string) => void;
   /** @default API_LIMITS.maxGatewayBodyBytes (API Gateway's 10 MB) */
   readonly maxBodyBytes?: number;
+  /**
+   * Runs one cleanup pass for `POST /local/cleanup` (what `sluice admin cleanup` calls against a local
+   * stack, whose emulators it cannot reach itself). @default none: the route answers NOT_FOUND
+   */
+  readonly cleanup?: (options: { maxDurationMs?: number; maxPartitions?: number }) => Promise<unknown>;
+}
+
+/**
+ * Routes of the local gateway only, outside the route table (API Gateway has none of them): `GET /`
+ * says what this is, `GET /health` answers while the server is up (no token needed for either: they
+ * tell nothing), and `POST /local/cleanup` runs a cleanup pass on the embedded storage.
+ */
+export const LOCAL_ROUTES = ['GET /', 'GET /health', 'POST /local/cleanup'] as const;
+
+function jsonResult(statusCode: number, value: unknown): APIGatewayProxyResult {
+  return { statusCode, headers: { 'content-type': 'application/json' }, body: JSON.stringify(value) };
+}
+
+function cleanupOptions(body: Buffer): { maxDurationMs?: number; maxPartitions?: number } {
+  if (body.length === 0) return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.toString('utf8'));
+  } catch {
+    throw new SluiceError('INVALID_REQUEST', 'the body must be JSON: {"maxDurationMs"?, "maxPartitions"?}');
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new SluiceError(
+      'INVALID_REQUEST',
+      'the body must be a JSON object: {"maxDurationMs"?, "maxPartitions"?}',
+    );
+  }
+  const options: { maxDurationMs?: number; maxPartitions?: number } = {};
+  for (const [name, value] of Object.entries(parsed)) {
+    if (name !== 'maxDurationMs' && name !== 'maxPartitions') {
+      throw new SluiceError(
+        'INVALID_REQUEST',
+        `unknown field ${JSON.stringify(name)}: expected maxDurationMs or maxPartitions`,
+      );
+    }
+    if (!Number.isSafeInteger(value) || (value as number) < 1) {
+      throw new SluiceError(
+        'INVALID_REQUEST',
+        `${name} must be an integer ≥ 1, but ${JSON.stringify(value)} was provided`,
+      );
+    }
+    options[name] = value as number;
+  }
+  return options;
 }
 
 class BodyTooLargeError extends Error {}
@@ -61,6 +110,17 @@ function authorized(header: string | undefined, token: string): boolean {
   if (header === undefined) return false;
   const match = /^Bearer\s+(.+)$/i.exec(header.trim());
   return match !== null && timingSafeEqual(digest(match[1]!), digest(token));
+}
+
+/** Why a request was refused: a missing header, a header that is not a bearer token, or the wrong token. */
+function unauthorizedMessage(header: string | undefined): string {
+  if (header === undefined || header.trim() === '') {
+    return 'this server requires Authorization: Bearer <token> (the SLUICE_TOKEN it was started with); the request has no Authorization header';
+  }
+  if (!/^Bearer\s+\S/i.test(header.trim())) {
+    return 'the Authorization header must be "Bearer <token>" (the SLUICE_TOKEN this server was started with)';
+  }
+  return 'the bearer token is wrong: it does not match the SLUICE_TOKEN this server was started with';
 }
 
 function decodeLenient(s: string): string {
@@ -164,6 +224,36 @@ function send(
   return body.length;
 }
 
+/** The answer of a local-only route, or undefined for a request the route table serves. */
+async function localRoute(
+  method: string,
+  rawPath: string,
+  req: IncomingMessage,
+  options: GatewayOptions,
+  maxBody: number,
+): Promise<APIGatewayProxyResult | undefined> {
+  if (method === 'GET' && rawPath === '/') {
+    return jsonResult(200, {
+      service: 'sluice',
+      description: 'A serverless, Kafka-style event log: this is the local stack (sluice dev)',
+      api: '/v1 (see docs/openapi.yaml)',
+      routes: ROUTES.map((r) => `${r.method} ${r.path}`),
+      localRoutes: LOCAL_ROUTES,
+    });
+  }
+  if (method === 'GET' && rawPath === '/health') return jsonResult(200, { status: 'ok' });
+  if (options.token !== undefined && !authorized(req.headers.authorization, options.token)) {
+    throw new SluiceError('UNAUTHORIZED', unauthorizedMessage(req.headers.authorization));
+  }
+  if (rawPath !== '/local/cleanup' || options.cleanup === undefined) return undefined;
+  if (method !== 'POST') {
+    throw new SluiceError('METHOD_NOT_ALLOWED', `${method} is not allowed on ${rawPath} (allowed: POST)`, {
+      details: { allowed: ['POST'] },
+    });
+  }
+  return jsonResult(200, await options.cleanup(cleanupOptions(await readBody(req, maxBody))));
+}
+
 /** An http.Server serving the route table through the given Lambda handlers. */
 export function createGateway(options: GatewayOptions): Server {
   const maxBody = options.maxBodyBytes ?? API_LIMITS.maxGatewayBodyBytes;
@@ -180,21 +270,19 @@ export function createGateway(options: GatewayOptions): Server {
     try {
       let result: APIGatewayProxyResult;
       try {
-        if (options.token !== undefined && !authorized(req.headers.authorization, options.token)) {
-          throw new SluiceError(
-            'UNAUTHORIZED',
-            'this server requires Authorization: Bearer <token> (SLUICE_TOKEN)',
+        const local = await localRoute(method, rawPath, req, options, maxBody);
+        if (local !== undefined) result = local;
+        else {
+          const { route, params } = matchRoute(method, rawPath);
+          const body = await readBody(req, maxBody);
+          const event = buildProxyEvent(
+            { method, rawPath, rawQuery, headers: req.headersDistinct, body },
+            route,
+            params,
+            requestId,
           );
+          result = await options.handlers[route.function](event);
         }
-        const { route, params } = matchRoute(method, rawPath);
-        const body = await readBody(req, maxBody);
-        const event = buildProxyEvent(
-          { method, rawPath, rawQuery, headers: req.headersDistinct, body },
-          route,
-          params,
-          requestId,
-        );
-        result = await options.handlers[route.function](event);
       } catch (caught) {
         let err = caught;
         if (err instanceof BodyTooLargeError) {

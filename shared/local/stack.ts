@@ -10,12 +10,12 @@ import { resolve } from 'node:path';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { createLambdaHandler, type ProxyHandler } from '../api/lambda';
 import { FUNCTION_NAMES, type FunctionName } from '../api/routes';
-import { createServices, type Services } from '../api/services';
+import { createServices, type Services } from '../app';
 import type { StorageConfig } from '../config';
-import { createCleanupDeps, runCleanup } from '../retention';
+import { runCleanup } from '../retention';
 import { type AwsClients, createAwsClients } from '../store/aws-clients';
 import { ensureStorage } from '../store/tables';
-import { type Emulators, startEmulators } from './emulators';
+import { type EmulatorIsolation, type Emulators, startEmulators } from './emulators';
 import { createGateway } from './gateway';
 
 export interface LocalStackOptions {
@@ -43,6 +43,12 @@ export interface LocalStackOptions {
    * function does on AWS; 0 for never. @default 300_000 (5 minutes, the deployed schedule)
    */
   readonly cleanupIntervalMs?: number;
+  /**
+   * Where the embedded emulators run: `process` — dynalite and s3rver each in a child process of their
+   * own, off the API's event loop, stopped with the stack and never outliving this process; `inline` —
+   * in this process. @default 'process'
+   */
+  readonly emulators?: EmulatorIsolation;
 }
 
 export interface LocalStack {
@@ -55,6 +61,8 @@ export interface LocalStack {
   readonly clients: AwsClients;
   /** Where data is kept; undefined when in memory or on external endpoints. */
   readonly dataDir: string | undefined;
+  /** Process ids of the embedded emulators when they run in processes of their own. */
+  readonly emulatorPids: readonly number[];
   stop(): Promise<void>;
 }
 
@@ -70,7 +78,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
   let emulators: Emulators | undefined;
   if (endpoint === undefined) {
-    emulators = await startEmulators(dataDir === undefined ? { inMemory: true } : { dataDir });
+    const isolation = options.emulators ?? 'process';
+    emulators = await startEmulators(
+      dataDir === undefined ? { inMemory: true, isolation } : { dataDir, isolation },
+    );
   }
   const config: StorageConfig = {
     region: env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1',
@@ -107,6 +118,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     handlers,
     ...(options.token ? { token: options.token } : {}),
     ...(log ? { log } : {}),
+    // `sluice admin cleanup` against this stack: the emulators are not reachable from outside.
+    cleanup: (pass) => runCleanup(services.cleanup, { maxDurationMs: 30_000, ...pass }),
   });
   try {
     await new Promise<void>((ok, fail) => {
@@ -130,7 +143,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     cleanupIntervalMs > 0
       ? setInterval(() => {
           if (cleanupRun) return;
-          cleanupRun = runCleanup(createCleanupDeps(config, clients), { maxDurationMs: 30_000 })
+          cleanupRun = runCleanup(services.cleanup, { maxDurationMs: 30_000 })
             .then((summary) => log?.(`${new Date().toISOString()} cleanup ${JSON.stringify(summary)}`))
             .catch((err: unknown) => log?.(`${new Date().toISOString()} cleanup failed: ${String(err)}`))
             .finally(() => {
@@ -147,6 +160,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     services,
     clients,
     dataDir,
+    emulatorPids: emulators?.pids ?? [],
     stop() {
       stopping ??= (async () => {
         clearInterval(cleanupTimer);

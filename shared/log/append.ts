@@ -6,14 +6,21 @@ import type { FaultHooks } from './faults';
 /**
  * The append protocol of design §4, for one partition, after the request's object is in S3:
  *
- *   reserve  UpdateItem head: logEndOffset += count, recording the reservation (and the idempotent
- *            producer's state) in the same write -> our base offset. An atomic add: never contends.
+ *   reserve  UpdateItem head: logEndOffset += count, recording the reservation in the same write
+ *            -> our base offset. An atomic add with no condition on anyone else's state: never contends.
+ *   claim    (idempotent producer only) UpdateItem the producer's own state item: its last batch is
+ *            now this one, at this base, CONDITION the sequence is the one expected. Contends with
+ *            nobody: the item belongs to one (partition, producer id).
  *   commit   PutItem the index entry at sk = base, unless one exists: the commit point.
- *   advance  UpdateItem head: highWatermark = base + count, only if it equals base; then chain over
- *            entries committed after ours by appenders whose own advance found HW short of them.
+ *   advance  UpdateItem head: highWatermark = base + count, only if it equals base. If it does not yet,
+ *            wait for the ranges before ours to close and try again (see advanceWhenReached).
  *   answer   once highWatermark > base.
  *   repair   a range whose reservation is older than repairAfterMs with no entry at the high-water
  *            mark is aborted: an aborted entry of exactly its reservation's size, then advance.
+ *
+ * DynamoDB calls, uncontended: 3 per partition (reserve, commit, advance), 4 for the idempotent
+ * producer (the claim: without transactions, the head and the producer's state are two items, and
+ * one write changes one item). docs/log-internals.md has the crash table and the reasons.
  */
 
 export interface AppendTuning {
@@ -23,12 +30,22 @@ export interface AppendTuning {
   readonly maxAckWaitMs: number;
   /** Index entries read per chain step. @default 100 */
   readonly chainBatch: number;
+  /**
+   * Idempotent-producer state idle this long may be removed (Kafka's producer.id.expiration.ms): the
+   * claim writes it into the state item's TTL attribute; the cleanup's producerIdleMs has the same
+   * default. @default 604_800_000 (7 days)
+   */
+  readonly producerIdleMs: number;
+  /** Producer states a warm instance remembers, to tell a likely retry before reserving. @default 10_000 */
+  readonly producerCacheSize: number;
 }
 
 export const DEFAULT_APPEND_TUNING: AppendTuning = {
   repairAfterMs: 10_000,
   maxAckWaitMs: 15_000,
   chainBatch: 100,
+  producerIdleMs: 7 * 24 * 60 * 60 * 1000,
+  producerCacheSize: 10_000,
 };
 
 export interface PartitionAppendInput {
@@ -48,6 +65,15 @@ export interface PartitionAppendOutput {
   readonly duplicate: boolean;
 }
 
+/** A reserved range of offsets and the reservation ids recorded for it in the head. */
+interface ReservedRange {
+  readonly base: number;
+  readonly count: number;
+  readonly ids: readonly string[];
+}
+
+type ProducerBatch = NonNullable<PartitionAppendInput['producer']>;
+
 const SEQUENCE_SPACE = 2 ** 31;
 /** Kafka's DefaultRecordBatch.incrementSequence: int32 sequences wrap to 0. */
 export const nextSequence = (sequence: number, count: number) => (sequence + count) % SEQUENCE_SPACE;
@@ -57,9 +83,24 @@ const sequenceBefore = (a: number, b: number) => {
   return distance > 0 && distance < SEQUENCE_SPACE / 2;
 };
 
+/** Whether the claim's condition holds for `p` against this state (undefined: no state). */
+function isNext(state: ProducerState | undefined, p: ProducerBatch): boolean {
+  if (!state) return p.baseSequence === 0;
+  if (p.epoch > state.epoch) return p.baseSequence === 0;
+  return p.epoch === state.epoch && p.baseSequence === state.nextSequence;
+}
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export class PartitionAppender {
+  /**
+   * The producer states this instance last claimed or read, by `<pid>#<producerId>` (insertion order
+   * is recency). Only an ordering hint, never trusted for correctness: a batch that looks like the
+   * producer's next is reserved at once and claimed; one that does not (a likely retry, a gap, a
+   * zombie) has its state read first, so a refused batch usually reserves no offsets at all.
+   */
+  private readonly producerCache = new Map<string, ProducerState>();
+
   constructor(
     private readonly store: LogStore,
     private readonly tuning: AppendTuning = DEFAULT_APPEND_TUNING,
@@ -68,32 +109,38 @@ export class PartitionAppender {
   ) {}
 
   append(pid: string, input: PartitionAppendInput): Promise<PartitionAppendOutput> {
-    return this.reserveAndCommit(pid, input, 0);
+    return input.producer ? this.appendIdempotent(pid, input) : this.appendPlain(pid, input);
   }
 
-  /** The whole protocol from the reserve; `attempt` bounds the retries after a failed reserve condition. */
-  private async reserveAndCommit(
-    pid: string,
-    input: PartitionAppendInput,
-    attempt: number,
-  ): Promise<PartitionAppendOutput> {
-    const reservationId = randomBytes(6).toString('hex');
-    const producer = input.producer && {
-      ...input.producer,
-      nextSequence: nextSequence(input.producer.baseSequence, input.count),
-    };
-    const base = await this.store.reserve(pid, {
-      count: input.count,
-      reservationId,
-      now: this.now(),
-      producer,
-    });
-    if (base === undefined) return this.resolveReserveConflict(pid, input, attempt);
+  private async appendPlain(pid: string, input: PartitionAppendInput): Promise<PartitionAppendOutput> {
+    const range = await this.reserve(pid, input.count);
+    return this.commitAndAnswer(pid, range.base, input, range.ids);
+  }
+
+  /** The reserve step. A lost answer is recognised: the SDK's retry fails its condition, and the head holds our reservation. */
+  private async reserve(pid: string, count: number): Promise<ReservedRange> {
+    const id = randomBytes(6).toString('hex');
+    let base = await this.store.reserve(pid, { count, reservationId: id, now: this.now() });
+    if (base === undefined) {
+      const head = await this.store.getHead(pid);
+      if (!head || head.deleted) {
+        throw new SluiceError('UNKNOWN_TOPIC_OR_PARTITION', 'The topic or partition does not exist');
+      }
+      const own = head.reservations.find((r) => r.id === id);
+      if (!own) {
+        // Made, and already passed: only a repair passes a range nobody committed.
+        throw new SluiceError(
+          'APPEND_ABORTED',
+          `The reservation on ${pid} was aborted before its answer arrived`,
+        );
+      }
+      base = own.base;
+    }
     this.faults.crash?.('after-reserve', pid);
-    return this.commitAndAnswer(pid, base, input, [reservationId]);
+    return { base, count, ids: [id] };
   }
 
-  /** Commit, advance, wait for the high-water mark: the steps after a successful reserve. */
+  /** Commit, advance, wait for the high-water mark: the steps after the reserve (and the claim). */
   private async commitAndAnswer(
     pid: string,
     base: number,
@@ -145,10 +192,66 @@ export class PartitionAppender {
   }
 
   private async advanceAndWait(pid: string, base: number, count: number, reservationIds: readonly string[]) {
-    const head = await this.store.advance(pid, base, base + count, reservationIds, this.now());
-    if (head) await this.chain(pid, head);
-    this.faults.crash?.('after-advance', pid);
-    if (!head) await this.waitForHighWatermark(pid, base);
+    if (!(await this.advanceWhenReached(pid, base, base + count, reservationIds))) {
+      throw new SluiceError(
+        'REQUEST_TIMED_OUT',
+        `The records are stored, but earlier offsets did not commit within ${this.tuning.maxAckWaitMs} ms; retry to learn their offsets`,
+      );
+    }
+  }
+
+  /**
+   * The advance step: moves the high-water mark over [base, end) once it has reached base; true once
+   * it is past, false if earlier ranges stayed open for maxAckWaitMs.
+   *
+   * No helping on the way. An appender whose advance succeeds does not look for later entries to carry
+   * the mark over: that cost a Query and, mostly, an advance lost to their own appender (about 2 calls
+   * per commit under contention). Each appender moves the mark over its own range, and one whose
+   * advance found the mark short of its base waits for it and tries again. Only an appender that died
+   * after committing needs someone else: the repair (run by waiting appenders, fetches and the cleanup)
+   * carries the mark over an entry at the mark whose reservation is older than a few hundred ms.
+   */
+  private async advanceWhenReached(
+    pid: string,
+    base: number,
+    end: number,
+    reservationIds: readonly string[],
+  ): Promise<boolean> {
+    const advance = async () => {
+      if (!(await this.store.advance(pid, base, end, reservationIds, this.now()))) return false;
+      this.faults.crash?.('after-advance', pid);
+      return true;
+    };
+    const sent = performance.now();
+    if (await advance()) return true;
+    // Waits are paced by the store's own answer time: the range before ours is usually one call from
+    // closing, and on a loaded store faster polls would only queue behind the writes they wait for.
+    const roundTrip = Math.max(1, performance.now() - sent);
+    const deadline = this.now() + this.tuning.maxAckWaitMs;
+    await sleep(Math.min(roundTrip, 50));
+    if (await advance()) return true;
+    let delay = Math.max(2, roundTrip);
+    for (;;) {
+      const head = await this.requireHead(pid);
+      if (head.highWatermark > base) {
+        this.faults.crash?.('after-advance', pid);
+        return true;
+      }
+      if (head.highWatermark === base) {
+        if (await advance()) return true;
+        continue;
+      }
+      await this.repairIfStalled(pid, head);
+      if (this.now() > deadline) return false;
+      await sleep(Math.min(delay, 200));
+      delay *= 2;
+    }
+  }
+
+  private async requireHead(pid: string): Promise<PartitionHead> {
+    const head = await this.store.getHead(pid);
+    if (!head) throw new SluiceError('UNKNOWN_TOPIC_OR_PARTITION', `Partition ${pid} no longer exists`);
+    return head;
   }
 
   /**
@@ -182,26 +285,6 @@ export class PartitionAppender {
     }
   }
 
-  /** Polls the head until the high-water mark passes `offset`, repairing a stalled range on the way. */
-  async waitForHighWatermark(pid: string, offset: number): Promise<PartitionHead> {
-    const deadline = this.now() + this.tuning.maxAckWaitMs;
-    let delay = 5;
-    for (;;) {
-      const head = await this.store.getHead(pid);
-      if (!head) throw new SluiceError('UNKNOWN_TOPIC_OR_PARTITION', `Partition ${pid} no longer exists`);
-      if (head.highWatermark > offset) return head;
-      await this.repairIfStalled(pid, head);
-      if (this.now() > deadline) {
-        throw new SluiceError(
-          'REQUEST_TIMED_OUT',
-          `The records are stored, but earlier offsets did not commit within ${this.tuning.maxAckWaitMs} ms; retry to learn their offsets`,
-        );
-      }
-      await sleep(delay);
-      delay = Math.min(delay * 2, 200);
-    }
-  }
-
   /**
    * Invariant 4: once appends stop, the high-water mark reaches the log end offset within
    * repairAfterMs. Called by fetches, waiting appenders and cleanup when HW < LEO. Cheap when the
@@ -226,8 +309,9 @@ export class PartitionAppender {
     const now = this.now();
     const open = head.reservations.find((r) => r.base === hw) ?? this.inferReservation(head);
     const age = now - open.reservedAt;
-    // An entry at the mark whose appender died before advancing: anyone may advance over it.
-    if (age < Math.min(200, this.tuning.repairAfterMs / 4)) return undefined;
+    // An entry at the mark whose appender died before advancing: anyone may advance over it. Live
+    // appenders advance over their own (see advanceWhenReached): a second is far beyond their pace.
+    if (age < Math.min(1000, this.tuning.repairAfterMs / 4)) return undefined;
     const atMark = await this.store.getEntry(pid, hw);
     if (!atMark) {
       if (age < this.tuning.repairAfterMs) return undefined;
@@ -251,39 +335,108 @@ export class PartitionAppender {
     };
   }
 
-  /** The reserve's condition failed: a deleted partition, or the idempotent producer's sequence is off. */
-  private async resolveReserveConflict(
+  // ---- the idempotent producer ---------------------------------------------------------------
+
+  /**
+   * reserve -> claim -> commit -> advance. The reserve comes first because the claim records the
+   * batch's base offset (a retry must find its first attempt's offsets), and the base exists only once
+   * reserved. A batch the claim refuses has reserved a range for nothing: that range is aborted (an
+   * aborted entry, then the advance over it), a short gap of offsets. The warm cache makes that rare:
+   * a batch that does not look like the producer's next has its state read and classified before
+   * anything is reserved.
+   */
+  private async appendIdempotent(pid: string, input: PartitionAppendInput): Promise<PartitionAppendOutput> {
+    const p = input.producer!;
+    if (!isNext(this.cached(pid, p.producerId), p)) {
+      const state = await this.readProducer(pid, p.producerId);
+      if (!isNext(state, p)) return this.resolveConflict(pid, input, state, undefined, 0);
+    }
+    const range = await this.reserve(pid, input.count);
+    return this.claimAndCommit(pid, input, range, 0);
+  }
+
+  /** The claim step, then commit and answer. A refused claim is classified with the state as stored. */
+  private async claimAndCommit(
     pid: string,
     input: PartitionAppendInput,
-    attempt = 0,
+    range: ReservedRange,
+    attempt: number,
+    expectLastBase?: number,
   ): Promise<PartitionAppendOutput> {
-    const head = await this.store.getHead(pid);
-    if (!head || head.deleted) {
-      throw new SluiceError('UNKNOWN_TOPIC_OR_PARTITION', 'The topic or partition does not exist');
+    const p = input.producer!;
+    const now = this.now();
+    const next = nextSequence(p.baseSequence, input.count);
+    const claimed = await this.store.claimProducer(pid, {
+      producerId: p.producerId,
+      epoch: p.epoch,
+      baseSequence: p.baseSequence,
+      nextSequence: next,
+      base: range.base,
+      count: input.count,
+      now,
+      expiresAt: now + this.tuning.producerIdleMs,
+      expectLastBase,
+    });
+    if (!claimed) {
+      const state = await this.readProducer(pid, p.producerId);
+      // A lost answer: the SDK's retry of our own claim failed its condition, and the state is ours.
+      const own =
+        state !== undefined &&
+        state.epoch === p.epoch &&
+        state.lastFirstSequence === p.baseSequence &&
+        state.lastBase === range.base &&
+        state.lastCount === input.count;
+      if (!own) return this.resolveConflict(pid, input, state, range, attempt + 1);
     }
-    const p = input.producer;
-    if (!p)
-      throw new SluiceError('STORAGE_UNAVAILABLE', `Reserve on ${pid} failed its condition unexpectedly`);
-    const state = head.producers.get(p.producerId);
-    const retry = () => {
-      if (attempt >= 5) throw new SluiceError('THROTTLED', 'The producer state kept changing; retry');
-      return this.reserveAndCommit(pid, input, attempt + 1);
+    this.remember(pid, {
+      producerId: p.producerId,
+      epoch: p.epoch,
+      nextSequence: next,
+      lastFirstSequence: p.baseSequence,
+      lastBase: range.base,
+      lastCount: input.count,
+      updatedAt: now,
+    });
+    this.faults.crash?.('after-claim', pid);
+    return this.commitAndAnswer(pid, range.base, input, range.ids);
+  }
+
+  /**
+   * The batch is not the producer's next as stored: fenced, a gap, a duplicate, or the state moved on
+   * since it was read. `range` is the range this attempt reserved, if it got that far.
+   */
+  private async resolveConflict(
+    pid: string,
+    input: PartitionAppendInput,
+    state: ProducerState | undefined,
+    range: ReservedRange | undefined,
+    attempt: number,
+  ): Promise<PartitionAppendOutput> {
+    const p = input.producer!;
+    const reject = async (error: SluiceError): Promise<never> => {
+      if (range) await this.abortRange(pid, range);
+      throw error;
     };
+    if (attempt > 5) return reject(new SluiceError('THROTTLED', 'The producer state kept changing; retry'));
+    const claimNow = async () =>
+      this.claimAndCommit(pid, input, range ?? (await this.reserve(pid, input.count)), attempt);
     if (!state) {
-      if (p.baseSequence === 0) return retry(); // its state was just expired: try again
-      throw new SluiceError(
-        'UNKNOWN_PRODUCER_ID',
-        `Partition has no state for producer ${p.producerId}; its first batch must have sequence 0, but ${p.baseSequence} was sent`,
-        { details: { expectedSequence: 0, receivedSequence: p.baseSequence } },
+      if (p.baseSequence === 0) return claimNow(); // its state was just expired: try again
+      return reject(
+        new SluiceError(
+          'UNKNOWN_PRODUCER_ID',
+          `Partition has no state for producer ${p.producerId}; its first batch must have sequence 0, but ${p.baseSequence} was sent`,
+          { details: { expectedSequence: 0, receivedSequence: p.baseSequence } },
+        ),
       );
     }
     if (p.epoch < state.epoch) {
-      throw new SluiceError(
-        'INVALID_PRODUCER_EPOCH',
-        `Producer ${p.producerId} epoch ${p.epoch} is fenced by epoch ${state.epoch}`,
-        {
-          details: { currentEpoch: state.epoch },
-        },
+      return reject(
+        new SluiceError(
+          'INVALID_PRODUCER_EPOCH',
+          `Producer ${p.producerId} epoch ${p.epoch} is fenced by epoch ${state.epoch}`,
+          { details: { currentEpoch: state.epoch } },
+        ),
       );
     }
     const outOfOrder = (expected: number) =>
@@ -292,66 +445,143 @@ export class PartitionAppender {
         `Producer ${p.producerId} sent sequence ${p.baseSequence}, expected ${expected}`,
         { details: { expectedSequence: expected, receivedSequence: p.baseSequence } },
       );
-    if (p.epoch > state.epoch) throw outOfOrder(0);
-    if (p.baseSequence === state.nextSequence) return retry();
+    if (p.epoch > state.epoch) return p.baseSequence === 0 ? claimNow() : reject(outOfOrder(0));
+    if (p.baseSequence === state.nextSequence) return claimNow();
     if (p.baseSequence === state.lastFirstSequence && input.count === state.lastCount) {
-      return this.resolveDuplicateOfLast(pid, head, state, input, attempt);
+      return this.resolveDuplicateOfLast(pid, input, state, range, attempt);
     }
     if (sequenceBefore(p.baseSequence, state.lastFirstSequence)) {
-      return this.findOlderDuplicate(pid, head, state, input);
+      return this.withRangeAborted(pid, range, () => this.findOlderDuplicate(pid, state, input));
     }
-    throw outOfOrder(state.nextSequence);
+    return reject(outOfOrder(state.nextSequence));
   }
 
   /**
    * A retry of the producer's last batch. Its first attempt reserved at state.lastBase: if that
    * committed, answer its offsets; if it is missing (in flight, or died), commit this attempt there;
-   * if a repair aborted it, reserve again, conditioned on the state so only one retry wins.
+   * if a repair aborted it, store the batch in a new range (this attempt's own, if it reserved one),
+   * claimed on condition that the state still points at the aborted range, so only one retry wins.
    */
   private async resolveDuplicateOfLast(
     pid: string,
-    head: PartitionHead,
-    state: ProducerState,
     input: PartitionAppendInput,
+    state: ProducerState,
+    range: ReservedRange | undefined,
     attempt: number,
   ): Promise<PartitionAppendOutput> {
     const base = state.lastBase;
-    const reservationIds = head.reservations.filter((r) => r.base === base).map((r) => r.id);
-    let entry = await this.store.getEntry(pid, base);
-    if (!entry && base < head.highWatermark) {
-      // Below the mark every offset is covered; no entry at the base means its range was swept away.
-      throw new SluiceError(
-        'OUT_OF_ORDER_SEQUENCE',
-        `Producer ${input.producer!.producerId}'s last batch is no longer in the log`,
-      );
+    const entry = await this.store.getEntry(pid, base);
+    if (entry?.state === 'aborted') {
+      const own = range ?? (await this.reserve(pid, input.count));
+      return this.claimAndCommit(pid, input, own, attempt, base);
     }
-    if (!entry) return this.commitAndAnswer(pid, base, input, reservationIds);
-    if (entry.state === 'committed') {
-      if (!this.sameBatch(entry, input)) {
+    return this.withRangeAborted(pid, range, async () => {
+      const head = await this.requireHead(pid);
+      const reservationIds = head.reservations.filter((r) => r.base === base).map((r) => r.id);
+      if (!entry) {
+        if (base >= head.highWatermark) return this.commitAndAnswer(pid, base, input, reservationIds);
+        // Below the mark every offset is covered: by a merged entry holding the batch, or by nothing
+        // because retention removed it.
+        const covering = await this.store.entryAtOrBefore(pid, base);
+        if (covering && this.mergedOver(covering, base, input.count)) {
+          return { baseOffset: base, count: input.count, duplicate: true };
+        }
         throw new SluiceError(
-          'UNKNOWN_SERVER_ERROR',
-          `The entry at ${base} does not hold producer ${input.producer!.producerId}'s batch`,
+          'OUT_OF_ORDER_SEQUENCE',
+          `Producer ${input.producer!.producerId}'s last batch is no longer in the log`,
         );
       }
-      if (head.highWatermark <= base) await this.advanceAndWait(pid, base, entry.count, reservationIds);
-      return { baseOffset: base, count: input.count, duplicate: true };
-    }
-    // Aborted: reserve a new range, only while the producer state still points at the aborted one.
-    const reservationId = randomBytes(6).toString('hex');
-    const p = input.producer!;
-    const newBase = await this.store.reserve(pid, {
-      count: input.count,
-      reservationId,
-      now: this.now(),
-      producer: { ...p, nextSequence: nextSequence(p.baseSequence, input.count) },
-      expectLastBase: base,
+      if (this.sameBatch(entry, input)) {
+        if (head.highWatermark <= base) await this.advanceAndWait(pid, base, entry.count, reservationIds);
+        return { baseOffset: base, count: input.count, duplicate: true };
+      }
+      if (this.mergedOver(entry, base, input.count)) {
+        return { baseOffset: base, count: input.count, duplicate: true };
+      }
+      throw new SluiceError(
+        'UNKNOWN_SERVER_ERROR',
+        `The entry at ${base} does not hold producer ${input.producer!.producerId}'s batch`,
+      );
     });
-    if (newBase === undefined) {
-      if (attempt >= 5) throw new SluiceError('THROTTLED', 'Concurrent retries of one batch; retry');
-      entry = undefined;
-      return this.resolveReserveConflict(pid, input, attempt + 1);
+  }
+
+  /**
+   * A merged entry (committed, with no producer fields: a merge speaks for several batches) covering
+   * [base, base + count). Only the batch the state recorded at `base` can have committed there, and a
+   * merge takes committed entries only, so the batch is inside it.
+   */
+  private mergedOver(entry: IndexEntry, base: number, count: number): boolean {
+    return (
+      entry.state === 'committed' &&
+      entry.producerId === undefined &&
+      entry.base <= base &&
+      entry.base + entry.count >= base + count
+    );
+  }
+
+  /**
+   * Runs `work` for a batch whose own reserved range (if any) will hold nothing: the range is marked
+   * aborted first, and closed (the mark carried over it) after the work, because it lies after the
+   * ranges the work may still have to close.
+   */
+  private async withRangeAborted<T>(
+    pid: string,
+    range: ReservedRange | undefined,
+    work: () => Promise<T>,
+  ): Promise<T> {
+    if (!range) return work();
+    await this.markAborted(pid, range);
+    try {
+      return await work();
+    } finally {
+      await this.closeAborted(pid, range);
     }
-    return this.commitAndAnswer(pid, newBase, input, [reservationId]);
+  }
+
+  private async abortRange(pid: string, range: ReservedRange): Promise<void> {
+    await this.markAborted(pid, range);
+    await this.closeAborted(pid, range);
+  }
+
+  /** An aborted entry over our own range (if a repair got there first, its aborted entry says the same). */
+  private async markAborted(pid: string, range: ReservedRange): Promise<void> {
+    await this.store.putEntry(pid, {
+      base: range.base,
+      count: range.count,
+      state: 'aborted',
+      appendedAt: this.now(),
+    });
+    this.faults.crash?.('after-abort', pid);
+  }
+
+  /** Carries the mark over our aborted range; if earlier ranges stay open that long, the repair will. */
+  private async closeAborted(pid: string, range: ReservedRange): Promise<void> {
+    await this.advanceWhenReached(pid, range.base, range.base + range.count, range.ids);
+  }
+
+  private cacheKey(pid: string, producerId: number): string {
+    return `${pid}#${producerId}`;
+  }
+
+  private cached(pid: string, producerId: number): ProducerState | undefined {
+    return this.producerCache.get(this.cacheKey(pid, producerId));
+  }
+
+  private remember(pid: string, state: ProducerState): void {
+    const key = this.cacheKey(pid, state.producerId);
+    this.producerCache.delete(key);
+    this.producerCache.set(key, state);
+    if (this.producerCache.size > this.tuning.producerCacheSize) {
+      const oldest = this.producerCache.keys().next().value;
+      if (oldest !== undefined) this.producerCache.delete(oldest);
+    }
+  }
+
+  private async readProducer(pid: string, producerId: number): Promise<ProducerState | undefined> {
+    const state = await this.store.getProducer(pid, producerId);
+    if (state) this.remember(pid, state);
+    else this.producerCache.delete(this.cacheKey(pid, producerId));
+    return state;
   }
 
   /**
@@ -366,11 +596,11 @@ export class PartitionAppender {
    */
   private async findOlderDuplicate(
     pid: string,
-    head: PartitionHead,
     state: ProducerState,
     input: PartitionAppendInput,
   ): Promise<PartitionAppendOutput> {
     const p = input.producer!;
+    const head = await this.requireHead(pid);
     const limit = 1000;
     const from = Math.max(0, state.lastBase - 50_000);
     const entries = await this.store.queryEntries(pid, from, state.lastBase, limit, true);

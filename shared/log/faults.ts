@@ -2,7 +2,13 @@
  * Named crash points in the append path. Tests install a hook that throws at one of them to play an
  * appender that dies there (a Lambda timing out or killed mid-request); production installs none.
  */
-export type CrashPoint = 'after-object-put' | 'after-reserve' | 'after-commit' | 'after-advance';
+export type CrashPoint =
+  | 'after-object-put'
+  | 'after-reserve'
+  | 'after-claim'
+  | 'after-abort'
+  | 'after-commit'
+  | 'after-advance';
 
 export interface FaultHooks {
   /** Called as the append passes each point; throwing simulates the process dying there. */

@@ -3,6 +3,7 @@ import { SluiceError } from '../errors';
 import type { IndexEntry, LogStore, PartitionHead } from '../store/log-store';
 import type { SegmentStore } from '../store/segment-store';
 import type { PartitionAppender } from './append';
+import { HighWatermarkSignal } from './high-watermark-signal';
 import { RangeCache } from './range-cache';
 import { LOG_LIMITS } from './types';
 
@@ -16,8 +17,13 @@ export interface FetchTuning {
   readonly getConcurrency: number;
   /** Ranges of one object closer than this are read with one GET. @default 65536 */
   readonly coalesceGapBytes: number;
-  /** Size of the warm function's cache of object ranges. @default 64 MiB */
+  /** Size of the warm function's cache of object ranges (and of objects it wrote). @default 64 MiB */
   readonly cacheBytes: number;
+  /**
+   * Keep the objects this process writes in that cache, so a tail fetch served here needs no GET.
+   * @default true
+   */
+  readonly cacheWrites: boolean;
 }
 
 export const DEFAULT_FETCH_TUNING: FetchTuning = {
@@ -27,6 +33,7 @@ export const DEFAULT_FETCH_TUNING: FetchTuning = {
   getConcurrency: 8,
   coalesceGapBytes: 64 * 1024,
   cacheBytes: 64 * 1024 * 1024,
+  cacheWrites: true,
 };
 
 export interface PartitionFetch {
@@ -47,8 +54,6 @@ interface Plan {
   readonly bytes: number;
   readonly nextOffset: number;
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Runs `tasks` with at most `limit` in flight. */
 async function mapLimit<T, R>(
@@ -71,7 +76,9 @@ async function mapLimit<T, R>(
 /**
  * The fetch of design §5: read heads, long-poll until minBytes are committed or maxWaitMs passes,
  * find the index entries from each offset, GET their byte ranges (coalesced, parallel, cached) and
- * return the batches as stored with base offsets stamped.
+ * return the batches as stored with base offsets stamped. A long poll's pause ends early when this
+ * process commits to one of its partitions (`highWatermarks`); commits made elsewhere are seen by the
+ * next head read.
  */
 export class Fetcher {
   private readonly cache: RangeCache;
@@ -82,8 +89,17 @@ export class Fetcher {
     private readonly appender: PartitionAppender,
     private readonly tuning: FetchTuning = DEFAULT_FETCH_TUNING,
     private readonly now: () => number = Date.now,
+    readonly highWatermarks: HighWatermarkSignal = new HighWatermarkSignal(),
   ) {
     this.cache = new RangeCache(tuning.cacheBytes);
+  }
+
+  /**
+   * An object this process just wrote, kept for the tail fetches it will serve. The buffer must not be
+   * modified afterwards (reads copy out of it).
+   */
+  written(objectKey: string, body: Buffer): void {
+    if (this.tuning.cacheWrites) this.cache.setObject(objectKey, body);
   }
 
   async fetch(
@@ -94,8 +110,17 @@ export class Fetcher {
     let pause = this.tuning.minPollMs;
     let seen: (number | undefined)[] = [];
     let plans: (Plan | undefined)[] = [];
+    let heads: (PartitionHead | undefined)[] = [];
+    // After a wake-up, only the heads of the partitions this process advanced are read again: the
+    // others were read a moment ago, and commits made elsewhere are the next timed poll's to notice.
+    let advanced: ReadonlySet<string> | undefined;
     for (;;) {
-      const heads = await Promise.all(parts.map((part) => this.log.getHead(part.pid)));
+      const previous = heads;
+      heads = await Promise.all(
+        parts.map((part, i) =>
+          advanced && !advanced.has(part.pid) ? previous[i] : this.log.getHead(part.pid),
+        ),
+      );
       const errors = parts.map((part, i) => this.checkOffset(part, heads[i]));
       // Re-plan only partitions whose high-water mark moved since the last round.
       plans = await Promise.all(
@@ -115,8 +140,18 @@ export class Fetcher {
       if (errors.some(Boolean) || available >= options.minBytes || skippable || this.now() >= deadline) {
         return this.read(parts, heads, errors, plans, options.maxBytes);
       }
-      await sleep(Math.min(pause, Math.max(1, deadline - this.now())));
-      pause = Math.min(pause * 2, this.tuning.maxPollMs);
+      const watched = new Map<string, number>();
+      parts.forEach((part, i) => {
+        const hw = heads[i]?.highWatermark;
+        if (hw !== undefined) watched.set(part.pid, hw);
+      });
+      const woken = await this.highWatermarks.wait(
+        watched,
+        Math.min(pause, Math.max(1, deadline - this.now())),
+      );
+      // Back off only while nothing happens here; an advance in this process is worth reading at once.
+      advanced = woken.length > 0 ? new Set(woken) : undefined;
+      if (!advanced) pause = Math.min(pause * 2, this.tuning.maxPollMs);
     }
   }
 
@@ -235,11 +270,10 @@ export class Fetcher {
   }
 
   private async getRange(key: string, start: number, end: number): Promise<Buffer> {
-    const cacheKey = `${key}:${start}:${end}`;
-    const cached = this.cache.get(cacheKey);
+    const cached = this.cache.getRange(key, start, end);
     if (cached) return cached;
     const bytes = await this.segments.getRange(key, start, end);
-    this.cache.set(cacheKey, bytes);
+    this.cache.setRange(key, start, end, bytes);
     return bytes;
   }
 }

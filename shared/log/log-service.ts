@@ -1,13 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { ulid } from 'ulid';
 import { decodeRecordBatches, type RecordBatchHeader, validateBatches } from '../codec/record-batch';
-import type { StorageConfig } from '../config';
 import { isSluiceError, SluiceError } from '../errors';
 import { validateTopicName } from '../model/names';
-import type { AwsClients } from '../store/aws-clients';
-import { DynamoLogStore, type LogStore } from '../store/log-store';
-import { S3SegmentStore, type SegmentStore } from '../store/segment-store';
-import { DynamoTopicStore, type TopicStore } from '../store/topic-store';
+import type { LogStore } from '../store/log-store';
+import type { SegmentStore } from '../store/segment-store';
+import type { TopicStore } from '../store/topic-store';
 import {
   type AppendTuning,
   DEFAULT_APPEND_TUNING,
@@ -17,6 +15,7 @@ import {
 } from './append';
 import type { FaultHooks } from './faults';
 import { DEFAULT_FETCH_TUNING, Fetcher, type FetchTuning } from './fetch';
+import { HighWatermarkSignal } from './high-watermark-signal';
 import {
   type FetchPartitionResult,
   type FetchRequest,
@@ -37,6 +36,11 @@ export interface LogServiceOptions {
   readonly topicCacheMs?: number;
   readonly faults?: FaultHooks;
   readonly now?: () => number;
+  /**
+   * Run this process's appends to a partition one after another (see `appendInOrder`); false lets them
+   * contend as appends from separate processes do (the protocol's contention tests). @default true
+   */
+  readonly appendInOrder?: boolean;
 }
 
 function validatePartitionCount(count: unknown): asserts count is number {
@@ -86,8 +90,15 @@ interface ValidatedPart {
  */
 export class LogService {
   readonly appender: PartitionAppender;
+  /**
+   * Advanced after every acknowledged append of this service; the long polls of its fetches wait on it.
+   * Another door of the same process (a listener doing its own appends) may call `advanced` too.
+   */
+  readonly highWatermarks = new HighWatermarkSignal();
   private readonly fetcher: Fetcher;
   private readonly topicCache = new Map<string, { topic: Topic; at: number }>();
+  /** Per partition, the last append this process started there (see `appendInOrder`). */
+  private readonly appending = new Map<string, Promise<unknown>>();
   private readonly now: () => number;
   private readonly topicCacheMs: number;
 
@@ -110,6 +121,7 @@ export class LogService {
       this.appender,
       { ...DEFAULT_FETCH_TUNING, ...options.fetch },
       this.now,
+      this.highWatermarks,
     );
   }
 
@@ -195,6 +207,28 @@ export class LogService {
     return this.describeTopic(name);
   }
 
+  /**
+   * Changes a topic's retention, as Kafka's AlterConfigs does retention.ms / retention.bytes: null keeps
+   * records forever (no size bound); a field left out keeps its value. The next cleanup pass applies it.
+   */
+  async alterTopicConfig(
+    name: string,
+    config: { retentionMs?: number | null; retentionBytes?: number | null },
+  ): Promise<Topic> {
+    const topic = await this.requireTopic(name, true);
+    const altered: Topic = {
+      ...topic,
+      retentionMs: validateRetention('retentionMs', config.retentionMs, topic.retentionMs),
+      retentionBytes: validateRetention('retentionBytes', config.retentionBytes, topic.retentionBytes),
+    };
+    // Conditional on the topic id: a topic deleted and created again meanwhile is not altered.
+    if (!(await this.topics.setRetention(name, topic.topicId, altered))) {
+      throw new SluiceError('UNKNOWN_TOPIC_OR_PARTITION', `Topic '${name}' does not exist`);
+    }
+    this.topicCache.delete(name);
+    return altered;
+  }
+
   /** The topic's metadata, from the warm cache unless stale or told to refresh. */
   async requireTopic(name: string, fresh = false): Promise<Topic> {
     validateTopicName(name);
@@ -239,6 +273,8 @@ export class LogService {
     const key = newObjectKey();
     const body = Buffer.concat(validated.map((v) => v.request.batches));
     await this.segments.put(key, body);
+    // Immutable from here on: the fetches this process serves read the tail from memory.
+    this.fetcher.written(key, body);
     this.options.faults?.crash?.('after-object-put', key);
     let position = 0;
     const inputs = validated.map((v) => {
@@ -254,7 +290,10 @@ export class LogService {
       return input;
     });
     const settled = await Promise.allSettled(
-      validated.map((v, i) => this.appender.append(partitionId(v.topic, v.request.partition), inputs[i]!)),
+      validated.map((v, i) => {
+        const pid = partitionId(v.topic, v.request.partition);
+        return this.appendInOrder(pid, () => this.appender.append(pid, inputs[i]!));
+      }),
     );
     return settled.map((outcome, i) => {
       const { topic, partition } = validated[i]!.request;
@@ -263,6 +302,11 @@ export class LogService {
         throw outcome.reason; // unknown failures (and simulated crashes) fail the whole request
       }
       const { baseOffset, count, duplicate } = outcome.value;
+      // Acknowledged: the high-water mark is past the last offset (invariant 1). The waiting fetches
+      // of this process wake after this answer is on its way (the signal defers them).
+      if (baseOffset >= 0) {
+        this.highWatermarks.advanced(partitionId(validated[i]!.topic, partition), baseOffset + count);
+      }
       return {
         topic,
         partition,
@@ -361,7 +405,9 @@ export class LogService {
       }
       const key = newObjectKey();
       try {
-        await this.segments.put(key, Buffer.concat(pieces, position));
+        const object = Buffer.concat(pieces, position);
+        await this.segments.put(key, object);
+        this.fetcher.written(key, object);
         this.options.faults?.crash?.('after-object-put', key);
       } catch (err) {
         for (const run of order) for (const i of run.members) fail(i, asSluiceError(err));
@@ -371,14 +417,18 @@ export class LogService {
         [...byPartition.values()].map(async (runs) => {
           for (const run of runs) {
             try {
-              const out = await this.appender.append(run.pid, {
-                count: run.count,
-                objectKey: key,
-                position: run.position,
-                size: run.size,
-                maxTimestamp: run.maxTimestamp,
-                producer: run.producer,
-              });
+              const out = await this.appendInOrder(run.pid, () =>
+                this.appender.append(run.pid, {
+                  count: run.count,
+                  objectKey: key,
+                  position: run.position,
+                  size: run.size,
+                  maxTimestamp: run.maxTimestamp,
+                  producer: run.producer,
+                }),
+              );
+              // Acknowledged: wake this process's waiting fetches (deferred by the signal), as produce() does.
+              if (out.baseOffset >= 0) this.highWatermarks.advanced(run.pid, out.baseOffset + out.count);
               let base = out.baseOffset;
               for (const i of run.members) {
                 const count = validated[i]!.count;
@@ -399,6 +449,29 @@ export class LogService {
       );
     }
     return results as (ProducePartitionResult | PartitionError)[];
+  }
+
+  /**
+   * Appends to one partition from this process run one after another, in arrival order. The protocol
+   * copes with concurrent appenders, but between requests of one process contention buys nothing: an
+   * appender whose advance finds an earlier range still open polls the head until it closes (more
+   * DynamoDB calls, and latency in steps of its backoff), where waiting for this process's own earlier
+   * append costs only that append's three calls. Appends from other processes still contend, as the
+   * protocol expects; a Lambda serves one request at a time, so there nothing changes.
+   */
+  private appendInOrder<T>(pid: string, append: () => Promise<T>): Promise<T> {
+    if (this.options.appendInOrder === false) return append();
+    const previous = this.appending.get(pid) ?? Promise.resolve();
+    const run = previous.then(append, append);
+    const settled = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.appending.set(pid, settled);
+    void settled.then(() => {
+      if (this.appending.get(pid) === settled) this.appending.delete(pid);
+    });
+    return run;
   }
 
   private async validateProduce(parts: readonly ProducePartitionRequest[]): Promise<ValidatedPart[]> {
@@ -622,17 +695,4 @@ export class LogService {
 function asSluiceError(err: unknown): SluiceError {
   if (isSluiceError(err)) return err;
   return new SluiceError('UNKNOWN_SERVER_ERROR', `Unexpected failure: ${String(err)}`, { cause: err });
-}
-
-export function createLogService(
-  config: StorageConfig,
-  clients: AwsClients,
-  options: LogServiceOptions = {},
-): LogService {
-  return new LogService(
-    new DynamoTopicStore(clients.dynamo, config.topicsTable),
-    new DynamoLogStore(clients.dynamo, config.logTable),
-    new S3SegmentStore(clients.s3, config.bucket),
-    options,
-  );
 }

@@ -1,6 +1,8 @@
 /**
- * A bounded LRU of object byte ranges. Segment objects are immutable, so a warm function can keep what
- * it read: consumers of several groups reading the same tail cost one GET between them.
+ * A bounded LRU of object bytes: ranges this process read, and whole objects this process just wrote.
+ * Segment objects are immutable and their keys never reused, so a warm function can keep what it read
+ * (consumers of several groups reading the same tail cost one GET between them) and what it wrote (a
+ * tail fetch served by the process that took the produce costs no GET at all).
  */
 export class RangeCache {
   private readonly entries = new Map<string, Buffer>();
@@ -34,7 +36,29 @@ export class RangeCache {
     }
   }
 
+  /** Bytes [start, end) of an object, from a range read earlier or from the whole object written here. */
+  getRange(objectKey: string, start: number, end: number): Buffer | undefined {
+    const range = this.get(rangeKey(objectKey, start, end));
+    if (range) return range;
+    const whole = this.get(wholeKey(objectKey));
+    if (whole && end <= whole.length) return whole.subarray(start, end);
+    return undefined;
+  }
+
+  setRange(objectKey: string, start: number, end: number, bytes: Buffer): void {
+    this.set(rangeKey(objectKey, start, end), bytes);
+  }
+
+  /** A whole object, as written. The caller must not modify the buffer afterwards. */
+  setObject(objectKey: string, body: Buffer): void {
+    this.set(wholeKey(objectKey), body);
+  }
+
   get size(): number {
     return this.bytes;
   }
 }
+
+// Distinct key shapes, so a whole object and a range of it never share an entry.
+const wholeKey = (objectKey: string) => `${objectKey}:*`;
+const rangeKey = (objectKey: string, start: number, end: number) => `${objectKey}:${start}:${end}`;

@@ -1,24 +1,20 @@
 import { randomBytes } from 'node:crypto';
-import type { StorageConfig } from '../config';
 import { DEFAULT_APPEND_TUNING, PartitionAppender } from '../log/append';
 import type { Topic } from '../log/types';
-import type { AwsClients } from '../store/aws-clients';
-import { DynamoLogStore } from '../store/log-store';
-import { S3SegmentStore } from '../store/segment-store';
-import { DynamoTopicStore } from '../store/topic-store';
 import { collectObjects } from './collect';
 import { type CleanupDeps, type CleanupSummary, PassContext } from './context';
 import { finishDeletedTopics } from './deleted-topics';
 import { type CleanupOptions, resolveCleanupOptions } from './options';
 import { cleanPartition } from './partition';
+import { expireIdleProducers } from './producers';
 
 /** How long past its own time budget a pass's lease lasts, should the pass die holding it. */
 const LEASE_MARGIN_MS = 60_000;
 
 /**
  * One bounded cleanup pass (design §7): finish deleted topics; visit up to maxPartitions partitions,
- * resuming after the last one the previous pass finished (repair, retention, merging, producer
- * expiry); then collect unreferenced objects. It stops between steps when its time or delete budget
+ * resuming after the last one the previous pass finished (repair, retention, merging); then, from one
+ * scan of the log table, expire idle producer state and collect unreferenced objects. It stops between steps when its time or delete budget
  * is spent, and the next pass goes on from there. Every step is idempotent and conditional, so a pass
  * may die anywhere; correctness never depends on DynamoDB TTL.
  *
@@ -47,9 +43,17 @@ export async function runCleanup(deps: CleanupDeps, options: CleanupOptions = {}
   try {
     if (await finishDeletedTopics(ctx)) {
       await visitPartitions(ctx, progress);
-      if (ctx.options.collectObjects && ctx.hasTime && ctx.deletesRemaining > 0) {
-        await collectObjects(ctx);
-      } else if (ctx.options.collectObjects) {
+      // One consistent scan of the log table serves both table-wide steps.
+      if (ctx.hasTime && ctx.deletesRemaining > 0) {
+        const scan = await deps.log.scanForCollection();
+        if (await expireIdleProducers(ctx, scan.producers)) {
+          if (ctx.options.collectObjects && ctx.hasTime && ctx.deletesRemaining > 0) {
+            await collectObjects(ctx, scan);
+          } else if (ctx.options.collectObjects) {
+            ctx.stop();
+          }
+        }
+      } else {
         ctx.stop();
       }
     }
@@ -100,18 +104,4 @@ async function visitPartitions(ctx: PassContext, progress: { cursor: string }): 
     }
     progress.cursor = cursorOf(ref);
   }
-}
-
-/** The stores of a deployed (or local) Sluice, for a pass run by the scheduled function or the CLI. */
-export function createCleanupDeps(
-  config: StorageConfig,
-  clients: AwsClients,
-  extra: Pick<CleanupDeps, 'now' | 'hooks'> = {},
-): CleanupDeps {
-  return {
-    topics: new DynamoTopicStore(clients.dynamo, config.topicsTable),
-    log: new DynamoLogStore(clients.dynamo, config.logTable),
-    segments: new S3SegmentStore(clients.s3, config.bucket),
-    ...extra,
-  };
 }

@@ -1,3 +1,4 @@
+import type { ObjectReferences } from '../store/log-store';
 import type { PassContext } from './context';
 
 /** Where segment objects live: newObjectKey() writes under this prefix, and nothing else does. */
@@ -22,8 +23,8 @@ export const SEGMENT_PREFIX = 'segments/';
  * covers a fetch that read an entry just before a merge or retention removed it and GETs the object a
  * moment later.
  */
-export async function collectObjects(ctx: PassContext): Promise<boolean> {
-  const { referenced, candidates } = await ctx.log.scanForCollection();
+export async function collectObjects(ctx: PassContext, scan: ObjectReferences): Promise<boolean> {
+  const { referenced, candidates } = scan;
   const now = ctx.now();
   const mark: string[] = [];
   const sweep: string[] = [];

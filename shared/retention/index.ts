@@ -1,4 +1,4 @@
-export { createCleanupDeps, runCleanup } from './cleanup';
+export { runCleanup } from './cleanup';
 export { collectObjects, SEGMENT_PREFIX } from './collect';
 export type { CleanupDeps, CleanupHooks, CleanupStep, CleanupSummary } from './context';
 export type { CleanupOptions, MergeOptions } from './options';

@@ -11,9 +11,9 @@ import { entryTime } from './partition';
  * pays one S3 GET per batch; merged, it pays one per several megabytes.
  *
  *   plan     scan the partition's entries from the merge checkpoint up to HW; a run is
- *            consecutive committed entries, each small, appended at least minAgeMs ago and not the
- *            last batch of any idempotent producer the head knows; an aborted, large or young entry
- *            ends a run. A run is at most maxEntryBytes and maxRunEntries.
+ *            consecutive committed entries, each small and appended at least minAgeMs ago; an aborted,
+ *            large or young entry ends a run. (An idempotent producer's last batch may be merged too:
+ *            a retry of it finds the merged entry covering its recorded base and gets its offsets.) A run is at most maxEntryBytes and maxRunEntries.
  *   write    read the runs' bytes and PUT them as ONE new object, batches exactly as stored (base
  *            offsets too: a fetch stamps them). Runs go into one object up to objectBytes.
  *   replace  per run: UpdateItem the run's first entry to cover the whole run (count, the new
@@ -72,8 +72,7 @@ export async function mergePartition(
 ): Promise<MergeOutcome> {
   const start = head.mergeCheckpoint ?? 0;
   if (start >= head.highWatermark) return { tiled: true, done: true };
-  const lastBases = new Set([...head.producers.values()].map((p) => p.lastBase));
-  const plan = await planMerge(ctx, pid, start, head, lastBases, options, expiredBefore);
+  const plan = await planMerge(ctx, pid, start, head, options, expiredBefore);
   if (plan.overlap) ctx.summary.overlapsFound++;
 
   // Finish an interrupted merge first, in ascending order as the merge itself deletes.
@@ -119,7 +118,6 @@ async function planMerge(
   pid: string,
   start: number,
   head: CleanupHead,
-  lastBases: ReadonlySet<number>,
   options: ResolvedMergeOptions,
   expiredBefore = Number.NEGATIVE_INFINITY,
 ): Promise<MergePlan> {
@@ -160,8 +158,7 @@ async function planMerge(
         entry.size !== undefined &&
         entry.size < options.smallEntryBytes &&
         entry.base >= logStartOffset && // below it, the entry is on its way out
-        entryTime(entry) >= expiredBefore && // so is one retention is about to drop
-        !lastBases.has(entry.base);
+        entryTime(entry) >= expiredBefore; // so is one retention is about to drop
       if (!mergeable) {
         close();
         continue;

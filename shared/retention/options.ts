@@ -54,7 +54,12 @@ export interface CleanupOptions {
    * entry commits. Far above the longest append (a function runs 15 min at most). @default 3_600_000 (1 h)
    */
   readonly orphanWindowMs?: number;
-  /** Idempotent-producer state idle this long leaves the head (Kafka: producer.id.expiration.ms). @default 604_800_000 (7 days) */
+  /**
+   * Idempotent-producer state idle this long is deleted (Kafka: producer.id.expiration.ms); a producer
+   * whose state is gone must start again at sequence 0. On AWS, DynamoDB TTL also removes it (the claim
+   * writes `expiresAt` with the appender's producerIdleMs, same default); dynalite has no TTL, so the
+   * cleanup's table scan does it everywhere. @default DEFAULT_APPEND_TUNING.producerIdleMs (7 days)
+   */
   readonly producerIdleMs?: number;
   /** A range reserved this long ago with no entry is aborted (design §4). @default DEFAULT_APPEND_TUNING.repairAfterMs */
   readonly repairAfterMs?: number;
@@ -93,7 +98,11 @@ export function resolveCleanupOptions(options: CleanupOptions = {}): ResolvedCle
     indexGraceMs: check('indexGraceMs', options.indexGraceMs ?? 15 * MINUTE, 0),
     objectGraceMs: check('objectGraceMs', options.objectGraceMs ?? 15 * MINUTE, 0),
     orphanWindowMs: check('orphanWindowMs', options.orphanWindowMs ?? HOUR, 0),
-    producerIdleMs: check('producerIdleMs', options.producerIdleMs ?? 7 * 24 * HOUR, 0),
+    producerIdleMs: check(
+      'producerIdleMs',
+      options.producerIdleMs ?? DEFAULT_APPEND_TUNING.producerIdleMs,
+      0,
+    ),
     repairAfterMs: check('repairAfterMs', options.repairAfterMs ?? DEFAULT_APPEND_TUNING.repairAfterMs, 0),
     collectObjects: options.collectObjects ?? true,
     merge,

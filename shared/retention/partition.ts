@@ -8,8 +8,6 @@ import { mergePartition } from './merge';
 const PAGE = 1000;
 /** Entries a retention scan reads per partition per pass; the next pass goes on from the new logStartOffset. */
 const MAX_RETENTION_SCAN = 20_000;
-/** Producers expired per head write (each removes six attributes). */
-const MAX_EXPIRE_PER_WRITE = 50;
 
 /**
  * The time an entry's records were written, as retention counts it: Kafka's largest timestamp of the
@@ -44,7 +42,8 @@ export async function deleteEntriesBelow(ctx: PassContext, pid: string, below: n
  *   3. merge small entries, first finishing a merge an earlier pass left half done, so that
  *   4. retention: advance logStartOffset by time and size, never past HW, never inside an entry;
  *   5. record entries newly below logStartOffset as a pending deletion, starting its grace period;
- *   6. expire idle idempotent-producer state.
+ *   6. remove producer state a head of an earlier version still holds (it lives in items of its own
+ *      now, expired by the table sweep: see producers.ts).
  * Returns false when the pass's budget ran out before the partition was done.
  */
 export async function cleanPartition(ctx: PassContext, topic: Topic, partition: number): Promise<boolean> {
@@ -93,11 +92,8 @@ export async function cleanPartition(ctx: PassContext, topic: Topic, partition: 
     }
   }
 
-  const idle = [...head.producers.values()]
-    .filter((p) => ctx.now() - p.updatedAt >= ctx.options.producerIdleMs)
-    .slice(0, MAX_EXPIRE_PER_WRITE);
-  if (idle.length > 0 && (await ctx.log.expireIdleProducers(pid, idle))) {
-    ctx.summary.producersExpired += idle.length;
+  if (head.legacyProducerAttributes.length > 0) {
+    await ctx.log.removeLegacyProducerAttributes(pid, head.legacyProducerAttributes);
   }
 
   return merged.done;

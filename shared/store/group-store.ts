@@ -9,6 +9,7 @@ import {
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { SluiceError } from '../errors';
+import type { ClassicGroupState, ClassicMember, ClassicStateName } from '../groups/classic/types';
 import { partitionKey } from '../groups/partitions';
 import type {
   CommitWrite,
@@ -27,7 +28,7 @@ import { isConditionalCheckFailed, translateAwsError } from './errors';
  *
  * | sk | item |
  * | --- | --- |
- * | `meta` | version N, generation N, deleted BOOL, assignor S, metadataCheckedAt N, writeId S, state S (JSON: per member its topics, rebalance timeout, join time, assigned partitions with their grant generations, target, revoke deadline; the topics' partition counts), sessions M (member id → {dl: session deadline N, st: session timeout N, sk?: steady key S}) |
+ * | `meta` | version N, generation N, deleted BOOL, assignor S, metadataCheckedAt N, writeId S, state S (JSON: per member its topics, rebalance timeout, join time, assigned partitions with their grant generations, target, revoke deadline; the topics' partition counts), sessions M (member id → {dl: session deadline N, st: session timeout N, sk?: steady key S}); for a group of Kafka clients also classic S (JSON: the classic group's state, protocols, members with their metadata and assignment in base64), cstate S (its state name) and csessions M (member id → session deadline N) |
  * | `offset#<topic>#<partition>` | topic S, partition N, owner S, claimGen N (the fence), offset N, metadata S, committedAt N, commitId S |
  *
  * and a registry partition `#groups` (no group name has '#') with one item per group: sk = group name,
@@ -122,7 +123,10 @@ export class DynamoGroupStore implements GroupStore {
   async putMeta(meta: GroupMeta, expectedVersion: number): Promise<boolean> {
     const writeId = randomUUID();
     const item = encodeMeta(meta, expectedVersion + 1, writeId);
-    const bytes = Buffer.byteLength(item.state?.S ?? '') + 64 * meta.members.size;
+    const bytes =
+      Buffer.byteLength(item.state?.S ?? '') +
+      Buffer.byteLength(item.classic?.S ?? '') +
+      64 * (meta.members.size + (meta.classic?.members.size ?? 0));
     if (bytes > MAX_META_BYTES) {
       throw new SluiceError(
         'INVALID_REQUEST',
@@ -177,6 +181,44 @@ export class DynamoGroupStore implements GroupStore {
     } catch (err) {
       if (isConditionalCheckFailed(err)) return undefined;
       return translateAwsError(err, 'DynamoDB UpdateItem meta (heartbeat)');
+    }
+  }
+
+  async touchClassicMember(
+    group: string,
+    memberId: string,
+    request: { generation: number; now: number },
+  ): Promise<GroupMeta | undefined> {
+    try {
+      const out = await this.dynamo.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: this.key(group, META),
+          UpdateExpression: 'SET #cs.#m.dl = :now + #cs.#m.st, #v = #v + :one',
+          // Holds only while nothing about the group needs deciding: the member's generation is the
+          // group's, no rebalance is being prepared, and its session is still running.
+          ConditionExpression: '#gen = :gen AND #cst IN (:stable, :completing) AND #cs.#m.dl >= :now',
+          ExpressionAttributeNames: {
+            '#cs': 'csessions',
+            '#m': memberId,
+            '#v': 'version',
+            '#gen': 'generation',
+            '#cst': 'cstate',
+          },
+          ExpressionAttributeValues: {
+            ':now': N(request.now),
+            ':one': N(1),
+            ':gen': N(request.generation),
+            ':stable': S('Stable'),
+            ':completing': S('CompletingRebalance'),
+          },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return out.Attributes === undefined ? undefined : decodeMeta(group, out.Attributes);
+    } catch (err) {
+      if (isConditionalCheckFailed(err)) return undefined;
+      return translateAwsError(err, 'DynamoDB UpdateItem meta (classic heartbeat)');
     }
   }
 
@@ -276,9 +318,10 @@ export class DynamoGroupStore implements GroupStore {
   async resetOffset(
     group: string,
     tp: TopicPartition,
-    write: { offset: number; generation: number; committedAt: number },
+    write: { offset: number; generation: number; committedAt: number; metadata?: string | null },
   ): Promise<boolean> {
     const commitId = randomUUID();
+    const metadata = write.metadata ?? null;
     const ok = await this.conditional('UpdateItem offset (reset)', () =>
       this.dynamo.send(
         new UpdateItemCommand({
@@ -286,7 +329,8 @@ export class DynamoGroupStore implements GroupStore {
           Key: this.key(group, offsetSk(tp)),
           // Taking the claim too fences any zombie that still held it.
           UpdateExpression:
-            'SET #offset = :offset, committedAt = :at, commitId = :cid, #owner = :owner, claimGen = :gen, #topic = :topic, #partition = :partition REMOVE #metadata',
+            'SET #offset = :offset, committedAt = :at, commitId = :cid, #owner = :owner, claimGen = :gen, #topic = :topic, #partition = :partition' +
+            (metadata === null ? ' REMOVE #metadata' : ', #metadata = :metadata'),
           ConditionExpression: 'attribute_not_exists(claimGen) OR claimGen <= :gen',
           ExpressionAttributeNames: {
             '#owner': 'owner',
@@ -303,6 +347,7 @@ export class DynamoGroupStore implements GroupStore {
             ':cid': S(commitId),
             ':topic': S(tp.topic),
             ':partition': N(tp.partition),
+            ...(metadata === null ? {} : { ':metadata': S(metadata) }),
           },
         }),
       ),
@@ -392,6 +437,100 @@ function encodeMeta(meta: GroupMeta, version: number, writeId: string): Record<s
     writeId: S(writeId),
     state: S(JSON.stringify(state)),
     sessions: { M: sessions },
+    ...(meta.classic === null ? {} : encodeClassic(meta.classic)),
+  };
+}
+
+interface StoredClassicMember {
+  id: string;
+  gi: string | null;
+  ci: string;
+  ch: string;
+  st: number;
+  rto: number;
+  protocols: [string, string][];
+  j: boolean;
+  s: boolean;
+  a: string | null;
+  at: number;
+}
+
+interface StoredClassic {
+  pt: string | null;
+  pn: string | null;
+  st: ClassicStateName;
+  leader: string | null;
+  members: StoredClassicMember[];
+  pending: [string, number][];
+  rd: number | null;
+  idu: number | null;
+  sd: number | null;
+}
+
+function encodeClassic(c: ClassicGroupState): Record<string, AttributeValue> {
+  const stored: StoredClassic = {
+    pt: c.protocolType,
+    pn: c.protocolName,
+    st: c.state,
+    leader: c.leader,
+    members: [...c.members.values()].map((m) => ({
+      id: m.memberId,
+      gi: m.groupInstanceId,
+      ci: m.clientId,
+      ch: m.clientHost,
+      st: m.sessionTimeoutMs,
+      rto: m.rebalanceTimeoutMs,
+      protocols: m.protocols.map((p) => [p.name, p.metadata.toString('base64')]),
+      j: m.joined,
+      s: m.synced,
+      a: m.assignment === null ? null : m.assignment.toString('base64'),
+      at: m.joinedAt,
+    })),
+    pending: [...c.pending.entries()],
+    rd: c.rebalanceDeadline,
+    idu: c.initialDelayUntil,
+    sd: c.syncDeadline,
+  };
+  const sessions: Record<string, AttributeValue> = {};
+  for (const m of c.members.values()) {
+    sessions[m.memberId] = { M: { dl: N(m.sessionDeadline), st: N(m.sessionTimeoutMs) } };
+  }
+  return { classic: S(JSON.stringify(stored)), cstate: S(c.state), csessions: { M: sessions } };
+}
+
+function decodeClassic(item: Record<string, AttributeValue>): ClassicGroupState | null {
+  const text = str(item, 'classic');
+  if (text === null) return null;
+  const stored = JSON.parse(text) as StoredClassic;
+  const sessions = item.csessions?.M ?? {};
+  const members = new Map<string, ClassicMember>();
+  for (const m of stored.members) {
+    const dl = Object.hasOwn(sessions, m.id) ? sessions[m.id]?.M?.dl?.N : undefined;
+    members.set(m.id, {
+      memberId: m.id,
+      groupInstanceId: m.gi,
+      clientId: m.ci,
+      clientHost: m.ch,
+      sessionTimeoutMs: m.st,
+      rebalanceTimeoutMs: m.rto,
+      protocols: m.protocols.map(([name, b64]) => ({ name, metadata: Buffer.from(b64, 'base64') })),
+      joined: m.j,
+      synced: m.s,
+      assignment: m.a === null ? null : Buffer.from(m.a, 'base64'),
+      sessionDeadline: dl === undefined ? 0 : Number(dl),
+      joinedAt: m.at,
+    });
+  }
+  return {
+    protocolType: stored.pt,
+    protocolName: stored.pn,
+    state: stored.st,
+    leader: stored.leader,
+    members,
+    pending: new Map(stored.pending),
+    rebalanceDeadline: stored.rd,
+    initialDelayUntil: stored.idu,
+    syncDeadline: stored.sd,
   };
 }
 
@@ -423,6 +562,7 @@ function decodeMeta(group: string, item: Record<string, AttributeValue>): GroupM
     members,
     partitionCounts: new Map(state.partitionCounts),
     metadataCheckedAt: num(item, 'metadataCheckedAt') ?? 0,
+    classic: decodeClassic(item),
   };
 }
 

@@ -10,22 +10,49 @@ import {
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { isConditionalCheckFailed, translateAwsError } from './errors';
+import { TABLE_KEYS } from './tables';
 
 /**
  * The `log` table: per partition (`pid` = `<topicId>#<partition>`) one head item at sk = -1 and one
- * segment-index entry per committed (or aborted) range of offsets, keyed by its base offset.
+ * segment-index entry per committed (or aborted) range of offsets, keyed by its base offset; beside
+ * them, one producer-state item per (partition, idempotent producer id), under a partition key of its
+ * own (`<pid>#p<producerId>`, sk = -2).
  *
- * Head attributes:
+ * Head attributes (constant size: nothing in it grows with the number of producers):
  *   logEndOffset, highWatermark, logStartOffset, hwAt (ms of the last HW move), deleted (topic gone)
  *   rb_<id> rc_<id> rt_<id>   an open reservation: base, count, reserved-at ms. Written by the reserve
  *                             itself, removed once the high-water mark passes it; a repair reads them to
- *                             abort exactly the range a dead appender left open, and no more.
- *   pe_<p> ps_<p> pf_<p> pb_<p> pc_<p> pt_<p>
- *                             idempotent producer p: epoch, next expected sequence, first sequence,
- *                             base and count of its last batch, updated-at ms.
+ *                             abort exactly the range a dead appender left open, and no more. Bounded by
+ *                             the appends in flight, not by the producers.
+ *
+ * Producer-state attributes (Kafka's ProducerStateEntry for one partition; about 100 bytes):
+ *   e s f b c   epoch, next expected sequence, first sequence, base offset and record count of the
+ *               producer's last batch
+ *   t           updated-at ms (the cleanup's idle test)
+ *   expiresAt   t + the idle window, in epoch seconds: DynamoDB TTL removes idle state on AWS
+ *
+ * Why a key of its own: producers never contend with each other or with the head, the head stays
+ * small whatever the number of producers (serverless producers get a new id per instance), and
+ * DynamoDB spreads the items over its partitions.
  */
 
 export const HEAD_SORT_KEY = -1;
+/** Sort key of a producer-state item (its partition key is `<pid>#p<producerId>`). */
+export const PRODUCER_SORT_KEY = -2;
+/** The TTL attribute of the log table (epoch seconds); only producer-state items carry it. */
+export const TTL_ATTRIBUTE = TABLE_KEYS.log.timeToLiveAttribute;
+
+const PRODUCER_NAMES = {
+  '#e': 'e',
+  '#s': 's',
+  '#f': 'f',
+  '#b': 'b',
+  '#c': 'c',
+  '#t': 't',
+  '#exp': TTL_ATTRIBUTE,
+};
+
+export const producerKeyOf = (pid: string, producerId: number) => `${pid}#p${producerId}`;
 
 export interface Reservation {
   readonly id: string;
@@ -51,7 +78,6 @@ export interface PartitionHead {
   readonly hwAt: number;
   readonly deleted: boolean;
   readonly reservations: readonly Reservation[];
-  readonly producers: ReadonlyMap<number, ProducerState>;
 }
 
 export interface IndexEntry {
@@ -76,22 +102,38 @@ export interface ProducerClaim {
   readonly baseSequence: number;
   /** The sequence after this batch, wrapped as Kafka wraps int32 sequences. */
   readonly nextSequence: number;
+  /** Where the batch's range was reserved, and its record count. */
+  readonly base: number;
+  readonly count: number;
+  readonly now: number;
+  /** When the state may be expired if the producer writes nothing more (ms). */
+  readonly expiresAt: number;
+  /** Retry of a duplicate whose first attempt was aborted: only valid while the state still says so. */
+  readonly expectLastBase?: number;
 }
 
 export interface ReserveInput {
   readonly count: number;
   readonly reservationId: string;
   readonly now: number;
-  readonly producer?: ProducerClaim;
-  /** Retry of a duplicate whose first attempt was aborted: only valid while the state still says so. */
-  readonly expectLastBase?: number;
 }
 
 export interface LogStore {
   createHead(pid: string): Promise<void>;
   getHead(pid: string): Promise<PartitionHead | undefined>;
-  /** The reserve step: atomically add `count` to logEndOffset. Returns the base, or undefined if a condition failed. */
+  /**
+   * The reserve step: atomically add `count` to logEndOffset, recording the reservation. Returns the
+   * base, or undefined if a condition failed (no head, a deleted topic, or this very reservation was
+   * already made: an SDK retry after a lost answer; read the head to tell).
+   */
   reserve(pid: string, input: ReserveInput): Promise<number | undefined>;
+  /** The idempotent producer's state on a partition, if any (consistent read). */
+  getProducer(pid: string, producerId: number): Promise<ProducerState | undefined>;
+  /**
+   * The claim step: record the batch as the producer's last, only if its sequence is the one expected
+   * (or sequence 0 of a new producer or a newer epoch). False when the condition failed.
+   */
+  claimProducer(pid: string, claim: ProducerClaim): Promise<boolean>;
   /** The commit step: put the entry unless one exists at its base. */
   putEntry(pid: string, entry: IndexEntry): Promise<boolean>;
   getEntry(pid: string, base: number): Promise<IndexEntry | undefined>;
@@ -124,7 +166,6 @@ const n = (value: number): AttributeValue => ({ N: String(value) });
 
 function parseHead(item: Record<string, AttributeValue>): PartitionHead {
   const reservations = new Map<string, { base?: number; count?: number; reservedAt?: number }>();
-  const producers = new Map<number, Partial<Record<string, number>>>();
   for (const [name, value] of Object.entries(item)) {
     if (value.N === undefined) continue;
     const kind = name.slice(0, 3);
@@ -135,11 +176,6 @@ function parseHead(item: Record<string, AttributeValue>): PartitionHead {
       else if (kind === 'rc_') r.count = Number(value.N);
       else r.reservedAt = Number(value.N);
       reservations.set(id, r);
-    } else if (/^p[esfbct]_\d+$/.test(name)) {
-      const producerId = Number(name.slice(3));
-      const p = producers.get(producerId) ?? {};
-      p[name[1]!] = Number(value.N);
-      producers.set(producerId, p);
     }
   }
   return {
@@ -152,20 +188,23 @@ function parseHead(item: Record<string, AttributeValue>): PartitionHead {
       .filter(([, r]) => r.base !== undefined && r.count !== undefined)
       .map(([id, r]) => ({ id, base: r.base!, count: r.count!, reservedAt: r.reservedAt ?? 0 }))
       .sort((a, b) => a.base - b.base),
-    producers: new Map(
-      [...producers.entries()].map(([producerId, p]) => [
-        producerId,
-        {
-          producerId,
-          epoch: p.e ?? -1,
-          nextSequence: p.s ?? 0,
-          lastFirstSequence: p.f ?? -1,
-          lastBase: p.b ?? -1,
-          lastCount: p.c ?? 0,
-          updatedAt: p.t ?? 0,
-        },
-      ]),
-    ),
+  };
+}
+
+/** Producer-state attributes a head written before they moved out of it may still hold (removed by cleanup). */
+const LEGACY_PRODUCER_ATTRIBUTE = /^p[esfbct]_\d+$/;
+
+function parseProducer(producerId: number, item: Record<string, AttributeValue>): ProducerState {
+  const num = (v: AttributeValue | undefined, fallback: number) =>
+    v?.N === undefined ? fallback : Number(v.N);
+  return {
+    producerId,
+    epoch: num(item.e, -1),
+    nextSequence: num(item.s, 0),
+    lastFirstSequence: num(item.f, -1),
+    lastBase: num(item.b, -1),
+    lastCount: num(item.c, 0),
+    updatedAt: num(item.t, 0),
   };
 }
 
@@ -261,51 +300,17 @@ export class DynamoLogStore implements LogStore {
 
   async reserve(pid: string, input: ReserveInput): Promise<number | undefined> {
     const r = input.reservationId;
-    const sets = [
-      'logEndOffset = logEndOffset + :count',
-      `rb_${r} = logEndOffset`,
-      `rc_${r} = :count`,
-      `rt_${r} = :now`,
-    ];
-    const values: Record<string, AttributeValue> = { ':count': n(input.count), ':now': n(input.now) };
-    let condition = 'attribute_exists(logEndOffset) AND attribute_not_exists(deleted)';
-    const p = input.producer;
-    if (p) {
-      const id = p.producerId;
-      // Operands of SET read the item before the update: pb_ gets the old logEndOffset, our base.
-      sets.push(
-        `pe_${id} = :epoch`,
-        `ps_${id} = :next`,
-        `pf_${id} = :seq`,
-        `pb_${id} = logEndOffset`,
-        `pc_${id} = :count`,
-        `pt_${id} = :now`,
-      );
-      Object.assign(values, { ':epoch': n(p.epoch), ':next': n(p.nextSequence), ':seq': n(p.baseSequence) });
-      if (input.expectLastBase !== undefined) {
-        // A retry after an abort: only if nobody else has re-reserved for this batch since.
-        values[':lastBase'] = n(input.expectLastBase);
-        condition += ` AND pe_${id} = :epoch AND pf_${id} = :seq AND pb_${id} = :lastBase`;
-      } else {
-        // The idempotent producer's guard: the next sequence of the current epoch, or sequence 0 of a
-        // new producer or a newer epoch. Anything else is classified after reading the head.
-        // A producer unknown to the partition must start at sequence 0, as in Kafka: otherwise a later
-        // batch overtaking a lost first one would be accepted and the first could never be placed.
-        const next = `pe_${id} = :epoch AND ps_${id} = :seq`;
-        condition +=
-          p.baseSequence === 0
-            ? ` AND ((${next}) OR attribute_not_exists(pe_${id}) OR pe_${id} < :epoch)`
-            : ` AND ${next}`;
-      }
-    }
     try {
       const result = await this.dynamo.send(
         new UpdateItemCommand({
           TableName: this.table,
           Key: this.key(pid, HEAD_SORT_KEY),
-          UpdateExpression: `SET ${sets.join(', ')}`,
-          ConditionExpression: condition,
-          ExpressionAttributeValues: values,
+          // Operands of SET read the item before the update: rb_ gets the old logEndOffset, our base.
+          UpdateExpression: `SET logEndOffset = logEndOffset + :count, rb_${r} = logEndOffset, rc_${r} = :count, rt_${r} = :now`,
+          // No condition on anyone else's state: an atomic add never contends. attribute_not_exists(rb_)
+          // makes the SDK's retry of a reserve whose answer was lost fail instead of reserving twice.
+          ConditionExpression: `attribute_exists(logEndOffset) AND attribute_not_exists(deleted) AND attribute_not_exists(rb_${r})`,
+          ExpressionAttributeValues: { ':count': n(input.count), ':now': n(input.now) },
           ReturnValues: 'UPDATED_NEW',
         }),
       );
@@ -313,6 +318,63 @@ export class DynamoLogStore implements LogStore {
     } catch (err) {
       if (isConditionalCheckFailed(err)) return undefined;
       translateAwsError(err, 'DynamoDB UpdateItem reserve');
+    }
+  }
+
+  async getProducer(pid: string, producerId: number): Promise<ProducerState | undefined> {
+    try {
+      const result = await this.dynamo.send(
+        new GetItemCommand({
+          TableName: this.table,
+          Key: this.key(producerKeyOf(pid, producerId), PRODUCER_SORT_KEY),
+          ConsistentRead: true,
+        }),
+      );
+      return result.Item ? parseProducer(producerId, result.Item) : undefined;
+    } catch (err) {
+      translateAwsError(err, 'DynamoDB GetItem producer state');
+    }
+  }
+
+  async claimProducer(pid: string, claim: ProducerClaim): Promise<boolean> {
+    const values: Record<string, AttributeValue> = {
+      ':epoch': n(claim.epoch),
+      ':next': n(claim.nextSequence),
+      ':seq': n(claim.baseSequence),
+      ':base': n(claim.base),
+      ':count': n(claim.count),
+      ':now': n(claim.now),
+      ':exp': n(Math.ceil(claim.expiresAt / 1000)),
+    };
+    let condition: string;
+    if (claim.expectLastBase !== undefined) {
+      // A retry after an abort: only if nobody else has re-reserved for this batch since.
+      values[':lastBase'] = n(claim.expectLastBase);
+      condition = '#e = :epoch AND #f = :seq AND #b = :lastBase';
+    } else {
+      // The idempotent producer's guard: the next sequence of the current epoch, or sequence 0 of a
+      // new producer or a newer epoch. Anything else is classified after reading the state. A producer
+      // unknown to the partition must start at sequence 0, as in Kafka: otherwise a later batch
+      // overtaking a lost first one would be accepted and the first could never be placed.
+      const next = '#e = :epoch AND #s = :seq';
+      condition = claim.baseSequence === 0 ? `(${next}) OR attribute_not_exists(#e) OR #e < :epoch` : next;
+    }
+    try {
+      await this.dynamo.send(
+        new UpdateItemCommand({
+          TableName: this.table,
+          Key: this.key(producerKeyOf(pid, claim.producerId), PRODUCER_SORT_KEY),
+          UpdateExpression:
+            'SET #e = :epoch, #s = :next, #f = :seq, #b = :base, #c = :count, #t = :now, #exp = :exp',
+          ConditionExpression: condition,
+          ExpressionAttributeNames: PRODUCER_NAMES,
+          ExpressionAttributeValues: values,
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (isConditionalCheckFailed(err)) return false;
+      translateAwsError(err, 'DynamoDB UpdateItem producer claim');
     }
   }
 
@@ -503,6 +565,7 @@ export class DynamoLogStore implements LogStore {
       pendingDeletion: below !== undefined && at !== undefined ? { below, at } : undefined,
       deletedAt: num(item.delAt),
       mergeCheckpoint: num(item.mgo),
+      legacyProducerAttributes: Object.keys(item).filter((name) => LEGACY_PRODUCER_ATTRIBUTE.test(name)),
     };
   }
 
@@ -575,24 +638,38 @@ export class DynamoLogStore implements LogStore {
     }
   }
 
-  async expireIdleProducers(pid: string, producers: readonly ProducerState[]): Promise<boolean> {
-    if (producers.length === 0) return true;
-    const values: Record<string, AttributeValue> = {};
-    const conditions = producers.map((p, i) => {
-      values[`:t${i}`] = n(p.updatedAt);
-      return `pt_${p.producerId} = :t${i}`;
-    });
-    const names = producers.flatMap((p) =>
-      ['e', 's', 'f', 'b', 'c', 't'].map((k) => `p${k}_${p.producerId}`),
-    );
-    // Only state still idle as read: a producer that wrote meanwhile keeps its sequence state.
-    return this.conditionalHeadUpdate(
-      pid,
-      `REMOVE ${names.join(', ')}`,
-      conditions.join(' AND '),
-      values,
-      'expire producers',
-    );
+  async deleteIdleProducer(pid: string, producerId: number, updatedAt: number): Promise<boolean> {
+    try {
+      await this.dynamo.send(
+        new DeleteItemCommand({
+          TableName: this.table,
+          Key: this.key(producerKeyOf(pid, producerId), PRODUCER_SORT_KEY),
+          // Only state still idle as read: a producer that wrote meanwhile keeps its sequence state.
+          ConditionExpression: '#t = :t',
+          ExpressionAttributeNames: { '#t': 't' },
+          ExpressionAttributeValues: { ':t': n(updatedAt) },
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (isConditionalCheckFailed(err)) return false;
+      translateAwsError(err, 'DynamoDB DeleteItem producer state');
+    }
+  }
+
+  async removeLegacyProducerAttributes(pid: string, names: readonly string[]): Promise<void> {
+    // 250 names of ~14 characters keep each REMOVE under DynamoDB's 4 KB expression limit.
+    for (let i = 0; i < names.length; i += 250) {
+      const chunk = names.slice(i, i + 250).filter((name) => LEGACY_PRODUCER_ATTRIBUTE.test(name));
+      if (chunk.length === 0) continue;
+      await this.conditionalHeadUpdate(
+        pid,
+        `REMOVE ${chunk.join(', ')}`,
+        'attribute_exists(logEndOffset)',
+        {},
+        'remove legacy producer state',
+      );
+    }
   }
 
   async replaceWithMerged(pid: string, first: IndexEntry, merged: MergedRange): Promise<boolean> {
@@ -653,6 +730,7 @@ export class DynamoLogStore implements LogStore {
   async scanForCollection(): Promise<ObjectReferences> {
     const referenced = new Set<string>();
     const candidates = new Map<string, number>();
+    const producers: ProducerRef[] = [];
     let startKey: Record<string, AttributeValue> | undefined;
     do {
       try {
@@ -660,8 +738,8 @@ export class DynamoLogStore implements LogStore {
           new ScanCommand({
             TableName: this.table,
             ConsistentRead: true,
-            ProjectionExpression: '#pid, #sk, #k, #seen',
-            ExpressionAttributeNames: { '#pid': 'pid', '#sk': 'sk', '#k': 'k', '#seen': 'seen' },
+            ProjectionExpression: '#pid, #sk, #k, #seen, #t',
+            ExpressionAttributeNames: { '#pid': 'pid', '#sk': 'sk', '#k': 'k', '#seen': 'seen', '#t': 't' },
             ExclusiveStartKey: startKey,
           }),
         );
@@ -669,6 +747,13 @@ export class DynamoLogStore implements LogStore {
           const pid = item.pid?.S ?? '';
           if (pid.startsWith(CANDIDATE_PREFIX)) {
             candidates.set(pid.slice(CANDIDATE_PREFIX.length), Number(item.seen?.N ?? 0));
+          } else if (item.sk?.N === String(PRODUCER_SORT_KEY)) {
+            const at = pid.lastIndexOf('#p');
+            producers.push({
+              pid: pid.slice(0, at),
+              producerId: Number(pid.slice(at + 2)),
+              updatedAt: Number(item.t?.N ?? 0),
+            });
           } else if (item.k?.S !== undefined) {
             referenced.add(item.k.S);
           }
@@ -678,7 +763,7 @@ export class DynamoLogStore implements LogStore {
         translateAwsError(err, 'DynamoDB Scan log');
       }
     } while (startKey);
-    return { referenced, candidates };
+    return { referenced, candidates, producers };
   }
 
   async putObjectCandidates(keys: readonly string[], seenAt: number): Promise<void> {
@@ -753,7 +838,7 @@ export class DynamoLogStore implements LogStore {
           Key: this.key(pid, HEAD_SORT_KEY),
           UpdateExpression: update,
           ConditionExpression: condition,
-          ExpressionAttributeValues: values,
+          ExpressionAttributeValues: Object.keys(values).length > 0 ? values : undefined,
         }),
       );
       return true;
@@ -804,6 +889,15 @@ export interface CleanupHead extends PartitionHead {
   readonly pendingDeletion?: { readonly below: number; readonly at: number };
   readonly deletedAt?: number;
   readonly mergeCheckpoint?: number;
+  /** Producer state a head written before it moved to producer items still holds (`pe_<p>` …). */
+  readonly legacyProducerAttributes: readonly string[];
+}
+
+/** A producer-state item found by the table scan. */
+export interface ProducerRef {
+  readonly pid: string;
+  readonly producerId: number;
+  readonly updatedAt: number;
 }
 
 /** Where a merged run of entries now lives: one byte range of one new object. */
@@ -820,6 +914,8 @@ export interface ObjectReferences {
   readonly referenced: Set<string>;
   /** Objects earlier passes found unreferenced, with when they first did (ms). */
   readonly candidates: Map<string, number>;
+  /** Every producer-state item, with when it was last written (for the idle expiry). */
+  readonly producers: ProducerRef[];
 }
 
 /** The log store as the cleanup uses it (shared/retention). */
@@ -835,13 +931,15 @@ export interface CleanupLogStore extends LogStore {
   markDeletedAt(pid: string, at: number): Promise<number | undefined>;
   /** Deletes the head of a deleted partition; false if absent or not deleted. */
   deleteHead(pid: string): Promise<boolean>;
-  /** Removes the producers' state if each is still as read (same updated-at); false otherwise. */
-  expireIdleProducers(pid: string, producers: readonly ProducerState[]): Promise<boolean>;
+  /** Deletes a producer's state if it is still as read (same updated-at); false otherwise. */
+  deleteIdleProducer(pid: string, producerId: number, updatedAt: number): Promise<boolean>;
+  /** Removes producer-state attributes left in a head by a version that kept them there. */
+  removeLegacyProducerAttributes(pid: string, names: readonly string[]): Promise<void>;
   /** The merge's swap: the run's first entry covers the whole run, if it still points at its old bytes. */
   replaceWithMerged(pid: string, first: IndexEntry, merged: MergedRange): Promise<boolean>;
   /** Deletes an entry only if it still points at the same bytes. */
   deleteEntryIfUnchanged(pid: string, entry: IndexEntry): Promise<boolean>;
-  /** A consistent scan of the whole table: referenced object keys and recorded candidates. */
+  /** A consistent scan of the whole table: referenced object keys, recorded candidates, producer states. */
   scanForCollection(): Promise<ObjectReferences>;
   putObjectCandidates(keys: readonly string[], seenAt: number): Promise<void>;
   deleteObjectCandidates(keys: readonly string[]): Promise<void>;

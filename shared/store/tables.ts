@@ -14,8 +14,12 @@ import type { StorageConfig } from '../config';
 export const TABLE_KEYS = {
   /** topics: one item per topic, keyed by name. */
   topics: { partitionKey: 'name', sortKey: undefined },
-  /** log: per partition (`<topicId>#<partition>`) a head item at sk = -1 and one index entry per base offset. */
-  log: { partitionKey: 'pid', sortKey: 'sk', sortKeyType: 'N' },
+  /**
+   * log: per partition (`<topicId>#<partition>`) a head item at sk = -1 and one index entry per base
+   * offset; per (partition, idempotent producer) a state item (`<pid>#p<producerId>`, sk = -2) whose
+   * `expiresAt` (epoch seconds) is the table's TTL attribute on AWS.
+   */
+  log: { partitionKey: 'pid', sortKey: 'sk', sortKeyType: 'N', timeToLiveAttribute: 'expiresAt' },
   /** groups: per group a `meta` item, member items and one offset item per partition. */
   groups: { partitionKey: 'group', sortKey: 'sk', sortKeyType: 'S' },
 } as const;

@@ -23,6 +23,12 @@ export interface TopicStore {
   delete(name: string): Promise<Topic | undefined>;
   /** Raises the partition count from `from` to `to`; false if another writer changed it first. */
   setPartitionCount(name: string, from: number, to: number): Promise<boolean>;
+  /** Sets the retention of the topic with this id; false if the name no longer holds that topic. */
+  setRetention(
+    name: string,
+    topicId: string,
+    retention: { retentionMs: number | null; retentionBytes: number | null },
+  ): Promise<boolean>;
   listTombstones(): Promise<Topic[]>;
   deleteTombstone(topicId: string): Promise<void>;
 }
@@ -146,6 +152,33 @@ export class DynamoTopicStore implements TopicStore {
           UpdateExpression: 'SET partitionCount = :to',
           ConditionExpression: 'partitionCount = :from',
           ExpressionAttributeValues: { ':from': { N: String(from) }, ':to': { N: String(to) } },
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (isConditionalCheckFailed(err)) return false;
+      translateAwsError(err, 'DynamoDB UpdateItem topics');
+    }
+  }
+
+  async setRetention(
+    name: string,
+    topicId: string,
+    retention: { retentionMs: number | null; retentionBytes: number | null },
+  ): Promise<boolean> {
+    const value = (n: number | null): AttributeValue => (n === null ? { NULL: true } : { N: String(n) });
+    try {
+      await this.dynamo.send(
+        new UpdateItemCommand({
+          TableName: this.table,
+          Key: { name: { S: name } },
+          UpdateExpression: 'SET retentionMs = :ms, retentionBytes = :bytes',
+          ConditionExpression: 'topicId = :id',
+          ExpressionAttributeValues: {
+            ':id': { S: topicId },
+            ':ms': value(retention.retentionMs),
+            ':bytes': value(retention.retentionBytes),
+          },
         }),
       );
       return true;

@@ -84,6 +84,34 @@ describe('Function: createLambdaHandler', () => {
     expect(Buffer.from(result.body, 'base64')).toEqual(Buffer.from([0, 1, 2, 0xff]));
   });
 
+  it('answers a binary fetch without a binary Accept with 406 JSON on API Gateway too, before any work', async () => {
+    const fetchOne = vi.fn();
+    const handler = createLambdaHandler('fetch', {
+      services: () => ({ log: { fetch: fetchOne } }) as unknown as Services,
+      logger,
+      metrics: null,
+    });
+    for (const headers of [{}, { Accept: '*/*' }]) {
+      const result = await handler(
+        event({
+          resource: '/v1/topics/{topic}/partitions/{partition}/batches',
+          path: '/v1/topics/orders/partitions/0/batches',
+          pathParameters: { topic: 'orders', partition: '0' },
+          queryStringParameters: { offset: '0' },
+          headers,
+        }),
+      );
+      expect(result.statusCode).toBe(406);
+      expect(result.isBase64Encoded).toBeFalsy();
+      expect(result.headers?.['content-type']).toBe('application/json');
+      expect(JSON.parse(result.body).error).toMatchObject({
+        code: 'NOT_ACCEPTABLE',
+        accept: 'application/vnd.kafka.record-batch',
+      });
+    }
+    expect(fetchOne).not.toHaveBeenCalled();
+  });
+
   it('maps a SluiceError to its status and JSON body', async () => {
     const handler = handlerWith('admin', {
       describeTopic: async () => {

@@ -82,7 +82,7 @@ describe('Route: topics', () => {
       ['GET', '/v1/topics/nope-x/partitions/0/records?offset=0'],
       ['GET', '/v1/topics/nope-x/partitions/0/offsets?at=latest'],
     ] as const) {
-      const res = await http(base, method, path);
+      const res = await http(base, method, path, { headers: ACCEPT_BATCH });
       expect(res.status, path).toBe(404);
       expect(res.json().error.code).toBe('UNKNOWN_TOPIC_OR_PARTITION');
     }
@@ -95,7 +95,8 @@ describe('Route: topics', () => {
       [{ name: 'ok-name', partitions: 1025 }, 400, 'INVALID_PARTITIONS', /≤ 1024, but 1025/],
       [{ name: 'ok-name', partitions: '3' }, 400, 'INVALID_PARTITIONS', /"3"/],
       [{ name: 'ok-name', partitions: 1.5 }, 400, 'INVALID_PARTITIONS', /1.5/],
-      [{ name: 'ok-name', partitions: 1, retentionMs: -1 }, 400, 'INVALID_CONFIG', /retentionMs/],
+      [{ name: 'ok-name', partitions: 1, retentionMs: -2 }, 400, 'INVALID_CONFIG', /retentionMs/],
+      [{ name: 'ok-name', partitions: 1, retentionBytes: 0 }, 400, 'INVALID_CONFIG', /retentionBytes/],
       [{ name: 'ok-name', partitions: 1, extra: true }, 400, 'INVALID_REQUEST', /unknown field "extra"/],
       [{ name: 'a/b', partitions: 1 }, 400, 'INVALID_TOPIC', /"a\/b"/],
       [[], 400, 'INVALID_REQUEST', /JSON object/],
@@ -313,14 +314,38 @@ describe('Route: binary produce and fetch', () => {
     expect(res.headers['x-high-watermark']).toBe('0');
   });
 
-  it('returns base64 text unless the first Accept type is binary, as API Gateway does', async () => {
+  it('answers 406 with the Accept to send, never base64 under a binary type, unless the first Accept type is binary', async () => {
     const name = await createTopic(base, 1);
     const b = batch(['z']);
     await http(base, 'POST', `/v1/topics/${name}/partitions/0/batches`, { body: b, headers: RECORD_BATCH });
-    const text = await http(base, 'GET', `/v1/topics/${name}/partitions/0/batches?offset=0`, {
-      headers: { accept: '*/*' },
+    const accepts: Record<string, string>[] = [
+      {},
+      { accept: '*/*' },
+      { accept: 'application/json, application/vnd.kafka.record-batch' },
+    ];
+    for (const headers of accepts) {
+      const res = await http(base, 'GET', `/v1/topics/${name}/partitions/0/batches?offset=0`, { headers });
+      expect(res.status, JSON.stringify(headers)).toBe(406);
+      expect(res.headers['content-type']).toBe('application/json');
+      expect(res.json().error).toMatchObject({
+        code: 'NOT_ACCEPTABLE',
+        accept: 'application/vnd.kafka.record-batch',
+        message: expect.stringMatching(
+          /send the header Accept: application\/vnd\.kafka\.record-batch .*for JSON, use GET \/v1\/topics\/.*\/partitions\/0\/records/,
+        ),
+      });
+    }
+    const bytes = await http(base, 'GET', `/v1/topics/${name}/partitions/0/batches?offset=0`, {
+      headers: ACCEPT_BATCH,
     });
-    expect(Buffer.from(text.body.toString(), 'base64').subarray(8)).toEqual(b.subarray(8));
+    expect(bytes.status).toBe(200);
+    expect(bytes.body.subarray(8)).toEqual(b.subarray(8));
+    // The multi-partition fetch too.
+    const framed = await http(base, 'POST', '/v1/fetch', {
+      body: encodeFetchRequest({ partitions: [{ topic: name, partition: 0, offset: 0 }] }),
+      headers: { 'content-type': 'application/octet-stream' },
+    });
+    expect([framed.status, framed.json().error.code]).toEqual([406, 'NOT_ACCEPTABLE']);
   });
 
   it('answers 416 with both bounds in the body', async () => {

@@ -188,7 +188,18 @@ describe('Command: sluice dev', () => {
   it('prints the URL when ready, logs one line per request and stops cleanly on SIGINT', async () => {
     const child = spawn(
       process.execPath,
-      ['--openssl-legacy-provider', '--import', 'tsx', 'cli/main.ts', 'dev', '--in-memory', '--port', '0'],
+      [
+        '--openssl-legacy-provider',
+        '--import',
+        'tsx',
+        'cli/main.ts',
+        'dev',
+        '--in-memory',
+        '--port',
+        '0',
+        '--kafka-port',
+        '0',
+      ],
       { env: { ...process.env, SLUICE_TOKEN: '', AWS_ENDPOINT_URL: '' }, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let out = '';

@@ -119,7 +119,12 @@ describe('Module: cdk/grants', () => {
   describe('Function: adminRoutes', () => {
     it('grants the admin routes on every topic and nothing else', () => {
       expect(asText(adminRoutes())).toEqual(
-        ['POST /v1/topics', 'DELETE /v1/topics/*', 'POST /v1/topics/*/partitions'].sort(),
+        [
+          'POST /v1/topics',
+          'DELETE /v1/topics/*',
+          'POST /v1/topics/*/partitions',
+          'POST /v1/topics/*/config',
+        ].sort(),
       );
     });
   });

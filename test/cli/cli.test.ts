@@ -1,10 +1,10 @@
-import { execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerCommands } from '../../cli/commands';
+import { createProgram } from '../../cli/main';
 import { startTestStack, type TestStack, uniqueName } from '../api/support';
 import { type CliResult, sluice, spawnSluice } from './support';
 
@@ -28,38 +28,6 @@ const ok = (r: CliResult) => {
   return r;
 };
 const lines = (s: string) => s.split('\n').filter((l) => l !== '');
-
-describe('CLI: the README walkthrough', () => {
-  it('runs the CLI walkthrough of README.md as written: the outputs it shows, and lag 0 at the end', async () => {
-    // Every command of the walkthrough's shell blocks, with the output lines (`# …`) that follow it.
-    const doc = await readFile(new URL('../../README.md', import.meta.url), 'utf8');
-    const section = doc.slice(doc.indexOf('### Walkthrough'), doc.indexOf('### Commands'));
-    const steps: { command: string; expected: string[] }[] = [];
-    for (const block of section.matchAll(/```sh\n([\s\S]*?)```/g)) {
-      for (const line of block[1]!.split('\n')) {
-        if (line.startsWith('# ')) steps.at(-1)?.expected.push(line.slice(2));
-        else if (line.trim() !== '') steps.push({ command: line, expected: [] });
-      }
-    }
-    expect(steps.map((s) => s.command.split(' ')[0])).toEqual(['npm', 'npx', 'printf', 'npx', 'npx', 'npx']);
-
-    for (const { command, expected } of steps.slice(1)) {
-      if (command.startsWith('printf ')) {
-        execFileSync('sh', ['-c', command], { cwd: dir });
-        continue;
-      }
-      const args = command
-        .replace(/^npx sluice /, '')
-        .split(' ')
-        .map((a) => (a === 'orders.txt' ? join(dir, 'orders.txt') : a));
-      const r = ok(await sluice(args, { env }));
-      const printed = lines(r.stdout + r.stderr);
-      // Times and rates vary; everything else must read as the document shows.
-      const mask = (l: string) => l.replace(/[0-9.]+ s \([0-9.]+ MB\/s\)/, 'T s (R MB/s)');
-      expect(printed.map(mask).sort(), command).toEqual(expected.map(mask).sort());
-    }
-  });
-});
 
 describe('CLI: topics', () => {
   it('lists, describes, grows and deletes topics', async () => {
@@ -107,7 +75,10 @@ describe('CLI: produce and consume', () => {
     expect(Date.parse(rows[0]![2]!)).toBeGreaterThanOrEqual(before - 1000);
 
     const json = ok(
-      await sluice(['consume', topic, '--format', 'json', '--from', '1', '--max-records', '1'], { env }),
+      await sluice(
+        ['consume', topic, '--format', 'json', '--partition', '1', '--from', '1', '--max-records', '1'],
+        { env },
+      ),
     );
     expect(lines(json.stdout).map((l) => JSON.parse(l))).toEqual([
       expect.objectContaining({
@@ -205,9 +176,62 @@ describe('CLI: perf and admin', () => {
       /^Cleanup pass (complete|stopped on its budget.*) in \d+ ms: \d+ partitions visited/,
     );
 
-    const unset = await sluice(['admin', 'cleanup'], { env: {} });
-    expect(unset.code).toBe(1);
-    expect(unset.stderr).toMatch(/^error: environment variable SLUICE_BUCKET must be set/);
+    const partial = await sluice(['admin', 'cleanup'], { env: { SLUICE_BUCKET: 'b' } });
+    expect(partial.code).toBe(1);
+    expect(partial.stderr).toMatch(/^error: environment variable SLUICE_TOPICS_TABLE must be set/);
+
+    // Without storage in the environment it asks a sluice dev at --endpoint.
+    const nobody = await sluice(['admin', 'cleanup', '--endpoint', 'http://127.0.0.1:9'], { env: {} });
+    expect(nobody.code).toBe(1);
+    expect(nobody.stderr).toMatch(
+      /^error: cannot connect to http:\/\/127\.0\.0\.1:9 \(ECONNREFUSED\): is sluice dev running there\?/,
+    );
+    // Storage named at an endpoint that is not DynamoDB (here: the Sluice API itself): a clear line, not UnknownError.
+    const wrong = await sluice(['admin', 'cleanup'], { env: { AWS_ENDPOINT_URL: stack.url } });
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toMatch(
+      new RegExp(
+        `^error: the storage at ${stack.url} did not answer as DynamoDB and S3 \\(UnknownError.*check AWS_ENDPOINT_URL`,
+      ),
+    );
+    expect(wrong.stderr.split('\n')).toHaveLength(2);
+  });
+});
+
+describe('CLI: README and --help agree', () => {
+  it('every command of --help is in the README’s table, and every option the table names exists', async () => {
+    const program = createProgram({});
+    const leaves = new Map<string, Command>();
+    const walk = (c: Command, path: string[]) => {
+      for (const sub of c.commands) {
+        if (sub.commands.length > 0) walk(sub, [...path, sub.name()]);
+        else leaves.set([...path, sub.name()].join(' '), sub);
+      }
+    };
+    walk(program, []);
+    const readme = await readFile(new URL('../../README.md', import.meta.url), 'utf8');
+    const table = readme.slice(readme.indexOf('### Commands'), readme.indexOf('## Deploy to AWS'));
+    const documented = new Set<string>();
+    for (const row of table.split('\n').filter((l) => l.startsWith('| `sluice '))) {
+      const [, first = '', rest = ''] = row.split(/(?<!\\)\|/);
+      const spans = [...first.matchAll(/`([^`]+)`/g)].map((m) => m[1]!);
+      const words = (span: string) =>
+        span.split(' ').filter((w) => /^[a-z-]+$/.test(w) && !w.startsWith('-'));
+      const head = words(spans[0]!).slice(1); // after "sluice"
+      const commands = [
+        head.join(' '),
+        ...spans.slice(1).map((sp) => [...head.slice(0, -1), words(sp)[0]].join(' ')),
+      ];
+      const flags = [...`${first} ${rest}`.matchAll(/(?<![\w-])(--[a-z][a-z-]*)/g)].map((m) => m[1]!);
+      for (const name of commands) {
+        const command = leaves.get(name);
+        expect(command, `README names \`sluice ${name}\`, which --help does not have`).toBeDefined();
+        documented.add(name);
+        const longs = command!.options.map((o) => o.long);
+        for (const flag of flags) expect(longs, `sluice ${name} ${flag}`).toContain(flag);
+      }
+    }
+    expect([...leaves.keys()].filter((name) => !documented.has(name))).toEqual([]);
   });
 });
 

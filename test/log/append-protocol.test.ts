@@ -81,6 +81,32 @@ describe('Append protocol (design §4)', () => {
       }
     });
 
+    it('costs 4 DynamoDB calls per partition for an uncontended idempotent append (the claim on its own item)', async () => {
+      const h = createLogHarness(storage);
+      const topic = uniqueTopic();
+      await h.log.createTopic({ name: topic, partitionCount: 4 });
+      await h.log.produce([{ topic, partition: 0, batches: batchOf(['warm']) }]);
+      for (const [k, seq] of [
+        [1, 0],
+        [4, 1],
+      ] as const) {
+        h.calls.reset();
+        const results = await h.log.produce(
+          Array.from({ length: k }, (_, p) => ({
+            topic,
+            partition: p,
+            batches: batchOf([`k${k}`], { producerId: 5, producerEpoch: 0, baseSequence: p === 0 ? seq : 0 }),
+          })),
+        );
+        for (const r of results) ok(r);
+        expect(h.calls.total('s3')).toBe(1);
+        // reserve (head), claim (producer item), commit (entry), advance (head); no read first.
+        expect(h.calls.get('UpdateItemCommand')).toBe(3 * k);
+        expect(h.calls.get('PutItemCommand')).toBe(k);
+        expect(h.calls.total('dynamo')).toBe(4 * k);
+      }
+    });
+
     it('costs one head read, one index query and one GET per object for a fetch at the tail', async () => {
       const h = createLogHarness(storage);
       const topic = uniqueTopic();
@@ -93,17 +119,20 @@ describe('Append protocol (design §4)', () => {
         { topic, partition: 0, batches: batchOf(['new']) },
         { topic, partition: 1, batches: batchOf(['new']) },
       ]);
-      h.calls.reset();
-      const results = await h.log.fetch({
+      // Read by another process: the writer keeps what it wrote and would GET nothing back.
+      const reader = createLogHarness(storage);
+      await reader.log.requireTopic(topic);
+      reader.calls.reset();
+      const results = await reader.log.fetch({
         partitions: [
           { topic, partition: 0, offset: 1 },
           { topic, partition: 1, offset: 1 },
         ],
       });
       expect(results.map((r) => r.records.length > 0)).toEqual([true, true]);
-      expect(h.calls.get('GetItemCommand')).toBe(2);
-      expect(h.calls.get('QueryCommand')).toBe(2);
-      expect(h.calls.get('GetObjectCommand')).toBe(1); // both partitions' batches sit in one object
+      expect(reader.calls.get('GetItemCommand')).toBe(2);
+      expect(reader.calls.get('QueryCommand')).toBe(2);
+      expect(reader.calls.get('GetObjectCommand')).toBe(1); // both partitions' batches sit in one object
     });
   });
 
@@ -112,14 +141,15 @@ describe('Append protocol (design §4)', () => {
       timeout: 240_000,
     }, async () => {
       // Objects in memory: the contention is all in DynamoDB, and s3rver's disk writes only add time.
-      const h = createLogHarness(storage, { segments: new MemorySegmentStore() });
+      // The appenders contend as separate processes would (one process orders its own appends).
+      const h = createLogHarness(storage, { segments: new MemorySegmentStore(), appendInOrder: false });
       const topic = uniqueTopic();
       await h.log.createTopic({ name: topic, partitionCount: 1 });
       await h.log.produce([{ topic, partition: 0, batches: batchOf(['warm']) }]);
       h.calls.reset();
       const acked = new Map<number, string>();
       const appenders = 16;
-      const perAppender = 64; // 1,024 batches
+      const perAppender = 40; // 640 batches, as the design notes' prototype
       await Promise.all(
         Array.from({ length: appenders }, async (_, a) => {
           for (let i = 0; i < perAppender; i++) {
@@ -141,9 +171,12 @@ describe('Append protocol (design §4)', () => {
       for (const [offset, value] of acked) expect(values.get(offset)).toBe(value);
       expectTiling(entries, 0, head.highWatermark);
       expect(entries.every((e) => e.state === 'committed')).toBe(true);
-      // The design's budget under contention: at most 6 DynamoDB calls per commit on average.
+      // The budget under contention (issue 13): at most 4 DynamoDB calls per commit on average (counted
+      // as sent, SDK retries included). Each appender moves the mark over its own range: no chain
+      // queries, no advances lost to the range's own appender.
       const dynamoPerCommit = h.calls.total('dynamo') / commits;
-      expect(dynamoPerCommit).toBeLessThanOrEqual(6);
+      expect(dynamoPerCommit).toBeLessThanOrEqual(4);
+      expect(h.calls.get('QueryCommand') / commits).toBeLessThan(0.1);
     });
   });
 
@@ -311,7 +344,7 @@ describe('Append protocol (design §4)', () => {
       expect([...values.values()]).toEqual(['first', 'second']);
     });
 
-    for (const point of ['after-reserve', 'after-commit', 'after-advance'] as CrashPoint[]) {
+    for (const point of ['after-claim', 'after-commit', 'after-advance'] as CrashPoint[]) {
       it(`lets a retry after a crash ${point} get the first attempt's offsets, stored once`, async () => {
         let armed = false;
         const faults = {
@@ -330,17 +363,54 @@ describe('Append protocol (design §4)', () => {
         await expect(
           h.log.produce([{ topic, partition: 0, batches: idem(11, 0, 1, ['once']) }]),
         ).rejects.toBeInstanceOf(SimulatedCrash);
-        // No repair possible within the test (60 s): the retry itself must complete the commit.
-        const retry = ok(
-          (await h.log.produce([{ topic, partition: 0, batches: idem(11, 0, 1, ['once']) }]))[0],
-        );
-        expect(retry.baseOffset).toBe(1);
+        // No repair possible within the test (60 s): the retry itself must complete the commit, from a
+        // warm instance (which remembers the claim) and from a cold one (which reads the state).
+        for (const retrier of [h, createLogHarness(storage, { append: { repairAfterMs: 60_000 } })]) {
+          const retry = ok(
+            (await retrier.log.produce([{ topic, partition: 0, batches: idem(11, 0, 1, ['once']) }]))[0],
+          );
+          expect(retry).toMatchObject({ baseOffset: 1, duplicate: point !== 'after-claim' || retrier !== h });
+        }
         const { values, head, entries } = await readAll(h, topic);
         expect([...values.values()]).toEqual(['before', 'once']);
         expect(head.highWatermark).toBe(2);
         expectTiling(entries, 0, 2);
       });
     }
+
+    it('lets a retry after a crash between the reserve and the claim store the batch once, after the repair', async () => {
+      // The dead range holds no claim: it is aborted after repairAfterMs; the retry is a new batch to the state.
+      let armed = false;
+      const faults = {
+        crash: (p: CrashPoint) => {
+          if (armed && p === 'after-reserve') {
+            armed = false;
+            throw new SimulatedCrash(p);
+          }
+        },
+      };
+      const h = createLogHarness(storage, { faults, append: { repairAfterMs: REPAIR_AFTER_MS } });
+      const topic = uniqueTopic();
+      await h.log.createTopic({ name: topic, partitionCount: 1 });
+      ok((await h.log.produce([{ topic, partition: 0, batches: idem(13, 0, 0, ['before']) }]))[0]);
+      armed = true;
+      await expect(
+        h.log.produce([{ topic, partition: 0, batches: idem(13, 0, 1, ['once']) }]),
+      ).rejects.toBeInstanceOf(SimulatedCrash);
+      const retry = ok(
+        (await h.log.produce([{ topic, partition: 0, batches: idem(13, 0, 1, ['once']) }]))[0],
+      );
+      expect(retry).toMatchObject({ baseOffset: 2, duplicate: false });
+      const again = ok(
+        (await h.log.produce([{ topic, partition: 0, batches: idem(13, 0, 1, ['once']) }]))[0],
+      );
+      expect(again).toMatchObject({ baseOffset: 2, duplicate: true });
+      const { values, head, entries } = await readAll(h, topic);
+      expect([...values.values()]).toEqual(['before', 'once']);
+      expect(head.highWatermark).toBe(3);
+      expect(entries[1]).toMatchObject({ base: 1, count: 1, state: 'aborted' });
+      expectTiling(entries, 0, 3);
+    });
 
     it('lets a retry of a batch whose range was aborted reserve again, once', async () => {
       let armed = true;

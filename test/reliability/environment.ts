@@ -139,6 +139,8 @@ export class ChildStack {
         '--data-dir',
         this.dataDir,
         '--quiet',
+        '--kafka-port',
+        '0',
       ],
       {
         cwd: ROOT,

@@ -51,13 +51,15 @@ describe('Reliability regressions: a retried older batch that is not in the log 
   });
 
   it('refuses a batch whose range was aborted once a later batch is stored, instead of acknowledging it', async () => {
-    // Prepare: batch 1's appender dies after its reservation; batch 2 is stored after the repair.
+    // Prepare: batch 1's appender dies after its claim (the producer state records it at its reserved
+    // base; before issue 13 the reserve made that claim in the same write); batch 2 is stored after the
+    // repair aborted batch 1's range.
     let armed = false;
     const h = createLogHarness(storage, {
       append: { repairAfterMs: 300 },
       faults: {
         crash: (point: CrashPoint) => {
-          if (armed && point === 'after-reserve') {
+          if (armed && point === 'after-claim') {
             armed = false;
             throw new SimulatedCrash(point);
           }

@@ -9,11 +9,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { logTopicMetadata } from '../../shared/api/services';
+import { createServices } from '../../shared/app';
 import { GroupService } from '../../shared/groups/group-service';
 import { type LocalStack, startLocalStack } from '../../shared/local/stack';
 import { SimulatedCrash } from '../../shared/log/faults';
-import { createLogService, type LogService } from '../../shared/log/log-service';
-import { createCleanupDeps, runCleanup } from '../../shared/retention';
+import type { LogService } from '../../shared/log/log-service';
+import { runCleanup } from '../../shared/retention';
 import { DynamoGroupStore } from '../../shared/store/group-store';
 import { createLogHarness, lostResponse } from '../support/log';
 import { startTestStorage, type TestStorage } from '../support/storage';
@@ -797,7 +798,7 @@ const CLEANUP_RACE: Scenario = {
     return withScenario(CLEANUP_RACE.name, seed, start, async ({ rng, system, load, finish }) => {
       const { storage, transport } = system;
       const { log } = transport;
-      const deps = createCleanupDeps(storage.config, storage.clients);
+      const deps = createServices(storage.config, storage.clients).cleanup;
       const options = {
         repairAfterMs,
         indexGraceMs: 500,
@@ -998,7 +999,7 @@ const CLOCK_SKEW: Scenario = {
       () => httpSystem(),
       (run) => {
         const { direct } = run.system;
-        const log = createLogService(direct.config, direct.clients);
+        const log = createServices(direct.config, direct.clients).log;
         const service = (skewMs: number) =>
           new GroupService({
             store: new DynamoGroupStore(direct.clients.dynamo, direct.config.groupsTable),

@@ -110,7 +110,7 @@ describe('Merging small segments', () => {
       await auditStorage(storage, after);
     });
 
-    it('leaves young entries, aborted ranges and each producer’s last batch alone; a retry still gets its offsets', async () => {
+    it('leaves young entries and aborted ranges alone, merges a producer’s last batch, and a retry of it still gets its offsets', async () => {
       // Prepare: [0..2] [3 aborted] [4..6] [7 idempotent, last] [8..9] | clock +2 min | [10..11] young
       const clock = new TestClock();
       let crash = false;
@@ -145,12 +145,12 @@ describe('Merging small segments', () => {
 
       // Assess
       const after = await readPartition(h, topic);
+      // The idempotent batch at 7 is merged with its neighbours: its producer's state (an item of its
+      // own now, not in the head) still records base 7, and the merged entry covers it.
       expect(after.entries.map((e) => [e.base, e.count, e.state])).toEqual([
         [0, 3, 'committed'],
         [3, 1, 'aborted'],
-        [4, 3, 'committed'],
-        [7, 1, 'committed'],
-        [8, 2, 'committed'],
+        [4, 6, 'committed'],
         [10, 1, 'committed'],
         [11, 1, 'committed'],
       ]);
@@ -158,7 +158,12 @@ describe('Merging small segments', () => {
       expect(after.bytes.equals(before.bytes)).toBe(true);
       await auditStorage(storage, after);
       const retry = ok((await h.log.produce([{ topic, partition: 0, batches: idem }]))[0]);
-      expect(retry).toMatchObject({ baseOffset: 7, duplicate: true });
+      expect(retry).toMatchObject({ baseOffset: 7, lastOffset: 7, duplicate: true });
+      // From an instance that never saw the producer too (it reads the state, then the merged entry).
+      const cold = createLogHarness(storage, { now: clock.now });
+      const coldRetry = ok((await cold.log.produce([{ topic, partition: 0, batches: idem }]))[0]);
+      expect(coldRetry).toMatchObject({ baseOffset: 7, duplicate: true });
+      expect((await readPartition(h, topic)).records).toEqual(before.records);
       // The young entries merge once old enough; the checkpoint made the scan start near them.
       clock.advance(2 * MINUTE);
       await runCleanup(cleanupDeps(storage, clock), OPTIONS);
@@ -166,11 +171,11 @@ describe('Merging small segments', () => {
       expect(later.entries.map((e) => [e.base, e.count])).toEqual([
         [0, 3],
         [3, 1],
-        [4, 3],
-        [7, 1],
-        [8, 4],
+        [4, 8],
+        [12, 1], // the cold retry's own range, aborted: it reserved before its claim was refused
       ]);
       expect(later.records).toEqual(before.records);
+      expect(later.entries.at(-1)?.state).toBe('aborted');
     });
   });
 

@@ -279,10 +279,33 @@ describe('Function: runCleanup', () => {
       const summary = await pass();
 
       expect(summary.producersExpired).toBe(1);
-      const head = await store.getHeadForCleanup(await pidOf(h, topic));
-      expect([...head!.producers.keys()]).toEqual([42]);
+      const pid = await pidOf(h, topic);
+      expect(await store.getProducer(pid, 41)).toBeUndefined();
+      expect(await store.getProducer(pid, 42)).toMatchObject({ producerId: 42, nextSequence: 1 });
       // The expired producer starts afresh, as Kafka's does after producer.id.expiration.ms.
       ok((await h.log.produce([{ topic, partition: 0, batches: idem(41, 'again') }]))[0]);
+    });
+
+    it('keeps the state of a producer that wrote between the scan and the delete (the delete is conditional)', async () => {
+      const { clock, h, store } = setup();
+      const topic = uniqueTopic('idle');
+      await h.log.createTopic({ name: topic, partitionCount: 1, retentionMs: null });
+      const idem = (baseSequence: number, v: string) =>
+        batchOf([v], { producerId: 43, producerEpoch: 0, baseSequence });
+      ok((await h.log.produce([{ topic, partition: 0, batches: idem(0, 'old') }]))[0]);
+      const pid = await pidOf(h, topic);
+      const { producers } = await store.scanForCollection();
+      const seen = producers.find((p) => p.pid === pid && p.producerId === 43)!;
+      clock.advance(8 * 24 * HOUR);
+      ok((await h.log.produce([{ topic, partition: 0, batches: idem(1, 'new') }]))[0]);
+      // A pass that scanned before the write and deletes after it: refused, the state stays.
+      expect(await store.deleteIdleProducer(pid, 43, seen.updatedAt)).toBe(false);
+      expect(await store.getProducer(pid, 43)).toMatchObject({ nextSequence: 2 });
+      // Deleting twice (a pass dying after its delete, the next one retrying) is harmless.
+      const fresh = (await store.getProducer(pid, 43))!;
+      expect(await store.deleteIdleProducer(pid, 43, fresh.updatedAt)).toBe(true);
+      expect(await store.deleteIdleProducer(pid, 43, fresh.updatedAt)).toBe(false);
+      expect(await store.getProducer(pid, 43)).toBeUndefined();
     });
   });
 

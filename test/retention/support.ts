@@ -1,9 +1,9 @@
 import { expect } from 'vitest';
+import { createServices } from '../../shared/app';
 import { decodeRecordBatches, encodeRecordBatch, validateBatches } from '../../shared/codec/record-batch';
 import { partitionId } from '../../shared/log/log-service';
 import type { PartitionError, ProducePartitionResult } from '../../shared/log/types';
 import type { CleanupDeps, CleanupHooks } from '../../shared/retention';
-import { createCleanupDeps } from '../../shared/retention';
 import type { CleanupHead, DynamoLogStore, IndexEntry } from '../../shared/store/log-store';
 import { S3SegmentStore } from '../../shared/store/segment-store';
 import type { LogHarness } from '../support/log';
@@ -19,7 +19,7 @@ export class TestClock {
 }
 
 export function cleanupDeps(storage: TestStorage, clock: TestClock, hooks?: CleanupHooks): CleanupDeps {
-  return createCleanupDeps(storage.config, storage.clients, { now: clock.now, hooks });
+  return createServices(storage.config, storage.clients, { cleanup: { now: clock.now, hooks } }).cleanup;
 }
 
 /** One batch of records, each stamped `timestamp` (ms), LZ4 by default. */

@@ -21,6 +21,7 @@ import {
   parseIntParam,
   partitionParam,
   queryParams,
+  requireBinaryAccept,
   requireContentType,
   topicParam,
   validateTopicName,
@@ -89,6 +90,12 @@ export const fetchBatches: Operation = async (req, { log }) => {
   const topic = topicParam(req);
   const partition = partitionParam(req);
   const { offset, limits } = fetchQuery(req);
+  // After validating the query (bad input is 400 whatever the Accept), before any work.
+  requireBinaryAccept(
+    req,
+    RECORD_BATCH_TYPE,
+    `GET /v1/topics/${encodeURIComponent(topic)}/partitions/${partition}/records`,
+  );
   const result = trim(await fetchOne(log, topic, partition, offset, limits), offset, limits.maxBytes, true);
   return binary(200, result.records, RECORD_BATCH_TYPE, {
     headers: {
@@ -186,6 +193,7 @@ export const fetch: Operation = async (req, { log }) => {
   requireContentType(req, [FRAME_CONTENT_TYPE]);
   checkBodySize(req);
   const request = validateFetchRequest(decodeFetchRequest(req.body));
+  requireBinaryAccept(req, FRAME_CONTENT_TYPE);
   const results = await log.fetch(request);
   let budget = request.maxBytes - fetchResponseOverhead(results);
   let first = true;

@@ -13,6 +13,7 @@ export const OPERATIONS: Readonly<Record<string, Operation>> = {
   describeTopic: topicOps.describeTopic,
   deleteTopic: topicOps.deleteTopic,
   createPartitions: topicOps.createPartitions,
+  alterTopicConfig: topicOps.alterTopicConfig,
   listOffsets: topicOps.listOffsets,
   produceRecords: produceOps.produceRecords,
   produceBatches: produceOps.produceBatches,

@@ -42,8 +42,13 @@ function partitionCount(value: unknown, field: string): number {
   return jsonInt(field, value, { min: 1, max: LOG_LIMITS.maxPartitions, code: 'INVALID_PARTITIONS' });
 }
 
-function retention(value: unknown, field: string): number | undefined {
-  if (value === undefined || value === null) return undefined;
+/**
+ * A retention setting: absent (undefined: the default, or unchanged), null or -1 (Kafka's value) for
+ * no bound — keep forever, or no size limit — or a positive integer.
+ */
+function retention(value: unknown, field: string): number | null | undefined {
+  if (value === undefined) return undefined;
+  if (value === null || value === -1) return null;
   return jsonInt(field, value, { min: 1, code: 'INVALID_CONFIG' });
 }
 
@@ -78,6 +83,22 @@ export const deleteTopic: Operation = async (req, { log }) => {
   queryParams(req, []);
   await log.deleteTopic(topicParam(req));
   return noContent();
+};
+
+export const alterTopicConfig: Operation = async (req, { log }) => {
+  queryParams(req, []);
+  const topic = topicParam(req);
+  const body = jsonObject(jsonBody(req), 'the body', ['retentionMs', 'retentionBytes']);
+  const retentionMs = retention(body.retentionMs, 'retentionMs');
+  const retentionBytes = retention(body.retentionBytes, 'retentionBytes');
+  if (retentionMs === undefined && retentionBytes === undefined) {
+    throw invalid('the body must set retentionMs, retentionBytes or both', 'INVALID_CONFIG');
+  }
+  const altered = await log.alterTopicConfig(topic, {
+    ...(retentionMs === undefined ? {} : { retentionMs }),
+    ...(retentionBytes === undefined ? {} : { retentionBytes }),
+  });
+  return json(200, topicView(altered));
 };
 
 export const createPartitions: Operation = async (req, { log }) => {

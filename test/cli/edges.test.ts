@@ -1,0 +1,299 @@
+/**
+ * The rough edges a newcomer hits (issue 16), each through the real `bin/sluice.mjs` in a child process,
+ * against one in-process stack for the file.
+ */
+
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { http, startTestStack, type TestStack, uniqueName } from '../api/support';
+import { BIN, type CliResult, ROOT, runProcess, runSluice } from './support';
+
+let stack: TestStack;
+let env: NodeJS.ProcessEnv;
+
+beforeAll(async () => {
+  stack = await startTestStack();
+  env = { SLUICE_ENDPOINT: stack.url };
+}, 30_000);
+
+afterAll(async () => {
+  await stack?.stop();
+});
+
+const ok = (r: CliResult) => {
+  expect(r.code, r.stderr).toBe(0);
+  return r;
+};
+
+/**
+ * Runs the CLI with stdout read by a reader that goes away: at once (`| true`), or after `lines` lines
+ * (`| head -n`). Resolves with the exit code, stderr and what the reader got.
+ */
+function withClosingReader(args: readonly string[], lines: number): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    if (lines === 0) child.stdout.destroy();
+    else {
+      child.stdout.on('data', (c: Buffer) => {
+        out += c.toString();
+        if (out.split('\n').length > lines) {
+          out = out.split('\n').slice(0, lines).join('\n');
+          child.stdout.destroy();
+        }
+      });
+    }
+    child.stderr.on('data', (c: Buffer) => {
+      err += c.toString();
+    });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout: out, stderr: err }));
+  });
+}
+
+describe('CLI: consume --from <offset>', () => {
+  it('refuses an offset past the high-water mark or before the log start, naming both bounds', async () => {
+    const topic = uniqueName('t');
+    ok(await runSluice(['topics', 'create', topic, '-p', '2'], env));
+    ok(await runSluice(['produce', topic, '--partition', '0'], env, 'a\nb\nc\n'));
+
+    const past = await runSluice(['consume', topic, '--partition', '0', '--from', '999999'], env);
+    expect(past.code).toBe(1);
+    expect(past.stdout).toBe('');
+    expect(past.stderr).toBe(
+      `error: --from 999999 is outside partition 0 of ${topic}: its log start offset is 0 and its high-water mark is 3, so --from must be from 0 to 3; or use --from earliest or --from latest\n`,
+    );
+    // Without --partition the offset applies to each partition: the empty one is named.
+    const all = await runSluice(['consume', topic, '--from', '2'], env);
+    expect(all.code).toBe(1);
+    expect(all.stderr).toMatch(/^error: --from 2 is outside partition 1 of .*: pick one with --partition\)/);
+
+    const inside = ok(await runSluice(['consume', topic, '--partition', '0', '--from', '1'], env));
+    expect(inside.stdout).toBe('b\nc\n');
+    const atEnd = ok(await runSluice(['consume', topic, '--partition', '0', '--from', '3'], env));
+    expect(atEnd.stdout).toBe('');
+  });
+});
+
+describe('CLI: produce', () => {
+  it('on a terminal shows a > prompt per line and never redraws a progress line over the typing', async () => {
+    const topic = uniqueName('t');
+    ok(await runSluice(['topics', 'create', topic], env));
+    const r = await runProcess(
+      '/usr/bin/python3',
+      [
+        join(ROOT, 'test/cli/fixtures/pty-run.py'),
+        JSON.stringify(['first', 'second']),
+        process.execPath,
+        BIN,
+        'produce',
+        topic,
+      ],
+      env,
+    );
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const screen = r.stdout;
+    expect(screen).toMatch(/exit=0\n$/);
+    expect(screen).toMatch(/^> first\r?\n> second\r?\n> /);
+    expect(screen).not.toMatch(/MB sent/);
+    expect(screen).toMatch(/2 records, [\d.]+ MB in/);
+    // From a pipe: no prompt.
+    const piped = ok(await runSluice(['produce', topic], env, 'third\n'));
+    expect(piped.stderr).toMatch(/^1 record, [\d.]+ MB in [\d.]+ s/);
+    expect(ok(await runSluice(['consume', topic], env)).stdout).toBe('first\nsecond\nthird\n');
+  });
+
+  it('sends a record over 1 MiB with --max-batch-bytes, and names the line of one too large', async () => {
+    const topic = uniqueName('t');
+    ok(await runSluice(['topics', 'create', topic], env));
+    const big = 'x'.repeat(1_500_000);
+    const refused = await runSluice(['produce', topic], env, `small\n${big}\n`);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(
+      /^error: MESSAGE_TOO_LARGE: the record of line 2 must be ≤ 1048576 bytes \(--max-batch-bytes\), but is about \d+ bytes; raise --max-batch-bytes \(at most 4128768\)\n$/,
+    );
+    ok(await runSluice(['produce', topic, '--max-batch-bytes', '2000000'], env, `${big}\n`));
+    const read = ok(await runSluice(['consume', topic, '--format', 'json'], env));
+    expect(
+      read.stdout
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l).value.length),
+    ).toContain(1_500_000);
+    const tooHigh = await runSluice(['produce', topic, '--max-batch-bytes', '5000000'], env, 'x\n');
+    expect(tooHigh.stderr).toMatch(/must be from 1024 to 4128768, but 5000000 was provided/);
+  });
+});
+
+describe('Retention: keep forever and alter', () => {
+  it('creates a keep-forever topic with --retention-ms -1 and alters retention with topics alter', async () => {
+    const topic = uniqueName('t');
+    ok(await runSluice(['topics', 'create', topic, '--retention-ms', '-1'], env));
+    // Read back over HTTP: fewer CLI processes, same answer (topics describe --json is this body).
+    const described = async () => (await http(stack.url, 'GET', `/v1/topics/${topic}`)).json();
+    expect(await described()).toMatchObject({ retentionMs: null, retentionBytes: null });
+
+    const altered = ok(
+      await runSluice(
+        ['topics', 'alter', topic, '--retention-ms', '3600000', '--retention-bytes', '1000000'],
+        env,
+      ),
+    );
+    expect(altered.stdout).toBe(`Topic ${topic} now has retention 1h / 1000000 bytes.\n`);
+    expect(await described()).toMatchObject({ retentionMs: 3_600_000, retentionBytes: 1_000_000 });
+    ok(await runSluice(['topics', 'alter', topic, '--retention-bytes', '-1', '--partitions', '2'], env));
+    expect(await described()).toMatchObject({
+      retentionMs: 3_600_000,
+      retentionBytes: null,
+      partitionCount: 2,
+    });
+    ok(await runSluice(['topics', 'alter', topic, '--retention-ms', '-1'], env));
+    expect(ok(await runSluice(['topics', 'list'], env)).stdout).toMatch(
+      new RegExp(`^${topic}\\s+2\\s+forever$`, 'm'),
+    );
+
+    const bad = await runSluice(['topics', 'alter', topic, '--retention-ms', '0'], env);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(
+      /--retention-ms <ms>' argument '0' is invalid. must be a positive integer of ms, or -1 for no bound/,
+    );
+    const nothing = await runSluice(['topics', 'alter', topic], env);
+    expect(nothing.stderr).toBe(
+      'error: give --partitions, --retention-ms or --retention-bytes (or several)\n',
+    );
+  });
+
+  it('POST /v1/topics/{topic}/config: null or -1 for no bound, a field left out unchanged, bad input refused', async () => {
+    const topic = uniqueName('t');
+    expect(
+      (
+        await http(stack.url, 'POST', '/v1/topics', {
+          body: { name: topic, partitions: 1, retentionMs: null },
+        })
+      ).json(),
+    ).toMatchObject({ retentionMs: null });
+    const set = await http(stack.url, 'POST', `/v1/topics/${topic}/config`, { body: { retentionMs: 1000 } });
+    expect(set.status).toBe(200);
+    expect(set.json()).toMatchObject({ name: topic, retentionMs: 1000, retentionBytes: null });
+    const cases: [unknown, number, string][] = [
+      [{}, 400, 'INVALID_CONFIG'],
+      [{ retentionMs: 0 }, 400, 'INVALID_CONFIG'],
+      [{ retentionMs: '1000' }, 400, 'INVALID_CONFIG'],
+      [{ partitions: 3 }, 400, 'INVALID_REQUEST'],
+    ];
+    for (const [body, status, code] of cases) {
+      const res = await http(stack.url, 'POST', `/v1/topics/${topic}/config`, { body: body as object });
+      expect([res.status, res.json().error.code], JSON.stringify(body)).toEqual([status, code]);
+    }
+    expect((await http(stack.url, 'GET', `/v1/topics/${topic}`)).json()).toMatchObject({ retentionMs: 1000 });
+    const missing = await http(stack.url, 'POST', `/v1/topics/${topic}-nope/config`, {
+      body: { retentionMs: -1 },
+    });
+    expect([missing.status, missing.json().error.code]).toEqual([404, 'UNKNOWN_TOPIC_OR_PARTITION']);
+  });
+});
+
+describe('CLI: a closed stdout (`| head`)', () => {
+  it('ends consume quietly with status 0, and the group member leaves at once', async () => {
+    const topic = uniqueName('perf');
+    const group = uniqueName('g');
+    ok(await runSluice(['topics', 'create', topic], env));
+    const many = Array.from({ length: 5_000 }, (_, i) => `record ${i}`).join('\n');
+    ok(await runSluice(['produce', topic], env, many));
+
+    const r = await withClosingReader(['consume', topic, '--group', group, '--follow'], 2);
+    expect(r.stdout).toBe('record 0\nrecord 1');
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/^\d+ records?\n$/);
+
+    const d = JSON.parse(ok(await runSluice(['groups', 'describe', group, '--json'], env)).stdout);
+    expect(d.members).toEqual([]);
+    expect(d.state).toBe('Empty');
+  });
+
+  it('ends topics describe and groups describe quietly with status 0', async () => {
+    const topic = uniqueName('t');
+    const group = uniqueName('g');
+    ok(await runSluice(['topics', 'create', topic, '-p', '8'], env));
+    ok(await runSluice(['produce', topic], env, 'x\n'));
+    ok(await runSluice(['consume', topic, '--group', group], env));
+    for (const args of [
+      ['topics', 'describe', topic],
+      ['groups', 'describe', group],
+      ['topics', 'list'],
+    ]) {
+      const r = await withClosingReader(args, 0);
+      expect(r, args.join(' ')).toEqual({ code: 0, stdout: '', stderr: '' });
+    }
+  });
+});
+
+describe('Smaller edges', () => {
+  it('tells a wrong token from a missing one', async () => {
+    const guarded = await startTestStack({ token: 's3cret' });
+    try {
+      const missing = await http(guarded.url, 'GET', '/v1/topics');
+      const wrong = await http(guarded.url, 'GET', '/v1/topics', {
+        headers: { authorization: 'Bearer nope' },
+      });
+      const right = await http(guarded.url, 'GET', '/v1/topics', {
+        headers: { authorization: 'Bearer s3cret' },
+      });
+      expect([missing.status, wrong.status, right.status]).toEqual([401, 401, 200]);
+      expect(missing.json().error.message).toMatch(/no Authorization header/);
+      expect(wrong.json().error.message).toMatch(/the bearer token is wrong/);
+      const cli = await runSluice(['topics', 'list'], { SLUICE_ENDPOINT: guarded.url, SLUICE_TOKEN: 'nope' });
+      expect(cli.stderr).toMatch(/^error: UNAUTHORIZED: the bearer token is wrong/);
+    } finally {
+      await guarded.stop();
+    }
+  });
+
+  it('groups reset-offsets refuses an unknown group unless --create, and --dry-run changes nothing', async () => {
+    const topic = uniqueName('t');
+    const group = uniqueName('g');
+    ok(await runSluice(['topics', 'create', topic], env));
+    ok(await runSluice(['produce', topic], env, 'a\nb\nc\n'));
+    const typo = await runSluice(
+      ['groups', 'reset-offsets', group, '--topic', topic, '--to', 'earliest'],
+      env,
+    );
+    expect(typo.code).toBe(1);
+    expect(typo.stderr).toMatch(
+      new RegExp(`^error: GROUP_ID_NOT_FOUND: group ${group} does not exist .*pass --create`),
+    );
+    expect(ok(await runSluice(['groups', 'list'], env)).stdout).not.toContain(group);
+
+    const dry = ok(
+      await runSluice(
+        ['groups', 'reset-offsets', group, '--topic', topic, '--to', '2', '--create', '--dry-run'],
+        env,
+      ),
+    );
+    expect(dry.stdout).toMatch(new RegExp(`^${topic}\\s+0\\s+2$`, 'm'));
+    expect(dry.stderr).toBe('Dry run: nothing was changed.\n');
+    expect(ok(await runSluice(['groups', 'list'], env)).stdout).not.toContain(group);
+
+    ok(await runSluice(['groups', 'reset-offsets', group, '--topic', topic, '--to', '2', '--create'], env));
+    expect(ok(await runSluice(['consume', topic, '--group', group], env)).stdout).toBe('c\n');
+  });
+
+  it('prints a null value as nothing (or --null-literal), and -f is only consume’s --follow', async () => {
+    const topic = uniqueName('t');
+    ok(await runSluice(['topics', 'create', topic], env));
+    await http(stack.url, 'POST', `/v1/topics/${topic}/records`, {
+      body: { records: [{ key: 'k', value: null }] },
+    });
+    expect(ok(await runSluice(['consume', topic, '--print-key'], env)).stdout).toBe('k\t\n');
+    expect(ok(await runSluice(['consume', topic, '--null-literal', 'NULL'], env)).stdout).toBe('NULL\n');
+    const f = await runSluice(['produce', topic, '-f', 'x.txt'], env);
+    expect(f.code).toBe(1);
+    expect(f.stderr).toBe("error: unknown option '-f'\n");
+  });
+});

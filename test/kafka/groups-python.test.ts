@@ -1,0 +1,199 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { encodeRecordBatch } from '../../shared/codec/record-batch';
+import { type Child, eventually, type GroupsTestStack, run, startGroupsTestStack } from './support-groups';
+
+/**
+ * confluent-kafka for Python (librdkafka 2.0.2) consumers in one group, each committing after every
+ * record it processed. One is killed with SIGKILL mid-run: after its session times out, the other takes
+ * its partitions over from their last commits. At-least-once: every record is processed, and only
+ * records after the victim's last commit may be processed twice.
+ */
+
+const PYTHON = '/usr/bin/python3';
+const SCRIPT = new URL('./groups-fixtures/group_consumer.py', import.meta.url).pathname;
+
+interface Got {
+  readonly partition: number;
+  readonly offset: number;
+  readonly value: string;
+}
+
+const gotten = (c: Child): Got[] =>
+  c.lines
+    .filter((l) => l.startsWith('GOT '))
+    .map((l) => {
+      const [, partition, offset, value] = l.split(' ');
+      return { partition: Number(partition), offset: Number(offset), value: value! };
+    });
+
+describe('Kafka groups: confluent-kafka (Python)', () => {
+  let t: GroupsTestStack;
+  const children: Child[] = [];
+  beforeAll(async () => {
+    t = await startGroupsTestStack();
+  }, 30_000);
+  afterAll(async () => {
+    for (const c of children) c.kill('SIGKILL');
+    await Promise.all(children.map((c) => c.exited));
+    await t?.stop();
+  });
+
+  it('hands a SIGKILLed member’s partitions to the survivor from the last commit, losing nothing', async () => {
+    // Prepare
+    const topic = `py-g-${Date.now()}`;
+    const group = `py-group-${Date.now()}`;
+    await t.services.log.createTopic({ name: topic, partitionCount: 4 });
+    const produce = async (from: number, to: number) => {
+      for (let p = 0; p < 4; p++) {
+        const values = Array.from({ length: to - from }, (_, i) => from + i).filter((n) => n % 4 === p);
+        await t.services.log.produce([
+          {
+            topic,
+            partition: p,
+            batches: encodeRecordBatch(values.map((n) => ({ value: Buffer.from(`r${n}`) }))),
+          },
+        ]);
+      }
+    };
+    await produce(0, 200);
+    const start = (name: string) => {
+      const c = run(PYTHON, ['-u', SCRIPT, t.bootstrap, group, topic, name, 'range']);
+      children.push(c);
+      return c;
+    };
+
+    // Act
+    const victim = start('victim');
+    const survivor = start('survivor');
+    await eventually(
+      async () => {
+        const d = await t.services.groups.describeGroup(group).catch(() => undefined);
+        return d?.state === 'Stable' &&
+          d.members.length === 2 &&
+          d.members.every((m) => m.assignment.length === 2)
+          ? true
+          : undefined;
+      },
+      30_000,
+      'two members with two partitions each',
+    );
+    await eventually(
+      async () => (gotten(victim).length >= 20 ? true : undefined),
+      30_000,
+      'the victim processing',
+    );
+    victim.kill('SIGKILL');
+    await victim.exited;
+    const before = await t.services.groups.describeGroup(group);
+    await produce(200, 400);
+    await eventually(
+      async () =>
+        new Set([...gotten(victim), ...gotten(survivor)].map((g) => g.value)).size === 400 ? true : undefined,
+      40_000,
+      'every record processed by someone',
+    );
+    const after = await eventually(
+      async () => {
+        const d = await t.services.groups.describeGroup(group);
+        return d.members.length === 1 && d.offsets.every((o) => o.lag === 0) ? d : undefined;
+      },
+      30_000,
+      'the survivor alone, everything committed',
+    );
+    survivor.kill('SIGTERM');
+
+    // Assess
+    const all = [...gotten(victim), ...gotten(survivor)];
+    expect(new Set(all.map((g) => g.value)).size).toBe(400);
+    expect(after.members[0]!.clientId).toBe('survivor');
+    expect(after.members[0]!.assignment.map((a) => a.partition).sort()).toEqual([0, 1, 2, 3]);
+    // The survivor resumed each taken-over partition at its last commit (at-least-once): not below the
+    // commit the victim had made (a commit in flight at the kill may still have landed after), and not
+    // past the first record the victim had not processed.
+    const victimParts = new Set(gotten(victim).map((g) => g.partition));
+    for (const p of victimParts) {
+      const committed = before.offsets.find((o) => o.partition === p)?.committedOffset ?? 0;
+      const processed = Math.max(
+        ...gotten(victim)
+          .filter((g) => g.partition === p)
+          .map((g) => g.offset),
+      );
+      const resumed = Math.min(
+        ...gotten(survivor)
+          .filter((g) => g.partition === p)
+          .map((g) => g.offset),
+      );
+      expect(resumed).toBeGreaterThanOrEqual(committed);
+      expect(resumed).toBeLessThanOrEqual(processed + 1);
+    }
+    // Duplicates only where the victim processed a record and died before its commit was answered.
+    const counts = new Map<string, number>();
+    for (const g of all) counts.set(g.value, (counts.get(g.value) ?? 0) + 1);
+    expect([...counts.values()].filter((n) => n > 1).length).toBeLessThanOrEqual(victimParts.size);
+  }, 150_000);
+
+  it('works with cooperative-sticky consumers: a third member takes partitions without the others stopping theirs', async () => {
+    // Prepare
+    const topic = `py-coop-${Date.now()}`;
+    const group = `py-coop-${Date.now()}`;
+    await t.services.log.createTopic({ name: topic, partitionCount: 6 });
+    const produce = async (from: number, to: number) => {
+      for (let p = 0; p < 6; p++) {
+        const values = Array.from({ length: to - from }, (_, i) => from + i).filter((n) => n % 6 === p);
+        await t.services.log.produce([
+          {
+            topic,
+            partition: p,
+            batches: encodeRecordBatch(values.map((n) => ({ value: Buffer.from(`c${n}`) }))),
+          },
+        ]);
+      }
+    };
+    const start = (name: string) => {
+      const c = run(PYTHON, ['-u', SCRIPT, t.bootstrap, group, topic, name, 'cooperative-sticky']);
+      children.push(c);
+      return c;
+    };
+    const stable = (members: number) =>
+      eventually(
+        async () => {
+          const d = await t.services.groups.describeGroup(group).catch(() => undefined);
+          const owned = d?.members.flatMap((m) => m.assignment.map((a) => a.partition)) ?? [];
+          return d?.state === 'Stable' &&
+            d.members.length === members &&
+            owned.length === 6 &&
+            new Set(owned).size === 6
+            ? d
+            : undefined;
+        },
+        40_000,
+        `${members} members stable`,
+      );
+
+    // Act
+    await produce(0, 60);
+    const a = start('coop-a');
+    const b = start('coop-b');
+    const two = await stable(2);
+    const c = start('coop-c');
+    const three = await stable(3);
+    await produce(60, 120);
+    await eventually(
+      async () => (new Set([a, b, c].flatMap(gotten).map((g) => g.value)).size === 120 ? true : undefined),
+      40_000,
+      'every record processed',
+    );
+    for (const k of [a, b, c]) k.kill('SIGTERM');
+
+    // Assess
+    expect(two.assignor).toBe('cooperative-sticky');
+    expect(three.members.every((m) => m.assignment.length === 2)).toBe(true);
+    // Incremental: the first two members never gave up all their partitions at once (no eager revoke-all).
+    for (const k of [a, b]) {
+      const revoked = k.lines
+        .filter((l) => l.startsWith('REVOKED '))
+        .map((l) => l.slice(8).split(',').filter(Boolean));
+      expect(revoked.every((parts) => parts.length < 3)).toBe(true);
+    }
+  }, 150_000);
+});
