@@ -45,7 +45,7 @@ import {
 import type { StorageConfig } from '../shared/config';
 import { startEmulators } from '../shared/local/emulators';
 import { startLocalStack } from '../shared/local/stack';
-import type { FetchPartitionResult, ProducePartitionRequest } from '../shared/log/types';
+import type { FetchPartitionResult, ProducePartitionRequest } from '../shared/model';
 import { createAwsClients } from '../shared/store/aws-clients';
 import { type BenchEvent, generateEvents, type WorkloadName } from './workloads';
 

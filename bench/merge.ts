@@ -16,7 +16,7 @@ import { createServices } from '../shared/app';
 import { encodeRecordBatch } from '../shared/codec/record-batch';
 import { startEmulators } from '../shared/local/emulators';
 import { LogService, newObjectKey, partitionId } from '../shared/log/log-service';
-import { LOG_LIMITS } from '../shared/log/types';
+import { LOG_LIMITS } from '../shared/model';
 import { runCleanup } from '../shared/retention';
 import { type AwsClients, createAwsClients } from '../shared/store/aws-clients';
 import { DynamoLogStore } from '../shared/store/log-store';

@@ -4,7 +4,7 @@ import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { Command } from 'commander';
 import { type Message, PRODUCER_DEFAULTS, SluiceError } from '../../client';
-import { LOG_LIMITS } from '../../shared/log/types';
+import { LOG_LIMITS } from '../../shared/model';
 import {
   action,
   type CliContext,

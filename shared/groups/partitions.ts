@@ -1,14 +1,8 @@
+import { type PartitionKey, partitionKey } from '../model/partitions';
 import type { TopicPartition } from './types';
 
-/**
- * A partition as one string, `<topic>#<partition>`: the key of maps and sets in the group state and the
- * tail of the offset item's sort key. Topic names never contain '#'.
- */
-export type PartitionKey = string;
-
-export function partitionKey(topic: string, partition: number): PartitionKey {
-  return `${topic}#${partition}`;
-}
+/** A partition as one string, `<topic>#<partition>` (shared/model/partitions.ts). */
+export { type PartitionKey, partitionKey };
 
 export function keyOf(tp: TopicPartition): PartitionKey {
   return partitionKey(tp.topic, tp.partition);

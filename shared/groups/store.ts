@@ -2,6 +2,10 @@ import type { ClassicGroupState } from './classic/types';
 import type { PartitionKey } from './partitions';
 import type { AssignorName, TopicPartition } from './types';
 
+/** The vocabulary of the port, for its adapters (shared/store/group-store.ts). */
+export type { ClassicGroupState, ClassicMember, ClassicStateName } from './classic/types';
+export type { AssignorName, TopicPartition };
+
 /**
  * The port between the group logic and its storage. Only the DynamoDB adapter
  * (shared/store/group-store.ts) implements it. Every write is a single-item conditional write; a failed

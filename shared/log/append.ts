@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { SluiceError } from '../errors';
-import type { IndexEntry, LogStore, PartitionHead, ProducerState, Reservation } from '../store/log-store';
 import type { FaultHooks } from './faults';
+import type { IndexEntry, LogStore, PartitionHead, ProducerState, Reservation } from './ports';
 
 /**
  * The append protocol of design §4, for one partition, after the request's object is in S3:

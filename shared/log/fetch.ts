@@ -1,11 +1,10 @@
 import { stampBaseOffset } from '../codec/record-batch';
 import { SluiceError } from '../errors';
-import type { IndexEntry, LogStore, PartitionHead } from '../store/log-store';
-import type { SegmentStore } from '../store/segment-store';
+import { LOG_LIMITS } from '../model';
 import type { PartitionAppender } from './append';
 import { HighWatermarkSignal } from './high-watermark-signal';
+import type { IndexEntry, LogStore, PartitionHead, SegmentStore } from './ports';
 import { RangeCache } from './range-cache';
-import { LOG_LIMITS } from './types';
 
 export interface FetchTuning {
   /** First and longest pause between head reads of a long poll. @default 20, 250 */

@@ -2,20 +2,6 @@ import { randomBytes } from 'node:crypto';
 import { ulid } from 'ulid';
 import { decodeRecordBatches, type RecordBatchHeader, validateBatches } from '../codec/record-batch';
 import { isSluiceError, SluiceError } from '../errors';
-import { validateTopicName } from '../model/names';
-import type { LogStore } from '../store/log-store';
-import type { SegmentStore } from '../store/segment-store';
-import type { TopicStore } from '../store/topic-store';
-import {
-  type AppendTuning,
-  DEFAULT_APPEND_TUNING,
-  nextSequence,
-  PartitionAppender,
-  type PartitionAppendInput,
-} from './append';
-import type { FaultHooks } from './faults';
-import { DEFAULT_FETCH_TUNING, Fetcher, type FetchTuning } from './fetch';
-import { HighWatermarkSignal } from './high-watermark-signal';
 import {
   type FetchPartitionResult,
   type FetchRequest,
@@ -27,7 +13,20 @@ import {
   type ProducePartitionResult,
   type Topic,
   type TopicDescription,
-} from './types';
+} from '../model';
+import { validateTopicName } from '../model/names';
+import { partitionLogId } from '../model/partitions';
+import {
+  type AppendTuning,
+  DEFAULT_APPEND_TUNING,
+  nextSequence,
+  PartitionAppender,
+  type PartitionAppendInput,
+} from './append';
+import type { FaultHooks } from './faults';
+import { DEFAULT_FETCH_TUNING, Fetcher, type FetchTuning } from './fetch';
+import { HighWatermarkSignal } from './high-watermark-signal';
+import type { LogStore, SegmentStore, TopicStore } from './ports';
 
 export interface LogServiceOptions {
   readonly append?: Partial<AppendTuning>;
@@ -70,7 +69,7 @@ function validateRetention(name: string, value: unknown, fallback: number | null
 }
 
 /** A partition's id in the log table: the topic's creation id, so a recreated topic starts afresh. */
-export const partitionId = (topic: Topic, partition: number) => `${topic.topicId}#${partition}`;
+export const partitionId = (topic: Topic, partition: number) => partitionLogId(topic.topicId, partition);
 
 /** S3 keys spread over 4,096 prefixes (S3 scales request rates per prefix); the ULID keeps them unique. */
 export const newObjectKey = () => `segments/${randomBytes(2).toString('hex').slice(0, 3)}/${ulid()}`;

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { DEFAULT_APPEND_TUNING, PartitionAppender } from '../log/append';
-import type { Topic } from '../log/types';
+import type { Topic } from '../model';
 import { collectObjects } from './collect';
 import { type CleanupDeps, type CleanupSummary, PassContext } from './context';
 import { finishDeletedTopics } from './deleted-topics';

@@ -1,5 +1,5 @@
-import type { ObjectReferences } from '../store/log-store';
 import type { PassContext } from './context';
+import type { ObjectReferences } from './ports';
 
 /** Where segment objects live: newObjectKey() writes under this prefix, and nothing else does. */
 export const SEGMENT_PREFIX = 'segments/';

@@ -1,8 +1,7 @@
 import type { PartitionAppender } from '../log/append';
-import type { CleanupLogStore } from '../store/log-store';
-import type { SegmentStore } from '../store/segment-store';
-import type { TopicStore } from '../store/topic-store';
+import type { SegmentStore, TopicStore } from '../log/ports';
 import type { ResolvedCleanupOptions } from './options';
+import type { CleanupLogStore } from './ports';
 
 /** The stores a cleanup pass works on. */
 export interface CleanupDeps {

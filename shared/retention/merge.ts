@@ -1,10 +1,11 @@
 import { validateBatches } from '../codec/record-batch';
 import { mapLimit } from '../concurrency';
 import { newObjectKey } from '../log/log-service';
-import type { CleanupHead, IndexEntry } from '../store/log-store';
+import type { IndexEntry } from '../log/ports';
 import type { PassContext } from './context';
 import type { ResolvedMergeOptions } from './options';
 import { entryTime } from './partition';
+import type { CleanupHead } from './ports';
 
 /**
  * Merging small segments (design §7). A consumer catching up on a partition written in small batches

@@ -1,6 +1,6 @@
 import { SluiceError } from '../errors';
 import { DEFAULT_APPEND_TUNING } from '../log/append';
-import { LOG_LIMITS } from '../log/types';
+import { LOG_LIMITS } from '../model';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;

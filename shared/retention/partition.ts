@@ -1,8 +1,9 @@
 import { partitionId } from '../log/log-service';
-import type { Topic } from '../log/types';
-import type { CleanupHead, IndexEntry } from '../store/log-store';
+import type { IndexEntry } from '../log/ports';
+import type { Topic } from '../model';
 import type { PassContext } from './context';
 import { mergePartition } from './merge';
+import type { CleanupHead } from './ports';
 
 /** Index entries read per query while scanning a partition. */
 const PAGE = 1000;

@@ -1,5 +1,5 @@
-import type { ProducerRef } from '../store/log-store';
 import type { PassContext } from './context';
+import type { ProducerRef } from './ports';
 
 /**
  * Idle expiry of idempotent-producer state (Kafka's producer.id.expiration.ms). Each state is an item of

@@ -9,18 +9,21 @@ import {
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { SluiceError } from '../errors';
-import type { ClassicGroupState, ClassicMember, ClassicStateName } from '../groups/classic/types';
-import { partitionKey } from '../groups/partitions';
 import type {
+  AssignorName,
+  ClassicGroupState,
+  ClassicMember,
+  ClassicStateName,
   CommitWrite,
   GroupMeta,
   GroupStore,
   MemberRecord,
   OffsetRecord,
+  TopicPartition,
   TouchRequest,
 } from '../groups/store';
 import { RESET_OWNER } from '../groups/store';
-import type { AssignorName, TopicPartition } from '../groups/types';
+import { partitionKey } from '../model/partitions';
 import { isConditionalCheckFailed, translateAwsError } from './errors';
 
 /**

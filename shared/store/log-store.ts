@@ -9,8 +9,39 @@ import {
   ScanCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
+import type {
+  IndexEntry,
+  LogStore,
+  PartitionHead,
+  ProducerClaim,
+  ProducerState,
+  Reservation,
+  ReserveInput,
+} from '../log/ports';
+import type {
+  CleanupHead,
+  CleanupLogStore,
+  MergedRange,
+  ObjectReferences,
+  ProducerRef,
+} from '../retention/ports';
 import { isConditionalCheckFailed, translateAwsError } from './errors';
 import { TABLE_KEYS } from './tables';
+
+export type {
+  CleanupHead,
+  CleanupLogStore,
+  IndexEntry,
+  LogStore,
+  MergedRange,
+  ObjectReferences,
+  PartitionHead,
+  ProducerClaim,
+  ProducerRef,
+  ProducerState,
+  Reservation,
+  ReserveInput,
+};
 
 /**
  * The `log` table: per partition (`pid` = `<topicId>#<partition>`) one head item at sk = -1 and one
@@ -53,114 +84,6 @@ const PRODUCER_NAMES = {
 };
 
 export const producerKeyOf = (pid: string, producerId: number) => `${pid}#p${producerId}`;
-
-export interface Reservation {
-  readonly id: string;
-  readonly base: number;
-  readonly count: number;
-  readonly reservedAt: number;
-}
-
-export interface ProducerState {
-  readonly producerId: number;
-  readonly epoch: number;
-  readonly nextSequence: number;
-  readonly lastFirstSequence: number;
-  readonly lastBase: number;
-  readonly lastCount: number;
-  readonly updatedAt: number;
-}
-
-export interface PartitionHead {
-  readonly logEndOffset: number;
-  readonly highWatermark: number;
-  readonly logStartOffset: number;
-  readonly hwAt: number;
-  readonly deleted: boolean;
-  readonly reservations: readonly Reservation[];
-}
-
-export interface IndexEntry {
-  readonly base: number;
-  readonly count: number;
-  /** committed: holds records; aborted: a range a dead or stalled appender left, holding none. */
-  readonly state: 'committed' | 'aborted';
-  readonly objectKey?: string;
-  /** Byte range of the entry's batches in the object: [position, position + size). */
-  readonly position?: number;
-  readonly size?: number;
-  readonly maxTimestamp?: number;
-  readonly producerId?: number;
-  readonly producerEpoch?: number;
-  readonly baseSequence?: number;
-  readonly appendedAt: number;
-}
-
-export interface ProducerClaim {
-  readonly producerId: number;
-  readonly epoch: number;
-  readonly baseSequence: number;
-  /** The sequence after this batch, wrapped as Kafka wraps int32 sequences. */
-  readonly nextSequence: number;
-  /** Where the batch's range was reserved, and its record count. */
-  readonly base: number;
-  readonly count: number;
-  readonly now: number;
-  /** When the state may be expired if the producer writes nothing more (ms). */
-  readonly expiresAt: number;
-  /** Retry of a duplicate whose first attempt was aborted: only valid while the state still says so. */
-  readonly expectLastBase?: number;
-}
-
-export interface ReserveInput {
-  readonly count: number;
-  readonly reservationId: string;
-  readonly now: number;
-}
-
-export interface LogStore {
-  createHead(pid: string): Promise<void>;
-  getHead(pid: string): Promise<PartitionHead | undefined>;
-  /**
-   * The reserve step: atomically add `count` to logEndOffset, recording the reservation. Returns the
-   * base, or undefined if a condition failed (no head, a deleted topic, or this very reservation was
-   * already made: an SDK retry after a lost answer; read the head to tell).
-   */
-  reserve(pid: string, input: ReserveInput): Promise<number | undefined>;
-  /** The idempotent producer's state on a partition, if any (consistent read). */
-  getProducer(pid: string, producerId: number): Promise<ProducerState | undefined>;
-  /**
-   * The claim step: record the batch as the producer's last, only if its sequence is the one expected
-   * (or sequence 0 of a new producer or a newer epoch). False when the condition failed.
-   */
-  claimProducer(pid: string, claim: ProducerClaim): Promise<boolean>;
-  /** The commit step: put the entry unless one exists at its base. */
-  putEntry(pid: string, entry: IndexEntry): Promise<boolean>;
-  getEntry(pid: string, base: number): Promise<IndexEntry | undefined>;
-  /** The advance step: move the high-water mark from `from` to `to`; the new head, or undefined if it was not at `from`. */
-  advance(
-    pid: string,
-    from: number,
-    to: number,
-    removeReservations: readonly string[],
-    now: number,
-  ): Promise<PartitionHead | undefined>;
-  removeReservations(pid: string, ids: readonly string[]): Promise<void>;
-  /** Entries with from <= base < to, ascending (or descending, newest first). */
-  queryEntries(
-    pid: string,
-    from: number,
-    to: number,
-    limit: number,
-    descending?: boolean,
-  ): Promise<IndexEntry[]>;
-  /** The entry with the greatest base <= offset. */
-  entryAtOrBefore(pid: string, offset: number): Promise<IndexEntry | undefined>;
-  markDeleted(pid: string): Promise<void>;
-  /** Raises logStartOffset (never past the high-water mark); false if it was already at or past `to`. */
-  advanceLogStartOffset(pid: string, to: number): Promise<boolean>;
-  deleteEntries(pid: string, bases: readonly number[]): Promise<void>;
-}
 
 const n = (value: number): AttributeValue => ({ N: String(value) });
 
@@ -884,66 +807,3 @@ const ENTRY_NAMES = Object.fromEntries(
   ['cnt', 'k', 'pos', 'len', 'mts', 'pr', 'pe', 'ps', 'st'].map((name) => [`#${name}`, name]),
 );
 const LEASE_PID = '#cleanup';
-
-export interface CleanupHead extends PartitionHead {
-  readonly pendingDeletion?: { readonly below: number; readonly at: number };
-  readonly deletedAt?: number;
-  readonly mergeCheckpoint?: number;
-  /** Producer state a head written before it moved to producer items still holds (`pe_<p>` …). */
-  readonly legacyProducerAttributes: readonly string[];
-}
-
-/** A producer-state item found by the table scan. */
-export interface ProducerRef {
-  readonly pid: string;
-  readonly producerId: number;
-  readonly updatedAt: number;
-}
-
-/** Where a merged run of entries now lives: one byte range of one new object. */
-export interface MergedRange {
-  readonly count: number;
-  readonly objectKey: string;
-  readonly position: number;
-  readonly size: number;
-  readonly maxTimestamp: number;
-}
-
-export interface ObjectReferences {
-  /** Every object key an index entry points at. */
-  readonly referenced: Set<string>;
-  /** Objects earlier passes found unreferenced, with when they first did (ms). */
-  readonly candidates: Map<string, number>;
-  /** Every producer-state item, with when it was last written (for the idle expiry). */
-  readonly producers: ProducerRef[];
-}
-
-/** The log store as the cleanup uses it (shared/retention). */
-export interface CleanupLogStore extends LogStore {
-  /** The head with the cleanup's own attributes. */
-  getHeadForCleanup(pid: string): Promise<CleanupHead | undefined>;
-  /** Records that entries ending at or below `below` may be deleted after a grace period from `at`. */
-  recordPendingDeletion(pid: string, below: number, at: number): Promise<boolean>;
-  clearPendingDeletion(pid: string, below: number): Promise<boolean>;
-  /** Raises the merge checkpoint (never lowers it). */
-  setMergeCheckpoint(pid: string, offset: number): Promise<boolean>;
-  /** Marks a head deleted and returns when a pass first did; undefined when there is no head. */
-  markDeletedAt(pid: string, at: number): Promise<number | undefined>;
-  /** Deletes the head of a deleted partition; false if absent or not deleted. */
-  deleteHead(pid: string): Promise<boolean>;
-  /** Deletes a producer's state if it is still as read (same updated-at); false otherwise. */
-  deleteIdleProducer(pid: string, producerId: number, updatedAt: number): Promise<boolean>;
-  /** Removes producer-state attributes left in a head by a version that kept them there. */
-  removeLegacyProducerAttributes(pid: string, names: readonly string[]): Promise<void>;
-  /** The merge's swap: the run's first entry covers the whole run, if it still points at its old bytes. */
-  replaceWithMerged(pid: string, first: IndexEntry, merged: MergedRange): Promise<boolean>;
-  /** Deletes an entry only if it still points at the same bytes. */
-  deleteEntryIfUnchanged(pid: string, entry: IndexEntry): Promise<boolean>;
-  /** A consistent scan of the whole table: referenced object keys, recorded candidates, producer states. */
-  scanForCollection(): Promise<ObjectReferences>;
-  putObjectCandidates(keys: readonly string[], seenAt: number): Promise<void>;
-  deleteObjectCandidates(keys: readonly string[]): Promise<void>;
-  /** Takes the cleanup lease until `until` unless another owner holds it; returns the resume cursor. */
-  acquireCleanupLease(owner: string, now: number, until: number): Promise<{ cursor: string } | undefined>;
-  releaseCleanupLease(owner: string, cursor: string): Promise<boolean>;
-}

@@ -7,22 +7,10 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { SluiceError } from '../errors';
+import type { SegmentStore, StoredObject } from '../log/ports';
 import { translateAwsError } from './errors';
 
-export interface StoredObject {
-  readonly key: string;
-  readonly size: number;
-  readonly lastModified: number;
-}
-
-/** Segment objects in S3: immutable, written once under a unique key, read by byte range. */
-export interface SegmentStore {
-  put(key: string, body: Buffer): Promise<void>;
-  /** Bytes [start, end) of an object. Throws a retriable error rather than return a short body. */
-  getRange(key: string, start: number, end: number): Promise<Buffer>;
-  list(prefix: string, startAfter?: string): AsyncIterable<StoredObject>;
-  deleteMany(keys: readonly string[]): Promise<void>;
-}
+export type { SegmentStore, StoredObject };
 
 export class S3SegmentStore implements SegmentStore {
   constructor(

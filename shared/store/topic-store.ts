@@ -8,30 +8,14 @@ import {
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { SluiceError } from '../errors';
-import type { Topic } from '../log/types';
+import type { TopicStore } from '../log/ports';
+import type { Topic } from '../model/topic';
 import { isConditionalCheckFailed, translateAwsError } from './errors';
+
+export type { TopicStore };
 
 /** Deleted topics leave a tombstone (under a name no topic can have) until cleanup removes their data. */
 const TOMBSTONE_PREFIX = '#deleted#';
-
-export interface TopicStore {
-  /** Throws TOPIC_ALREADY_EXISTS. */
-  create(topic: Topic): Promise<void>;
-  get(name: string): Promise<Topic | undefined>;
-  list(): Promise<Topic[]>;
-  /** Removes the topic and leaves a tombstone for cleanup; returns the topic, or undefined if absent. */
-  delete(name: string): Promise<Topic | undefined>;
-  /** Raises the partition count from `from` to `to`; false if another writer changed it first. */
-  setPartitionCount(name: string, from: number, to: number): Promise<boolean>;
-  /** Sets the retention of the topic with this id; false if the name no longer holds that topic. */
-  setRetention(
-    name: string,
-    topicId: string,
-    retention: { retentionMs: number | null; retentionBytes: number | null },
-  ): Promise<boolean>;
-  listTombstones(): Promise<Topic[]>;
-  deleteTombstone(topicId: string): Promise<void>;
-}
 
 function toItem(topic: Topic, name = topic.name): Record<string, AttributeValue> {
   return {

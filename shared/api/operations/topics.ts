@@ -1,5 +1,5 @@
-import type { OffsetSpec, Topic, TopicDescription } from '../../log/types';
-import { LOG_LIMITS } from '../../log/types';
+import type { OffsetSpec, Topic, TopicDescription } from '../../model';
+import { LOG_LIMITS } from '../../model';
 import { json, noContent } from '../http';
 import {
   invalid,

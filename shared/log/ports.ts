@@ -1,0 +1,148 @@
+/**
+ * The ports the log declares for its storage (design §4): the log table's partition heads, segment
+ * index and producer state; the segment objects; the topics. shared/store implements them over
+ * DynamoDB and S3 (the only AWS importer); tests implement them in memory or with faults.
+ */
+import type { Topic } from '../model/topic';
+
+export interface Reservation {
+  readonly id: string;
+  readonly base: number;
+  readonly count: number;
+  readonly reservedAt: number;
+}
+
+export interface ProducerState {
+  readonly producerId: number;
+  readonly epoch: number;
+  readonly nextSequence: number;
+  readonly lastFirstSequence: number;
+  readonly lastBase: number;
+  readonly lastCount: number;
+  readonly updatedAt: number;
+}
+
+export interface PartitionHead {
+  readonly logEndOffset: number;
+  readonly highWatermark: number;
+  readonly logStartOffset: number;
+  readonly hwAt: number;
+  readonly deleted: boolean;
+  readonly reservations: readonly Reservation[];
+}
+
+export interface IndexEntry {
+  readonly base: number;
+  readonly count: number;
+  /** committed: holds records; aborted: a range a dead or stalled appender left, holding none. */
+  readonly state: 'committed' | 'aborted';
+  readonly objectKey?: string;
+  /** Byte range of the entry's batches in the object: [position, position + size). */
+  readonly position?: number;
+  readonly size?: number;
+  readonly maxTimestamp?: number;
+  readonly producerId?: number;
+  readonly producerEpoch?: number;
+  readonly baseSequence?: number;
+  readonly appendedAt: number;
+}
+
+export interface ProducerClaim {
+  readonly producerId: number;
+  readonly epoch: number;
+  readonly baseSequence: number;
+  /** The sequence after this batch, wrapped as Kafka wraps int32 sequences. */
+  readonly nextSequence: number;
+  /** Where the batch's range was reserved, and its record count. */
+  readonly base: number;
+  readonly count: number;
+  readonly now: number;
+  /** When the state may be expired if the producer writes nothing more (ms). */
+  readonly expiresAt: number;
+  /** Retry of a duplicate whose first attempt was aborted: only valid while the state still says so. */
+  readonly expectLastBase?: number;
+}
+
+export interface ReserveInput {
+  readonly count: number;
+  readonly reservationId: string;
+  readonly now: number;
+}
+
+export interface LogStore {
+  createHead(pid: string): Promise<void>;
+  getHead(pid: string): Promise<PartitionHead | undefined>;
+  /**
+   * The reserve step: atomically add `count` to logEndOffset, recording the reservation. Returns the
+   * base, or undefined if a condition failed (no head, a deleted topic, or this very reservation was
+   * already made: an SDK retry after a lost answer; read the head to tell).
+   */
+  reserve(pid: string, input: ReserveInput): Promise<number | undefined>;
+  /** The idempotent producer's state on a partition, if any (consistent read). */
+  getProducer(pid: string, producerId: number): Promise<ProducerState | undefined>;
+  /**
+   * The claim step: record the batch as the producer's last, only if its sequence is the one expected
+   * (or sequence 0 of a new producer or a newer epoch). False when the condition failed.
+   */
+  claimProducer(pid: string, claim: ProducerClaim): Promise<boolean>;
+  /** The commit step: put the entry unless one exists at its base. */
+  putEntry(pid: string, entry: IndexEntry): Promise<boolean>;
+  getEntry(pid: string, base: number): Promise<IndexEntry | undefined>;
+  /** The advance step: move the high-water mark from `from` to `to`; the new head, or undefined if it was not at `from`. */
+  advance(
+    pid: string,
+    from: number,
+    to: number,
+    removeReservations: readonly string[],
+    now: number,
+  ): Promise<PartitionHead | undefined>;
+  removeReservations(pid: string, ids: readonly string[]): Promise<void>;
+  /** Entries with from <= base < to, ascending (or descending, newest first). */
+  queryEntries(
+    pid: string,
+    from: number,
+    to: number,
+    limit: number,
+    descending?: boolean,
+  ): Promise<IndexEntry[]>;
+  /** The entry with the greatest base <= offset. */
+  entryAtOrBefore(pid: string, offset: number): Promise<IndexEntry | undefined>;
+  markDeleted(pid: string): Promise<void>;
+  /** Raises logStartOffset (never past the high-water mark); false if it was already at or past `to`. */
+  advanceLogStartOffset(pid: string, to: number): Promise<boolean>;
+  deleteEntries(pid: string, bases: readonly number[]): Promise<void>;
+}
+
+export interface StoredObject {
+  readonly key: string;
+  readonly size: number;
+  readonly lastModified: number;
+}
+
+/** Segment objects in S3: immutable, written once under a unique key, read by byte range. */
+export interface SegmentStore {
+  put(key: string, body: Buffer): Promise<void>;
+  /** Bytes [start, end) of an object. Throws a retriable error rather than return a short body. */
+  getRange(key: string, start: number, end: number): Promise<Buffer>;
+  list(prefix: string, startAfter?: string): AsyncIterable<StoredObject>;
+  deleteMany(keys: readonly string[]): Promise<void>;
+}
+
+export interface TopicStore {
+  /** Throws TOPIC_ALREADY_EXISTS. */
+  create(topic: Topic): Promise<void>;
+  get(name: string): Promise<Topic | undefined>;
+  list(): Promise<Topic[]>;
+  /** Removes the topic and leaves a tombstone for cleanup; returns the topic, or undefined if absent. */
+  delete(name: string): Promise<Topic | undefined>;
+  /** Raises the partition count from `from` to `to`; false if another writer changed it first. */
+  setPartitionCount(name: string, from: number, to: number): Promise<boolean>;
+  /** Sets the retention of the topic with this id; false if the name no longer holds that topic. */
+  setRetention(
+    name: string,
+    topicId: string,
+    retention: { retentionMs: number | null; retentionBytes: number | null },
+  ): Promise<boolean>;
+  listTombstones(): Promise<Topic[]>;
+  deleteTombstone(topicId: string): Promise<void>;
+}
