@@ -13,6 +13,7 @@
 import { resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import type { KafkaListener } from '../../shared/kafka/listener';
+import { alive } from '../../shared/local/lock';
 import type { LocalStack } from '../../shared/local/stack';
 import { action, type CliContext, CliError, integer } from './common';
 
@@ -40,15 +41,6 @@ interface DevOptions {
   quiet: boolean;
   cleanupIntervalMs: number;
   kafkaPort: number;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 function envPort(env: NodeJS.ProcessEnv): number {

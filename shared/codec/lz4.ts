@@ -64,14 +64,10 @@ const native = lz4Choice.native;
  * Chooses the block compressor: 'auto' (default) uses the native addon when it loads; 'js' forces lz4js
  * (for tests, and to reproduce Lambda); 'native' fails if the addon does not load.
  */
-export function useLz4Implementation(choice: 'auto' | Lz4Implementation): void {
-  lz4Choice.use(choice);
-}
+export const useLz4Implementation: (choice: 'auto' | Lz4Implementation) => void = lz4Choice.use;
 
 /** The block compressor in use. */
-export function lz4Implementation(): Lz4Implementation {
-  return lz4Choice.implementation();
-}
+export const lz4Implementation: () => Lz4Implementation = lz4Choice.implementation;
 
 /** Most bytes `lz4CompressFrame` writes for `n` input bytes: header, raw blocks at worst, end mark. */
 export function lz4FrameBound(n: number): number {

@@ -57,14 +57,10 @@ const native = snappyChoice.native;
  * Chooses the Snappy implementation: 'auto' (default) uses the native addon when it loads; 'js' forces
  * the pure-JS path (for tests, and to reproduce Lambda); 'native' fails if the addon does not load.
  */
-export function useSnappyImplementation(choice: 'auto' | SnappyImplementation): void {
-  snappyChoice.use(choice);
-}
+export const useSnappyImplementation: (choice: 'auto' | SnappyImplementation) => void = snappyChoice.use;
 
 /** The Snappy implementation in use. */
-export function snappyImplementation(): SnappyImplementation {
-  return snappyChoice.implementation();
-}
+export const snappyImplementation: () => SnappyImplementation = snappyChoice.implementation;
 
 function corrupt(message: string): SluiceError {
   return new SluiceError('CORRUPT_MESSAGE', `Snappy: ${message}`);

@@ -68,14 +68,10 @@ const native = zstdChoice.native;
  * Chooses the zstd decompressor: 'auto' (default) uses Node's zlib when it has zstd; 'js' forces fzstd
  * (for tests); 'native' fails on a Node without it.
  */
-export function useZstdImplementation(choice: 'auto' | ZstdImplementation): void {
-  zstdChoice.use(choice);
-}
+export const useZstdImplementation: (choice: 'auto' | ZstdImplementation) => void = zstdChoice.use;
 
 /** The zstd decompressor in use. */
-export function zstdImplementation(): ZstdImplementation {
-  return zstdChoice.implementation();
-}
+export const zstdImplementation: () => ZstdImplementation = zstdChoice.implementation;
 
 /** Whether this runtime can write zstd (Node's zlib has it from Node 22.15). */
 export function canCompressZstd(): boolean {

@@ -28,7 +28,8 @@ export interface DataDirLock {
   release(): void;
 }
 
-function alive(pid: number): boolean {
+/** Whether a process with this id exists (signal 0 only asks). */
+export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -1,4 +1,5 @@
-import { stampBaseOffset } from '../codec/record-batch';
+import { batchSpans, stampBaseOffset } from '../codec/record-batch';
+import { mapLimit } from '../concurrency';
 import { SluiceError } from '../errors';
 import { LOG_LIMITS } from '../model';
 import type { PartitionAppender } from './append';
@@ -52,24 +53,6 @@ interface Plan {
   readonly entries: IndexEntry[];
   readonly bytes: number;
   readonly nextOffset: number;
-}
-
-/** Runs `tasks` with at most `limit` in flight. */
-async function mapLimit<T, R>(
-  items: readonly T[],
-  limit: number,
-  task: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await task(items[i]!);
-    }
-  });
-  await Promise.all(workers);
-  return results;
 }
 
 /**
@@ -282,15 +265,14 @@ export class Fetcher {
  * The CRC does not cover the base offset, so the stored bytes stay valid (as a Kafka broker does it).
  */
 export function stampEntry(bytes: Buffer, entry: IndexEntry): Buffer {
-  let at = 0;
   let offset = entry.base;
-  while (at < bytes.length) {
-    if (at + 61 > bytes.length) break;
-    stampBaseOffset(bytes, at, offset);
-    offset += bytes.readInt32BE(at + 57);
-    at += 12 + bytes.readInt32BE(at + 8);
+  let end = 0;
+  for (const span of batchSpans(bytes)) {
+    stampBaseOffset(bytes, span.start, offset);
+    offset += span.recordCount;
+    end = span.end;
   }
-  if (at !== bytes.length || offset !== entry.base + entry.count) {
+  if (end !== bytes.length || offset !== entry.base + entry.count) {
     throw new SluiceError(
       'STORAGE_UNAVAILABLE',
       `Stored batches at offset ${entry.base} of ${entry.objectKey} do not match their index entry`,
@@ -305,11 +287,6 @@ export function stampEntry(bytes: Buffer, entry: IndexEntry): Buffer {
  * holds the offset is kept whole; the client skips its earlier records, as Kafka clients do).
  */
 export function dropBatchesBefore(bytes: Buffer, offset: number): Buffer {
-  let at = 0;
-  while (at + 61 <= bytes.length) {
-    const end = Number(bytes.readBigInt64BE(at)) + bytes.readInt32BE(at + 57);
-    if (end > offset) break;
-    at += 12 + bytes.readInt32BE(at + 8);
-  }
+  const at = batchSpans(bytes).find((span) => span.nextOffset > offset)?.start ?? bytes.length;
   return at === 0 ? bytes : bytes.subarray(at);
 }

@@ -26,7 +26,7 @@ import {
 import type { FaultHooks } from './faults';
 import { DEFAULT_FETCH_TUNING, Fetcher, type FetchTuning } from './fetch';
 import { HighWatermarkSignal } from './high-watermark-signal';
-import type { LogStore, SegmentStore, TopicStore } from './ports';
+import type { LogStore, PartitionHead, SegmentStore, TopicStore } from './ports';
 
 export interface LogServiceOptions {
   readonly append?: Partial<AppendTuning>;
@@ -256,6 +256,22 @@ export class LogService {
       );
     }
     return topic;
+  }
+
+  /** The head of an existing partition (read consistently), with its log table key. */
+  private async requireHead(
+    topicName: string,
+    partition: number,
+  ): Promise<{ topic: Topic; pid: string; head: PartitionHead }> {
+    const topic = await this.requirePartition(topicName, partition);
+    const pid = partitionId(topic, partition);
+    const head = await this.log.getHead(pid);
+    if (!head)
+      throw new SluiceError(
+        'UNKNOWN_TOPIC_OR_PARTITION',
+        `Partition ${topicName}/${partition} does not exist`,
+      );
+    return { topic, pid, head };
   }
 
   // ---- produce ------------------------------------------------------------------------------
@@ -588,13 +604,7 @@ export class LogService {
     topicName: string,
     partition: number,
   ): Promise<{ logStartOffset: number; highWatermark: number }> {
-    const topic = await this.requirePartition(topicName, partition);
-    const head = await this.log.getHead(partitionId(topic, partition));
-    if (!head)
-      throw new SluiceError(
-        'UNKNOWN_TOPIC_OR_PARTITION',
-        `Partition ${topicName}/${partition} does not exist`,
-      );
+    const { head } = await this.requireHead(topicName, partition);
     return { logStartOffset: head.logStartOffset, highWatermark: head.highWatermark };
   }
 
@@ -604,14 +614,7 @@ export class LogService {
     partition: number,
     spec: OffsetSpec,
   ): Promise<{ offset: number; timestamp: number | null }> {
-    const topic = await this.requirePartition(topicName, partition);
-    const pid = partitionId(topic, partition);
-    const head = await this.log.getHead(pid);
-    if (!head)
-      throw new SluiceError(
-        'UNKNOWN_TOPIC_OR_PARTITION',
-        `Partition ${topicName}/${partition} does not exist`,
-      );
+    const { pid, head } = await this.requireHead(topicName, partition);
     if (spec === 'earliest') return { offset: head.logStartOffset, timestamp: null };
     if (spec === 'latest') return { offset: head.highWatermark, timestamp: null };
     const target = spec.timestamp;
@@ -649,14 +652,7 @@ export class LogService {
     topicName: string,
     partition: number,
   ): Promise<{ offset: number; timestamp: number } | null> {
-    const topic = await this.requirePartition(topicName, partition);
-    const pid = partitionId(topic, partition);
-    const head = await this.log.getHead(pid);
-    if (!head)
-      throw new SluiceError(
-        'UNKNOWN_TOPIC_OR_PARTITION',
-        `Partition ${topicName}/${partition} does not exist`,
-      );
+    const { pid, head } = await this.requireHead(topicName, partition);
     // The index keeps each entry's max timestamp: find the entry first reaching the largest one.
     let best: { base: number; size: number; maxTimestamp: number } | undefined;
     let from = head.logStartOffset;

@@ -11,20 +11,14 @@
  * The leader sends every member's assignment; each member gets its own (a follower waits for the
  * leader's). Each member's partitions are fenced for it before it is answered.
  */
+
+import type { SyncGroupRequest } from '../../groups/classic/types';
 import type { KafkaReader } from '../protocol/reader';
 import type { KafkaWriter } from '../protocol/writer';
 import { code, groupErrorCode } from './group-common';
 import type { KafkaApi } from './types';
 
-export interface SyncGroupRequest {
-  readonly groupId: string;
-  readonly generationId: number;
-  readonly memberId: string;
-  readonly groupInstanceId: string | null;
-  readonly protocolType: string | null;
-  readonly protocolName: string | null;
-  readonly assignments: { memberId: string; assignment: Buffer }[];
-}
+export type { SyncGroupRequest };
 
 export interface SyncGroupResponse {
   readonly errorCode: number;
