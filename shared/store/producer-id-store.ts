@@ -6,11 +6,7 @@ import {
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { SluiceError } from '../errors';
-import {
-  KAFKA_PRODUCER_ID_BASE,
-  KAFKA_PRODUCER_ID_LIMIT,
-  type ProducerIdStore,
-} from '../producers/producer-ids';
+import { KAFKA_PRODUCER_ID_BASE, KAFKA_PRODUCER_ID_LIMIT, type ProducerIdStore } from '../producers/ports';
 import { isConditionalCheckFailed, translateAwsError } from './errors';
 
 /**
