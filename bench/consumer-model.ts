@@ -41,6 +41,11 @@ export interface ConsumerRunResult {
   readonly headReadsPerSec: number;
   /** Virtual ms from the record's production to its handler, when one was produced. */
   readonly deliveryMs: number | undefined;
+  /** Every fetch of the run (virtual ms it was sent, its maxWaitMs) and every heartbeat's time. */
+  readonly fetches: readonly { readonly at: number; readonly maxWaitMs: number; records: boolean }[];
+  readonly heartbeats: readonly number[];
+  /** Virtual ms at which the record was handed over. */
+  readonly deliveredAt: number | undefined;
 }
 
 /** The server's head reads of a long poll from 0 to `waitMs`: at 0, then after each backoff pause. */
@@ -69,6 +74,8 @@ interface Window {
 class IdleTopic {
   produced: { at: number; batch: Buffer } | undefined;
   window: Window = { from: 0, longPolls: 0, shortFetches: 0, heartbeats: 0, busyMs: 0, headReads: 0 };
+  readonly fetches: { at: number; maxWaitMs: number; records: boolean }[] = [];
+  readonly heartbeats: number[] = [];
 
   constructor(
     private readonly clock: VirtualClock,
@@ -94,6 +101,7 @@ class IdleTopic {
     }
     if (method === 'POST' && path.endsWith('/heartbeat')) {
       this.window.heartbeats++;
+      this.heartbeats.push(this.clock.now());
       return { generation: 1, assignment: all, heartbeatIntervalMs: interval } as T;
     }
     if (method === 'GET' && path.includes('/offsets')) return { offsets: [] } as T;
@@ -110,6 +118,8 @@ class IdleTopic {
     const maxWaitMs = fetch.maxWaitMs ?? 0;
     const started = this.clock.now();
     const window = this.window;
+    const logged = { at: started, maxWaitMs, records: false };
+    this.fetches.push(logged);
     if (maxWaitMs > 0) window.longPolls++;
     else window.shortFetches++;
     // The server's rounds: answer at the first that sees the record, or at the deadline.
@@ -138,6 +148,7 @@ class IdleTopic {
             records: hit ? this.produced!.batch : Buffer.alloc(0),
           };
         });
+        logged.records = results.some((r) => r.records.length > 0);
         resolve({ status: 200, headers: {}, body: encodeFetchResponse(results) });
       };
       // Each round reads the heads; the answer leaves at the first that sees the record, or the last.
@@ -205,5 +216,8 @@ export async function runConsumerModel(run: ConsumerRunOptions): Promise<Consume
     headReadsPerSec: w.headReads / seconds,
     deliveryMs:
       deliveredAt !== undefined && topic.produced !== undefined ? deliveredAt - topic.produced.at : undefined,
+    fetches: topic.fetches,
+    heartbeats: topic.heartbeats,
+    deliveredAt,
   };
 }

@@ -8,6 +8,12 @@
  * commits what was processed, and stops holding it, which hands it to its next owner. Handlers run one
  * at a time, so a slow handler slows fetching (back-pressure); a handler that throws gets its records
  * again from the first unresolved one after a backoff, and crashes the consumer past `retries`.
+ *
+ * Idle backoff (the profile's idlePolls, idleFetchIntervalMs): a long poll holds a fetch function for its
+ * whole wait, so after idlePolls empty long polls in a row the loop pauses idleFetchIntervalMs and sends a
+ * short fetch (maxWaitMs 0) instead; the first answer with records, or any change (assignment, seek,
+ * resume), puts it back to long polls at once. A record after an idle spell thus waits at most
+ * idleFetchIntervalMs beyond a long poll (test/client/consumer-idle.test.ts counts it on a virtual clock).
  */
 
 import { isSluiceError } from '../../shared/errors';
