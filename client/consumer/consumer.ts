@@ -100,7 +100,7 @@ export class Consumer {
     const minBytes = option('minBytes', 0, LOG_LIMITS.maxFetchBytes);
     const maxBytes = option('maxBytes', 1, LOG_LIMITS.maxFetchBytes);
     const maxBytesPerPartition = option('maxBytesPerPartition', 1, LOG_LIMITS.maxFetchBytes);
-    const idlePolls = intInRange('idlePolls', options.idlePolls ?? profile.idlePolls, 0, 1_000_000);
+    const idleAfterMs = intInRange('idleAfterMs', options.idleAfterMs ?? profile.idleAfterMs, 0, 86_400_000);
     const idleFetchIntervalMs = intInRange(
       'idleFetchIntervalMs',
       options.idleFetchIntervalMs ?? profile.idleFetchIntervalMs,
@@ -146,7 +146,8 @@ export class Consumer {
         groupId: this.groupId,
         autoCommit: this.autoCommit,
         retry: this.retry,
-        idlePolls: maxWaitMs > 0 ? idlePolls : 0,
+        // A consumer that asked for short fetches (maxWaitMs 0) holds no function while it waits.
+        idleAfterMs: maxWaitMs > 0 ? idleAfterMs : 0,
         idleFetchIntervalMs,
       },
       {

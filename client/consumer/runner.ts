@@ -9,8 +9,9 @@
  * at a time, so a slow handler slows fetching (back-pressure); a handler that throws gets its records
  * again from the first unresolved one after a backoff, and crashes the consumer past `retries`.
  *
- * Idle backoff (the profile's idlePolls, idleFetchIntervalMs): a long poll holds a fetch function for its
- * whole wait, so after idlePolls empty long polls in a row the loop pauses idleFetchIntervalMs and sends a
+ * Idle backoff (the profile's idleAfterMs, idleFetchIntervalMs): a long poll holds a fetch function for
+ * its whole wait, so once long polls have come back empty for idleAfterMs the loop pauses
+ * idleFetchIntervalMs and sends a
  * short fetch (maxWaitMs 0) instead; the first answer with records, or any change (assignment, seek,
  * resume), puts it back to long polls at once. A record after an idle spell thus waits at most
  * idleFetchIntervalMs beyond a long poll (test/client/consumer-idle.test.ts counts it on a virtual clock).
@@ -30,8 +31,8 @@ export interface RunnerOptions {
   readonly groupId: string | undefined;
   readonly autoCommit: boolean;
   readonly retry: ResolvedRetry;
-  /** Empty long polls in a row after which the consumer is idle; 0: always long-poll. */
-  readonly idlePolls: number;
+  /** How long long polls in a row must have come back empty for the consumer to be idle; 0: never. */
+  readonly idleAfterMs: number;
   /** While idle, the pause before each short fetch, in ms. */
   readonly idleFetchIntervalMs: number;
 }
@@ -62,8 +63,8 @@ export class Runner {
   private woken = false;
   private handlerFailures = 0;
   private rotation = 0;
-  /** Long polls in a row that returned no records (and were not cut short). */
-  private emptyPolls = 0;
+  /** Since when the fetches have returned no records (undefined: the last one had some, or a change). */
+  private emptySince: number | undefined;
   private readonly pausedTopics = new Set<string>();
   private readonly pausedPartitions = new Set<string>();
 
@@ -183,16 +184,18 @@ export class Runner {
           await this.idle(200);
           continue;
         }
-        // Idle backoff: after idlePolls empty long polls, a short fetch after each idleFetchIntervalMs
-        // pause instead of a function held for the whole wait; records put it back to long polls at once.
-        const { idlePolls, idleFetchIntervalMs } = this.options;
-        const idle = idlePolls > 0 && this.emptyPolls >= idlePolls;
+        // Idle backoff: once long polls have come back empty for idleAfterMs, a short fetch after each
+        // idleFetchIntervalMs pause instead of a function held for the whole wait; records put it back to
+        // long polls at once.
+        const { idleAfterMs, idleFetchIntervalMs } = this.options;
+        const now = this.parts.clock.now();
+        const idle = idleAfterMs > 0 && this.emptySince !== undefined && now - this.emptySince >= idleAfterMs;
         if (idle && idleFetchIntervalMs > 0) {
           await this.idle(idleFetchIntervalMs);
           if (!this.running) break;
           // Woken early (assignment, seek, resume): something changed, so reconcile and long-poll again.
           if (this.woken) {
-            this.emptyPolls = 0;
+            this.emptySince = undefined;
             continue;
           }
         }
@@ -222,7 +225,7 @@ export class Runner {
         } catch (err) {
           if (abort.signal.aborted) {
             // Cut short because something changed (seek, assignment): long-poll again.
-            this.emptyPolls = 0;
+            this.emptySince = undefined;
             continue;
           }
           throw err;
@@ -249,7 +252,8 @@ export class Runner {
           }
           if (!this.running) break;
         }
-        this.emptyPolls = records > 0 ? 0 : this.emptyPolls + 1;
+        if (records > 0) this.emptySince = undefined;
+        else this.emptySince ??= started;
         events.emit('fetch', { durationMs, partitions: report });
       } catch (err) {
         if (!this.running) break;

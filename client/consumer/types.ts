@@ -14,9 +14,10 @@ import type { KafkaMessage, TopicPartition, TopicPartitionOffset } from '../type
  *
  *   latency   sessionTimeoutMs 10000, heartbeat every 3.3 s, long-polls continuously, idle or not
  *   balanced  sessionTimeoutMs 30000, heartbeat every 10 s when steady (every 3 s while the assignment
- *             moves); after 3 empty long polls in a row, a short fetch every 5 s until records come
- *   cost      sessionTimeoutMs 60000, heartbeat every 20 s when steady; idle after 2 empty long polls,
- *             then a short fetch every 15 s
+ *             moves); after 15 s of empty long polls (3 at maxWaitMs 5000), a short fetch every 5 s
+ *             until records come
+ *   cost      sessionTimeoutMs 60000, heartbeat every 20 s when steady; idle after 10 s of empty long
+ *             polls, then a short fetch every 15 s
  *
  * Idle backoff: the first fetch that returns records puts the consumer back to continuous long-polling
  * at once, so it only delays the first record after an idle spell, by at most idleFetchIntervalMs (plus
@@ -26,8 +27,8 @@ export type ConsumerProfile = 'latency' | 'balanced' | 'cost';
 
 export interface ConsumerProfileSettings {
   readonly sessionTimeoutMs: number;
-  /** Empty long polls in a row after which the consumer is idle; 0: never idle (always long-poll). */
-  readonly idlePolls: number;
+  /** How long long polls in a row must have come back empty for the consumer to be idle; 0: never idle. */
+  readonly idleAfterMs: number;
   /** While idle: the pause before each short fetch (maxWaitMs 0), in ms. */
   readonly idleFetchIntervalMs: number;
   /** Heartbeat interval while the member's generation or assignment moved lately, at most, in ms. */
@@ -35,14 +36,19 @@ export interface ConsumerProfileSettings {
 }
 
 export const CONSUMER_PROFILES: Readonly<Record<ConsumerProfile, ConsumerProfileSettings>> = {
-  latency: { sessionTimeoutMs: 10_000, idlePolls: 0, idleFetchIntervalMs: 0, settlingHeartbeatMs: 3_000 },
+  latency: { sessionTimeoutMs: 10_000, idleAfterMs: 0, idleFetchIntervalMs: 0, settlingHeartbeatMs: 3_000 },
   balanced: {
     sessionTimeoutMs: 30_000,
-    idlePolls: 3,
+    idleAfterMs: 15_000,
     idleFetchIntervalMs: 5_000,
     settlingHeartbeatMs: 3_000,
   },
-  cost: { sessionTimeoutMs: 60_000, idlePolls: 2, idleFetchIntervalMs: 15_000, settlingHeartbeatMs: 3_000 },
+  cost: {
+    sessionTimeoutMs: 60_000,
+    idleAfterMs: 10_000,
+    idleFetchIntervalMs: 15_000,
+    settlingHeartbeatMs: 3_000,
+  },
 };
 
 /** The named profile's settings; a clear error for any other name. */
@@ -81,8 +87,8 @@ export interface ConsumerOptions {
   readonly maxWaitMs?: number;
   /** @default 1 */
   readonly minBytes?: number;
-  /** Empty long polls in a row after which the consumer backs off; 0: always long-poll. @default the profile's: 3 */
-  readonly idlePolls?: number;
+  /** Once long polls in a row have come back empty for this long (ms), the consumer backs off; 0: always long-poll. @default the profile's: 15000 */
+  readonly idleAfterMs?: number;
   /** While idle, the pause before each short fetch, in ms: the most a first record after an idle spell waits beyond a long poll. @default the profile's: 5000 */
   readonly idleFetchIntervalMs?: number;
   /** Largest fetch answer, in bytes. @default 4194304 (LOG_LIMITS.maxFetchBytes, also the cap) */

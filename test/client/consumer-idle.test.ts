@@ -20,7 +20,7 @@ describe('Consumer: idle backoff and heartbeats (virtual clock)', () => {
     // One head read per partition per short fetch, none held: the fetch function is not kept waiting.
     expect(perMinute(r.headReadsPerSec)).toBe(4 * 12);
     expect(r.fetchBusy).toBe(0);
-    // It got there after exactly idlePolls empty long polls of maxWaitMs.
+    // It got there after idleAfterMs of empty long polls: 3 of maxWaitMs 5000.
     const longPolls = r.fetches.filter((f) => f.maxWaitMs > 0);
     expect(longPolls.map((f) => f.maxWaitMs)).toEqual([5000, 5000, 5000]);
   });
@@ -48,18 +48,18 @@ describe('Consumer: idle backoff and heartbeats (virtual clock)', () => {
   for (const profile of ['latency', 'balanced', 'cost'] as ConsumerProfile[]) {
     const p = CONSUMER_PROFILES[profile];
     // Continuous long polls notice a record at the server's next head read; idle ones at the next fetch.
-    const bound = p.idlePolls > 0 ? p.idleFetchIntervalMs : DEFAULT_FETCH_TUNING.maxPollMs;
+    const bound = p.idleAfterMs > 0 ? p.idleFetchIntervalMs : DEFAULT_FETCH_TUNING.maxPollMs;
     it(`profile ${profile}: a record after an idle spell is handed over within ${bound} virtual ms, then long polls resume at once`, async () => {
       for (const offset of [1, 1234, Math.max(2, bound - 1)]) {
         const produceAtMs = 600_000 + offset;
         const r = await runConsumerModel({ options: { profile }, partitions: 4, seconds: 660, produceAtMs });
         expect(r.deliveryMs).toBeDefined();
         expect(r.deliveryMs!).toBeLessThanOrEqual(bound);
-        // After the record: idlePolls long polls of maxWaitMs before backing off again.
+        // After the record: idleAfterMs of long polls of maxWaitMs before backing off again.
         const after = r.fetches.slice(r.fetches.findIndex((f) => f.records) + 1);
-        const polls = Math.max(1, p.idlePolls);
+        const polls = Math.max(1, Math.ceil(p.idleAfterMs / 5000));
         expect(after.slice(0, polls).every((f) => f.maxWaitMs === 5000)).toBe(true);
-        if (p.idlePolls > 0) expect(after[polls]?.maxWaitMs).toBe(0);
+        if (p.idleAfterMs > 0) expect(after[polls]?.maxWaitMs).toBe(0);
       }
     });
   }
@@ -70,6 +70,13 @@ describe('Consumer: idle backoff and heartbeats (virtual clock)', () => {
       /profile must be latency, balanced or cost, but fast was provided/,
     );
     expect(() => new Consumer(transport, { idleFetchIntervalMs: -1 })).toThrow(/idleFetchIntervalMs must be/);
-    expect(() => new Consumer(transport, { idlePolls: 1.5 })).toThrow(/idlePolls must be/);
+    expect(() => new Consumer(transport, { idleAfterMs: 1.5 })).toThrow(/idleAfterMs must be/);
+  });
+
+  it('goes idle after idleAfterMs of empty long polls, not after a count: a short maxWaitMs long-polls on', async () => {
+    const r = await runConsumerModel({ options: { maxWaitMs: 100 }, partitions: 4, seconds: 120 });
+    const firstShort = r.fetches.find((f) => f.maxWaitMs === 0)!;
+    expect(firstShort.at).toBeGreaterThanOrEqual(CONSUMER_PROFILES.balanced.idleAfterMs);
+    expect(r.fetches.filter((f) => f.maxWaitMs === 100).length).toBeGreaterThanOrEqual(150);
   });
 });
