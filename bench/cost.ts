@@ -11,15 +11,27 @@
  *   clock against a counting transport (bench/producer-model.ts) at each scenario's rate per producer,
  *   with the knob's options (profile, lingerMs, requestIntervalMs, maxBatchBytes) and the estimated
  *   acknowledgement time on AWS; its requests per second and partitions per request are what is priced.
- * - modelled: each consumer member keeps one fetch in flight: a long poll returns when minBytes are there or
- *   maxWaitMs passed, reading each partition's head at the fetch tuning's backoff (20 ms doubling to
- *   250 ms). Lambda is billed for the whole long poll. Function memory: the CDK construct's defaults.
+ * - run, not assumed: what the SDK consumer sends when nothing arrives. It runs on a virtual clock against a
+ *   counting transport (bench/consumer-model.ts) with the knob's consumer options: its long polls, the idle
+ *   backoff's short fetches, the time a fetch is in flight, the server's head reads and its heartbeats
+ *   (steady, after the settling ones) are what is priced for an idle segment, and its heartbeats for all.
+ * - modelled: while records flow, each consumer member keeps one long poll in flight: it returns when
+ *   minBytes are there or maxWaitMs passed, reading each partition's head at the fetch tuning's backoff
+ *   (20 ms doubling to 250 ms). Lambda is billed for the whole long poll. Function memory: the CDK
+ *   construct's defaults.
  * - AWS durations (Lambda GB-s) and latencies come from published typical latencies (LATENCIES_MS), not
  *   from this machine: emulators on one machine are not AWS.
  * Not counted: free tiers, CloudWatch logs and metrics, KMS, NAT/VPC endpoints, cold starts, retries.
  */
-import { CONSUMER_DEFAULTS, PRODUCER_DEFAULTS, type ProducerOptions } from '../client';
+import {
+  CONSUMER_DEFAULTS,
+  CONSUMER_PROFILES,
+  type ConsumerOptions,
+  PRODUCER_DEFAULTS,
+  type ProducerOptions,
+} from '../client';
 import { DEFAULT_FETCH_TUNING } from '../shared/log/fetch';
+import { type ConsumerRunResult, runConsumerModel } from './consumer-model';
 import { type Counters, type E2EResult, type OpCount, totals } from './e2e';
 import { LATENCIES_MS, PRICES, PRICES_CHECKED, PRICES_REGION } from './prices';
 import { type ProducerRunResult, runProducerModel } from './producer-model';
@@ -167,6 +179,8 @@ export const SCENARIOS: readonly Scenario[] = [
 export interface Knobs {
   /** The SDK producer's options (profile, lingerMs, requestIntervalMs, maxBatchBytes, …), run as they are. */
   readonly producer: ProducerOptions;
+  /** The SDK consumer's options besides maxWaitMs and minBytes (profile, idle backoff, session), run as they are. */
+  readonly consumer: ConsumerOptions;
   /** Consumer long poll: the longest wait, and the bytes that end it sooner. */
   readonly maxWaitMs: number;
   readonly minBytes: number;
@@ -184,6 +198,7 @@ export interface Knobs {
 /** The client SDK's defaults (client/producer.ts, client/consumer/types.ts) and the server's fetch tuning. */
 export const DEFAULT_KNOBS: Knobs = {
   producer: {},
+  consumer: {},
   maxWaitMs: CONSUMER_DEFAULTS.maxWaitMs,
   minBytes: CONSUMER_DEFAULTS.minBytes,
   pollIntervalMs: 0,
@@ -193,8 +208,13 @@ export const DEFAULT_KNOBS: Knobs = {
   fetchMemoryMb: FETCH_MEMORY_MB,
 };
 
-/** Batched for cost: the producer's `cost` profile, consumers fetching once a second. */
-export const BATCHED_KNOBS: Knobs = { ...DEFAULT_KNOBS, producer: { profile: 'cost' }, pollIntervalMs: 1000 };
+/** Batched for cost: the producer's and the consumer's `cost` profiles, consumers fetching once a second. */
+export const BATCHED_KNOBS: Knobs = {
+  ...DEFAULT_KNOBS,
+  producer: { profile: 'cost' },
+  consumer: { profile: 'cost' },
+  pollIntervalMs: 1000,
+};
 
 /** The SDK defaults with the optional data path of Lambda function URLs (no API Gateway fee). */
 export const FUNCTION_URL_KNOBS: Knobs = { ...DEFAULT_KNOBS, dataPath: 'functionUrls' };
@@ -251,6 +271,8 @@ export function estimateLatency(units: UnitCosts, knobs: Knobs, produceWaitMs = 
  */
 export class ProducerModel {
   private readonly runs = new Map<string, ProducerRunResult>();
+  /** The SDK consumer on an idle topic, by its options and the partitions one member owns. */
+  private readonly consumerRuns = new Map<string, ConsumerRunResult>();
 
   constructor(
     private readonly units: UnitCosts,
@@ -265,7 +287,37 @@ export class ProducerModel {
     return { recordsPerSec, ackMs, key };
   }
 
+  private consumerInputs(scenario: Scenario, knobs: Knobs) {
+    const options: ConsumerOptions = {
+      ...knobs.consumer,
+      maxWaitMs: knobs.maxWaitMs,
+      minBytes: knobs.minBytes,
+    };
+    const partitions = Math.ceil(scenario.partitions / scenario.membersPerGroup);
+    const tuning = { minPollMs: knobs.minPollMs, maxPollMs: knobs.maxPollMs };
+    return { options, partitions, tuning, key: JSON.stringify([options, partitions, tuning]) };
+  }
+
+  /** What one group member of the scenario sends on an idle topic, counted on the virtual clock. */
+  consumer(scenario: Scenario, knobs: Knobs): ConsumerRunResult {
+    const run = this.consumerRuns.get(this.consumerInputs(scenario, knobs).key);
+    if (run === undefined) throw new Error(`the consumer model was not prepared for ${scenario.name}`);
+    return run;
+  }
+
   async prepare(scenario: Scenario, knobs: Knobs): Promise<void> {
+    const c = this.consumerInputs(scenario, knobs);
+    if (!this.consumerRuns.has(c.key)) {
+      this.consumerRuns.set(
+        c.key,
+        await runConsumerModel({
+          options: c.options,
+          partitions: c.partitions,
+          tuning: c.tuning,
+          seconds: 1800,
+        }),
+      );
+    }
     for (const segment of scenario.profile) {
       if (segment.mbPerSec <= 0) continue;
       const { recordsPerSec, ackMs, key } = this.inputs(scenario, knobs, segment.mbPerSec * MB);
@@ -403,7 +455,15 @@ function usagePerSecond(
   let fetchInterval: number;
   let fetchSeconds: number;
   let headReads: number;
-  if (knobs.pollIntervalMs > 0) {
+  // The consumer as it runs on an idle topic (virtual clock): its steady heartbeats, and its fetches.
+  const idleRun = model.consumer(scenario, knobs);
+  if (bytesPerSec <= 0 && knobs.pollIntervalMs <= 0) {
+    // Idle: what the SDK consumer did, per member (long polls, or the idle backoff's short fetches).
+    const perMember = idleRun.longPollsPerSec + idleRun.shortFetchesPerSec;
+    fetchInterval = 1 / perMember;
+    fetchSeconds = (idleRun.fetchBusy + perMember * fetchPath) / perMember;
+    headReads = idleRun.headReadsPerSec / perMember;
+  } else if (knobs.pollIntervalMs > 0) {
     fetchInterval = Math.max(knobs.pollIntervalMs / 1000, fetchPath);
     fetchSeconds = fetchPath;
     headReads = owned;
@@ -429,7 +489,7 @@ function usagePerSecond(
   consume.s3Gets = members * arrivalsPerSec * units.s3GetsPerObject;
   // Group upkeep: heartbeats, and offset commits every COMMIT_INTERVAL_S, only when offsets moved
   // (the consumer commits nothing on an idle topic).
-  const heartbeatsPerSec = members / (units.heartbeatIntervalMs / 1000);
+  const heartbeatsPerSec = members * idleRun.heartbeatsPerSec;
   const commitsPerSec = members * Math.min(1 / COMMIT_INTERVAL_S, arrivalsPerSec);
   const groupCalls = heartbeatsPerSec + commitsPerSec;
   consume.api += groupCalls;
@@ -732,8 +792,20 @@ const withProducer = (producer: Knobs['producer']): Knobs => ({ ...DEFAULT_KNOBS
 
 export const KNOB_ROWS: readonly KnobRow[] = [
   {
-    label: `SDK defaults: 4 producers, profile balanced (lingerMs ${PRODUCER_DEFAULTS.lingerMs}, requestIntervalMs ${PRODUCER_DEFAULTS.requestIntervalMs}), long poll maxWaitMs ${DEFAULT_KNOBS.maxWaitMs}, fetch ${FETCH_MEMORY_MB} MB`,
+    label: `SDK defaults: 4 producers, profile balanced (lingerMs ${PRODUCER_DEFAULTS.lingerMs}, requestIntervalMs ${PRODUCER_DEFAULTS.requestIntervalMs}), consumer profile balanced (long poll maxWaitMs ${DEFAULT_KNOBS.maxWaitMs}; idle after ${CONSUMER_PROFILES.balanced.idleAfterMs / 1000} s of empty ones: a short fetch every ${CONSUMER_PROFILES.balanced.idleFetchIntervalMs / 1000} s; session ${CONSUMER_PROFILES.balanced.sessionTimeoutMs / 1000} s), fetch ${FETCH_MEMORY_MB} MB`,
     knobs: DEFAULT_KNOBS,
+  },
+  {
+    label: `consumer profile latency (long-polls when idle too, session ${CONSUMER_PROFILES.latency.sessionTimeoutMs / 1000} s: the SDK default before profiles)`,
+    knobs: { ...DEFAULT_KNOBS, consumer: { profile: 'latency' } },
+  },
+  {
+    label: `consumer profile cost (idle: a short fetch every ${CONSUMER_PROFILES.cost.idleFetchIntervalMs / 1000} s; session ${CONSUMER_PROFILES.cost.sessionTimeoutMs / 1000} s)`,
+    knobs: { ...DEFAULT_KNOBS, consumer: { profile: 'cost' } },
+  },
+  {
+    label: 'consumer idleFetchIntervalMs 1000',
+    knobs: { ...DEFAULT_KNOBS, consumer: { idleFetchIntervalMs: 1000 } },
   },
   { label: '1 producer instead of 4', knobs: DEFAULT_KNOBS, producers: 1 },
   { label: '16 partitions instead of 4 (keyed records)', knobs: DEFAULT_KNOBS, partitions: 16 },
@@ -842,7 +914,7 @@ export function costSections(report: CostReport, local?: { ackP50: number; e2eP5
     {
       key: 'scenarios',
       title: 'Cost per month and per GB, side by side',
-      intro: `List prices of ${PRICES_REGION} checked ${PRICES_CHECKED} (bench/prices.ts, sources there; some marked unverified). 24 h retention everywhere, consumers in the region (no transfer charges), no free tiers. Sluice's produce requests are the SDK producer's own, run at each scenario's rate per producer on a virtual clock against a counting transport (bench/producer-model.ts), not assumed. SDK defaults: profile \`balanced\` (lingerMs ${PRODUCER_DEFAULTS.lingerMs}, requestIntervalMs ${PRODUCER_DEFAULTS.requestIntervalMs}: sustained load is paced to one request a second per producer, carrying every partition), one request in flight; consumers long-polling with maxWaitMs ${CONSUMER_DEFAULTS.maxWaitMs / 1000} s; fetch function ${FETCH_MEMORY_MB} MB; API Gateway in front, or Lambda function URLs for produce and fetch (\`sluice:dataPath=functionUrls\`). Batched: profile \`cost\` (requestIntervalMs 5000), consumers fetching once a second. GB = 2^30 bytes of uncompressed records. Kinesis with KPL-aggregated records and shared-throughput consumers; provisioned shards sized for the peak. MSK Serverless with lz4-compressed Kafka clients. $/GB in: producing and storing; $/GB out: per GB read by one group. Consumers outside AWS add $${transfer}/GB transferred: Sluice and MSK transfer lz4-compressed bytes ($${(transfer * report.units.storedPerPayload).toFixed(3)} per GB of records), Kinesis the records as sent.`,
+      intro: `List prices of ${PRICES_REGION} checked ${PRICES_CHECKED} (bench/prices.ts, sources there; some marked unverified). 24 h retention everywhere, consumers in the region (no transfer charges), no free tiers. Sluice's produce requests are the SDK producer's own, run at each scenario's rate per producer on a virtual clock against a counting transport (bench/producer-model.ts), not assumed. SDK defaults: profile \`balanced\` (lingerMs ${PRODUCER_DEFAULTS.lingerMs}, requestIntervalMs ${PRODUCER_DEFAULTS.requestIntervalMs}: sustained load is paced to one request a second per producer, carrying every partition), one request in flight; consumers of profile \`balanced\` long-polling with maxWaitMs ${CONSUMER_DEFAULTS.maxWaitMs / 1000} s while records come, and after ${CONSUMER_PROFILES.balanced.idleAfterMs / 1000} s of empty long polls fetching short every ${CONSUMER_PROFILES.balanced.idleFetchIntervalMs / 1000} s until they do (run on a virtual clock, bench/consumer-model.ts), heartbeating every ${CONSUMER_PROFILES.balanced.sessionTimeoutMs / 3000} s when steady; fetch function ${FETCH_MEMORY_MB} MB; API Gateway in front, or Lambda function URLs for produce and fetch (\`sluice:dataPath=functionUrls\`). Batched: producer and consumer profile \`cost\` (requestIntervalMs 5000; heartbeat every ${CONSUMER_PROFILES.cost.sessionTimeoutMs / 3000} s), consumers fetching once a second. GB = 2^30 bytes of uncompressed records. Kinesis with KPL-aggregated records and shared-throughput consumers; provisioned shards sized for the peak. MSK Serverless with lz4-compressed Kafka clients. $/GB in: producing and storing; $/GB out: per GB read by one group. Consumers outside AWS add $${transfer}/GB transferred: Sluice and MSK transfer lz4-compressed bytes ($${(transfer * report.units.storedPerPayload).toFixed(3)} per GB of records), Kinesis the records as sent.`,
       table: formatScenarioTable(report),
     },
     {
@@ -855,7 +927,7 @@ export function costSections(report: CostReport, local?: { ackP50: number; e2eP5
     {
       key: 'knobs',
       title: 'Knobs that move the cost',
-      intro: `The first scenario with one setting changed at a time; "idle" is the same topic with no traffic and one group member. Produce wait: mean ms from send() to the acknowledgement in the producer model (lingerMs, pacing, and the estimated AWS acknowledgement time). Long-polling consumers pay Lambda for the whole wait (${FETCH_MEMORY_MB} MB, always one fetch in flight per member), heartbeats go through API Gateway every ${(report.units.heartbeatIntervalMs / 1000).toFixed(1)} s and each partition's head is read at the server's backoff: at low rates that, not the data, is most of the bill.`,
+      intro: `The first scenario with one setting changed at a time; "idle" is the same topic with no traffic and one group member. Produce wait: mean ms from send() to the acknowledgement in the producer model (lingerMs, pacing, and the estimated AWS acknowledgement time). Long-polling consumers pay Lambda for the whole wait (${FETCH_MEMORY_MB} MB, one fetch in flight per member), each partition's head is read at the server's backoff and heartbeats go through API Gateway: at low rates that, not the data, is most of the bill. So the consumer's profile backs off on an idle topic (a short fetch every idleFetchIntervalMs once long polls have come back empty for idleAfterMs, back to long polls with the first records) and heartbeats at a third of its session timeout when steady; the idle column is that consumer as it ran on a virtual clock (bench/consumer-model.ts).`,
       table: formatKnobTable(report),
     },
     {

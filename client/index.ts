@@ -26,8 +26,10 @@ export { Consumer } from './consumer/consumer';
 export {
   type Batch,
   CONSUMER_DEFAULTS,
+  CONSUMER_PROFILES,
   type ConsumerEvents,
   type ConsumerOptions,
+  type ConsumerProfile,
   type EachBatchPayload,
   type EachMessagePayload,
   type FetchEventPartition,

@@ -61,7 +61,7 @@ writeFileSync(
       rootDir: '.',
       outDir: 'dist/client/types',
     },
-    include: ['client/index.ts', 'shared/codec/lz4js.d.ts'],
+    include: ['client/index.ts', 'shared/codec/lz4js.d.ts', 'shared/codec/snappyjs.d.ts'],
   }),
 );
 try {

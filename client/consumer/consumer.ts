@@ -18,6 +18,7 @@
 import { SluiceError } from '../../shared/errors';
 import { LOG_LIMITS } from '../../shared/model';
 import { intInRange } from '../options';
+import { type Clock, SYSTEM_CLOCK } from '../producer/clock';
 import { type ResolvedRetry, resolveRetry } from '../retry';
 import type { Transport } from '../transport';
 import { type TopicPartition, type TopicPartitionOffset, tpKey } from '../types';
@@ -31,6 +32,7 @@ import {
   type ConsumerEvents,
   type ConsumerListener,
   type ConsumerOptions,
+  consumerProfile,
   type RunOptions,
   type SubscribeOptions,
 } from './types';
@@ -70,12 +72,16 @@ export class Consumer {
     private readonly transport: Transport,
     options: ConsumerOptions = {},
     perTopicAuth = false,
+    /** Time and timers: a virtual clock counts the consumer's requests exactly (bench/consumer-model.ts). */
+    clock: Clock = SYSTEM_CLOCK,
   ) {
     this.groupId = options.groupId;
     if (this.groupId !== undefined && (typeof this.groupId !== 'string' || this.groupId === '')) {
       throw new RangeError('groupId must be a non-empty string');
     }
-    const sessionTimeoutMs = options.sessionTimeoutMs ?? CONSUMER_DEFAULTS.sessionTimeoutMs;
+    const profile = consumerProfile(options.profile);
+    // The server checks it (GROUP_LIMITS) and answers a third of it as the heartbeat interval.
+    const sessionTimeoutMs = options.sessionTimeoutMs ?? profile.sessionTimeoutMs;
     const heartbeatIntervalMs =
       options.heartbeatIntervalMs === undefined
         ? undefined
@@ -94,6 +100,13 @@ export class Consumer {
     const minBytes = option('minBytes', 0, LOG_LIMITS.maxFetchBytes);
     const maxBytes = option('maxBytes', 1, LOG_LIMITS.maxFetchBytes);
     const maxBytesPerPartition = option('maxBytesPerPartition', 1, LOG_LIMITS.maxFetchBytes);
+    const idleAfterMs = intInRange('idleAfterMs', options.idleAfterMs ?? profile.idleAfterMs, 0, 86_400_000);
+    const idleFetchIntervalMs = intInRange(
+      'idleFetchIntervalMs',
+      options.idleFetchIntervalMs ?? profile.idleFetchIntervalMs,
+      0,
+      3_600_000,
+    );
     this.retry = resolveRetry(options.retry);
 
     this.member = new GroupMember(
@@ -103,6 +116,7 @@ export class Consumer {
         sessionTimeoutMs,
         rebalanceTimeoutMs: options.rebalanceTimeoutMs ?? CONSUMER_DEFAULTS.rebalanceTimeoutMs,
         heartbeatIntervalMs,
+        settlingHeartbeatMs: profile.settlingHeartbeatMs,
         assignor: options.assignor,
       },
       {
@@ -114,6 +128,7 @@ export class Consumer {
         crash: (error) => this.crash(error),
       },
       this.events,
+      clock,
     );
     this.offsets = new OffsetManager(
       transport,
@@ -124,9 +139,17 @@ export class Consumer {
         heartbeat: () => void this.member.heartbeat(),
       },
       this.events,
+      clock,
     );
     this.runner = new Runner(
-      { groupId: this.groupId, autoCommit: this.autoCommit, retry: this.retry },
+      {
+        groupId: this.groupId,
+        autoCommit: this.autoCommit,
+        retry: this.retry,
+        // A consumer that asked for short fetches (maxWaitMs 0) holds no function while it waits.
+        idleAfterMs: maxWaitMs > 0 ? idleAfterMs : 0,
+        idleFetchIntervalMs,
+      },
       {
         offsets: this.offsets,
         member: this.member,
@@ -140,6 +163,7 @@ export class Consumer {
         events: this.events,
         topics: () => this.topics,
         crash: (error) => this.crash(error),
+        clock,
       },
     );
   }

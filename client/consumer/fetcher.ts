@@ -33,15 +33,22 @@ export class Fetcher {
     private readonly options: FetcherOptions,
   ) {}
 
-  /** One long poll of these partitions; answers each with its records or its error. */
-  fetch(requested: readonly FetchTarget[], signal: AbortSignal): Promise<FetchPartitionResult[]> {
+  /**
+   * One long poll of these partitions (a short fetch with maxWaitMs 0, as the idle consumer sends);
+   * answers each with its records or its error.
+   */
+  fetch(
+    requested: readonly FetchTarget[],
+    signal: AbortSignal,
+    maxWaitMs = this.options.maxWaitMs,
+  ): Promise<FetchPartitionResult[]> {
     return this.options.perTopicAuth
-      ? this.fetchPerPartition(requested, signal)
-      : this.fetchAll(requested, signal);
+      ? this.fetchPerPartition(requested, signal, maxWaitMs)
+      : this.fetchAll(requested, signal, maxWaitMs);
   }
 
-  private async fetchAll(requested: readonly FetchTarget[], signal: AbortSignal) {
-    const { maxWaitMs, minBytes, maxBytes, maxBytesPerPartition } = this.options;
+  private async fetchAll(requested: readonly FetchTarget[], signal: AbortSignal, maxWaitMs: number) {
+    const { minBytes, maxBytes, maxBytesPerPartition } = this.options;
     const body = encodeFetchRequest({
       partitions: requested.map((r) => ({
         topic: r.topic,
@@ -74,8 +81,9 @@ export class Fetcher {
   private async fetchPerPartition(
     requested: readonly FetchTarget[],
     signal: AbortSignal,
+    maxWaitMs: number,
   ): Promise<FetchPartitionResult[]> {
-    const { maxWaitMs, minBytes, maxBytesPerPartition } = this.options;
+    const { minBytes, maxBytesPerPartition } = this.options;
     const local = new AbortController();
     const onAbort = () => local.abort();
     signal.addEventListener('abort', onAbort, { once: true });

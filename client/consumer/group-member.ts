@@ -5,10 +5,11 @@
  */
 
 import { type FencedReason, isSluiceError, type SluiceError } from '../../shared/errors';
+import { type Clock, SYSTEM_CLOCK } from '../producer/clock';
 import { isRetriable } from '../retry';
 import { seg, type Transport } from '../transport';
 import type { TopicPartition } from '../types';
-import type { ConsumerEmitter, ConsumerOptions } from './types';
+import { type ConsumerEmitter, type ConsumerOptions, SETTLING_BEATS } from './types';
 
 /** Who commits: the member and the generation it knows. */
 export interface CommitIdentity {
@@ -22,6 +23,12 @@ export interface GroupMemberOptions {
   readonly rebalanceTimeoutMs: number;
   /** undefined: the server's. */
   readonly heartbeatIntervalMs: number | undefined;
+  /**
+   * Without heartbeatIntervalMs: the interval, at most, for SETTLING_BEATS heartbeats after a join or a
+   * heartbeat whose generation or assignment changed, so that a rebalance moves at this pace and only a
+   * steady member beats at the server's (slower) interval.
+   */
+  readonly settlingHeartbeatMs: number;
   readonly assignor: ConsumerOptions['assignor'];
 }
 
@@ -55,16 +62,19 @@ export class GroupMember {
   private member: { memberId: string; generation: number; heartbeatIntervalMs: number } | undefined;
   /** Expelled or fenced: the loop joins again before it fetches. */
   needsRejoin = false;
-  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private heartbeatTimer: unknown;
   private beating: Promise<void> | undefined;
   private beatAgain = false;
   private lastBeatAt = 0;
+  /** Heartbeats left at the settling interval. */
+  private settling = 0;
 
   constructor(
     private readonly transport: Transport,
     private readonly options: GroupMemberOptions,
     private readonly hooks: GroupMemberHooks,
     private readonly events: ConsumerEmitter,
+    private readonly clock: Clock = SYSTEM_CLOCK,
   ) {}
 
   identity(): CommitIdentity | undefined {
@@ -103,19 +113,27 @@ export class GroupMember {
       heartbeatIntervalMs: this.options.heartbeatIntervalMs ?? res.heartbeatIntervalMs,
     };
     this.needsRejoin = false;
-    this.lastBeatAt = Date.now();
+    this.lastBeatAt = this.clock.now();
+    this.settling = SETTLING_BEATS;
     this.hooks.assigned(res.assignment);
     this.events.emit('group.join', {
       memberId: res.memberId,
       generation: res.generation,
       assignment: res.assignment,
     });
-    this.scheduleHeartbeat();
+    this.scheduleHeartbeat(this.nextDelay(this.member.heartbeatIntervalMs));
+  }
+
+  /** The steady interval, or the settling one while the group moves around this member. */
+  private nextDelay(steady: number): number {
+    if (this.options.heartbeatIntervalMs !== undefined || this.settling <= 0) return steady;
+    return Math.min(steady, this.options.settlingHeartbeatMs);
   }
 
   /** A heartbeat now if the interval has passed (KafkaJS's `heartbeat()` in handlers). */
   async heartbeatIfDue(): Promise<void> {
-    if (this.member && Date.now() - this.lastBeatAt > this.member.heartbeatIntervalMs) await this.heartbeat();
+    if (this.member && this.clock.now() - this.lastBeatAt > this.member.heartbeatIntervalMs)
+      await this.heartbeat();
   }
 
   /** One heartbeat now (or right after the one in flight). */
@@ -143,7 +161,7 @@ export class GroupMember {
 
   /** Stops the heartbeats and waits for the one in flight. */
   async stopHeartbeats(): Promise<void> {
-    if (this.heartbeatTimer) clearTimeout(this.heartbeatTimer);
+    if (this.heartbeatTimer) this.clock.clearTimeout(this.heartbeatTimer);
     this.heartbeatTimer = undefined;
     await this.beating?.catch(() => undefined);
   }
@@ -161,9 +179,9 @@ export class GroupMember {
   }
 
   private scheduleHeartbeat(delay = this.member?.heartbeatIntervalMs ?? 1000): void {
-    if (this.heartbeatTimer) clearTimeout(this.heartbeatTimer);
+    if (this.heartbeatTimer) this.clock.clearTimeout(this.heartbeatTimer);
     if (!this.hooks.isRunning() || this.member === undefined) return;
-    this.heartbeatTimer = setTimeout(() => {
+    this.heartbeatTimer = this.clock.setTimeout(() => {
       this.heartbeatTimer = undefined;
       void this.heartbeat();
     }, delay);
@@ -184,11 +202,17 @@ export class GroupMember {
         { generation: member.generation, owned: this.hooks.owned() },
         { idempotent: true, retry: { retries: 2, maxElapsedMs: member.heartbeatIntervalMs } },
       );
-      this.lastBeatAt = Date.now();
+      this.lastBeatAt = this.clock.now();
       if (this.member !== member) return;
+      const before = this.hooks.owned();
+      const moved =
+        res.generation !== member.generation ||
+        res.assignment.length !== before.length ||
+        !res.assignment.every((a) => before.some((b) => b.topic === a.topic && b.partition === a.partition));
+      this.settling = moved ? SETTLING_BEATS : Math.max(0, this.settling - 1);
       member.generation = res.generation;
       member.heartbeatIntervalMs = this.options.heartbeatIntervalMs ?? res.heartbeatIntervalMs;
-      delay = member.heartbeatIntervalMs;
+      delay = this.nextDelay(member.heartbeatIntervalMs);
       this.hooks.assigned(res.assignment);
     } catch (err) {
       if (this.member !== member) return;

@@ -7,6 +7,7 @@
  */
 
 import { isSluiceError, SluiceError } from '../../shared/errors';
+import { type Clock, SYSTEM_CLOCK } from '../producer/clock';
 import { isRetriable } from '../retry';
 import { seg, type Transport } from '../transport';
 import { type TopicPartition, type TopicPartitionOffset, tpKey } from '../types';
@@ -69,14 +70,17 @@ export class OffsetManager {
   resetPolicy: 'earliest' | 'latest' = 'latest';
   /** Seeks on partitions not (yet) held, applied when they are. */
   private readonly pendingSeeks = new Map<string, number>();
-  private lastCommitAt = Date.now();
+  private lastCommitAt: number;
 
   constructor(
     private readonly transport: Transport,
     private readonly options: OffsetManagerOptions,
     private readonly membership: OffsetMembership,
     private readonly events: ConsumerEmitter,
-  ) {}
+    private readonly clock: Clock = SYSTEM_CLOCK,
+  ) {
+    this.lastCommitAt = clock.now();
+  }
 
   /** Starts holding a partition; its position is resolved by `resolvePositions`. */
   add(tp: TopicPartition): PartitionState {
@@ -184,13 +188,13 @@ export class OffsetManager {
   async maybeAutoCommit(): Promise<void> {
     if (!this.options.autoCommit || this.options.groupId === undefined) return;
     if (this.membership.identity() === undefined) return;
-    if (Date.now() - this.lastCommitAt < this.options.autoCommitIntervalMs) return;
+    if (this.clock.now() - this.lastCommitAt < this.options.autoCommitIntervalMs) return;
     try {
       await this.commit(this.uncommitted());
     } catch (err) {
       if (!isSluiceError(err, 'FENCED') && !isRetriable(err)) throw err;
     }
-    this.lastCommitAt = Date.now();
+    this.lastCommitAt = this.clock.now();
   }
 
   /**

@@ -8,10 +8,18 @@
  * commits what was processed, and stops holding it, which hands it to its next owner. Handlers run one
  * at a time, so a slow handler slows fetching (back-pressure); a handler that throws gets its records
  * again from the first unresolved one after a backoff, and crashes the consumer past `retries`.
+ *
+ * Idle backoff (the profile's idleAfterMs, idleFetchIntervalMs): a long poll holds a fetch function for
+ * its whole wait, so once long polls have come back empty for idleAfterMs the loop pauses
+ * idleFetchIntervalMs and sends a
+ * short fetch (maxWaitMs 0) instead; the first answer with records, or any change (assignment, seek,
+ * resume), puts it back to long polls at once. A record after an idle spell thus waits at most
+ * idleFetchIntervalMs beyond a long poll (test/client/consumer-idle.test.ts counts it on a virtual clock).
  */
 
 import { isSluiceError } from '../../shared/errors';
 import type { FetchPartitionResult } from '../../shared/model';
+import type { Clock } from '../producer/clock';
 import { backoffMs, isRetriable, type ResolvedRetry } from '../retry';
 import { type KafkaMessage, type TopicPartition, tpKey } from '../types';
 import { decodeMessages, type Fetcher } from './fetcher';
@@ -23,6 +31,10 @@ export interface RunnerOptions {
   readonly groupId: string | undefined;
   readonly autoCommit: boolean;
   readonly retry: ResolvedRetry;
+  /** How long long polls in a row must have come back empty for the consumer to be idle; 0: never. */
+  readonly idleAfterMs: number;
+  /** While idle, the pause before each short fetch, in ms. */
+  readonly idleFetchIntervalMs: number;
 }
 
 export interface RunnerParts {
@@ -34,6 +46,7 @@ export interface RunnerParts {
   readonly topics: () => readonly string[];
   /** Stops the consumer after an error it cannot go on from. */
   readonly crash: (error: unknown) => void;
+  readonly clock: Clock;
 }
 
 export type TopicPartitions = readonly { readonly topic: string; readonly partitions?: readonly number[] }[];
@@ -46,8 +59,12 @@ export class Runner {
   private loop: Promise<void> | undefined;
   private fetchAbort: AbortController | undefined;
   private wakeIdle: (() => void) | undefined;
+  /** Whether the last idle wait was cut short by wake(). */
+  private woken = false;
   private handlerFailures = 0;
   private rotation = 0;
+  /** Since when the fetches have returned no records (undefined: the last one had some, or a change). */
+  private emptySince: number | undefined;
   private readonly pausedTopics = new Set<string>();
   private readonly pausedPartitions = new Set<string>();
 
@@ -135,16 +152,19 @@ export class Runner {
   /** Cuts the long poll or the idle wait short: something changed. */
   wake(): void {
     this.fetchAbort?.abort();
+    if (this.wakeIdle) this.woken = true;
     this.wakeIdle?.();
   }
 
   private idle(ms: number): Promise<void> {
+    this.woken = false;
     return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
+      const done = () => {
+        this.parts.clock.clearTimeout(timer);
+        if (this.wakeIdle === done) this.wakeIdle = undefined;
         resolve();
-      }
+      };
+      const timer = this.parts.clock.setTimeout(done, ms);
       this.wakeIdle = done;
     });
   }
@@ -164,6 +184,21 @@ export class Runner {
           await this.idle(200);
           continue;
         }
+        // Idle backoff: once long polls have come back empty for idleAfterMs, a short fetch after each
+        // idleFetchIntervalMs pause instead of a function held for the whole wait; records put it back to
+        // long polls at once.
+        const { idleAfterMs, idleFetchIntervalMs } = this.options;
+        const now = this.parts.clock.now();
+        const idle = idleAfterMs > 0 && this.emptySince !== undefined && now - this.emptySince >= idleAfterMs;
+        if (idle && idleFetchIntervalMs > 0) {
+          await this.idle(idleFetchIntervalMs);
+          if (!this.running) break;
+          // Woken early (assignment, seek, resume): something changed, so reconcile and long-poll again.
+          if (this.woken) {
+            this.emptySince = undefined;
+            continue;
+          }
+        }
         // Rotate the order: the server sends a batch larger than a partition's share only for the first
         // partition with data, so a fixed order could starve the others (Kafka's KIP-74 rotates too).
         const start = this.rotation++ % fetchable.length;
@@ -175,7 +210,7 @@ export class Runner {
         }));
         const abort = new AbortController();
         this.fetchAbort = abort;
-        const started = performance.now();
+        const started = this.parts.clock.now();
         let results: FetchPartitionResult[];
         try {
           results = await fetcher.fetch(
@@ -185,20 +220,27 @@ export class Runner {
               offset,
             })),
             abort.signal,
+            idle ? 0 : undefined,
           );
         } catch (err) {
-          if (abort.signal.aborted) continue;
+          if (abort.signal.aborted) {
+            // Cut short because something changed (seek, assignment): long-poll again.
+            this.emptySince = undefined;
+            continue;
+          }
           throw err;
         } finally {
           this.fetchAbort = undefined;
         }
         fetchFailures = 0;
-        const durationMs = Math.round(performance.now() - started);
+        let records = 0;
+        const durationMs = Math.round(this.parts.clock.now() - started);
         const report: FetchEventPartition[] = [];
         for (const r of results) {
           const req = requested.find((q) => q.state.topic === r.topic && q.state.partition === r.partition);
           if (req === undefined) continue;
           const n = await this.handleResult(req.state, req.offset, req.positionVersion, r);
+          records += n ?? 0;
           if (n !== undefined) {
             report.push({
               topic: r.topic,
@@ -210,6 +252,8 @@ export class Runner {
           }
           if (!this.running) break;
         }
+        if (records > 0) this.emptySince = undefined;
+        else this.emptySince ??= started;
         events.emit('fetch', { durationMs, partitions: report });
       } catch (err) {
         if (!this.running) break;

@@ -431,7 +431,9 @@ describe('Class: SluiceStack', () => {
 
     it('grants an operator the admin routes on all topics', () => {
       expect(grantedArns(roles.Operator!)).toEqual(
-        ['POST/v1/topics', 'DELETE/v1/topics/*', 'POST/v1/topics/*/partitions'].map(arn).sort(),
+        ['POST/v1/topics', 'DELETE/v1/topics/*', 'POST/v1/topics/*/partitions', 'POST/v1/topics/*/config']
+          .map(arn)
+          .sort(),
       );
     });
 
