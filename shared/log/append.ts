@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { SluiceError } from '../errors';
 import type { FaultHooks } from './faults';
-import type { IndexEntry, LogStore, PartitionHead, ProducerState, Reservation } from './ports';
+import type { IndexEntry, LogStore, OpenRange, PartitionHead, ProducerState } from './ports';
 
 /**
  * The append protocol of design §4, for one partition, after the request's object is in S3:
@@ -307,7 +307,7 @@ export class PartitionAppender {
   private async repairOnce(pid: string, head: PartitionHead): Promise<PartitionHead | undefined> {
     const hw = head.highWatermark;
     const now = this.now();
-    const open = head.reservations.find((r) => r.base === hw) ?? this.inferReservation(head);
+    const open = head.reservations.find((r) => r.base === hw) ?? this.inferOpenRange(head);
     const age = now - open.reservedAt;
     // An entry at the mark whose appender died before advancing: anyone may advance over it. Live
     // appenders advance over their own (see advanceWhenReached): a second is far beyond their pace.
@@ -325,7 +325,7 @@ export class PartitionAppender {
   }
 
   /** A range at the mark with no reservation recorded (should not happen): it ends at the next one. */
-  private inferReservation(head: PartitionHead): Reservation {
+  private inferOpenRange(head: PartitionHead): OpenRange {
     const next = head.reservations.find((r) => r.base > head.highWatermark);
     return {
       id: '',

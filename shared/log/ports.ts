@@ -5,7 +5,12 @@
  */
 import type { Topic } from '../model/topic';
 
-export interface Reservation {
+/**
+ * An open range (design §4): offsets an appender reserved on the head and has not yet committed or
+ * aborted. The head lists them (`reservations`, its stored attribute names) until the high-water mark
+ * passes them.
+ */
+export interface OpenRange {
   readonly id: string;
   readonly base: number;
   readonly count: number;
@@ -28,7 +33,7 @@ export interface PartitionHead {
   readonly logStartOffset: number;
   readonly hwAt: number;
   readonly deleted: boolean;
-  readonly reservations: readonly Reservation[];
+  readonly reservations: readonly OpenRange[];
 }
 
 export interface IndexEntry {

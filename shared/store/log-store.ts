@@ -12,10 +12,10 @@ import {
 import type {
   IndexEntry,
   LogStore,
+  OpenRange,
   PartitionHead,
   ProducerClaim,
   ProducerState,
-  Reservation,
   ReserveInput,
 } from '../log/ports';
 import type {
@@ -35,11 +35,11 @@ export type {
   LogStore,
   MergedRange,
   ObjectReferences,
+  OpenRange,
   PartitionHead,
   ProducerClaim,
   ProducerRef,
   ProducerState,
-  Reservation,
   ReserveInput,
 };
 
