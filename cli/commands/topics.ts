@@ -1,6 +1,7 @@
 /** `sluice topics create|list|describe|delete|alter`: Kafka's kafka-topics.sh, over the HTTP API. */
 
 import { Command, InvalidArgumentError } from 'commander';
+import { LOG_LIMITS } from '../../shared/model/limits';
 import {
   action,
   type CliContext,
@@ -49,8 +50,16 @@ export function topicsCommand({ env, io }: CliContext): Command {
     topics
       .command('create')
       .description('Create a topic')
-      .argument('<topic>', 'topic name: letters, digits, ".", "_" and "-", at most 249 characters')
-      .option('-p, --partitions <n>', 'number of partitions (1–1024)', integer(1, 1024), 1)
+      .argument(
+        '<topic>',
+        `topic name: letters, digits, ".", "_" and "-", at most ${LOG_LIMITS.maxTopicNameLength} characters`,
+      )
+      .option(
+        '-p, --partitions <n>',
+        `number of partitions (1–${LOG_LIMITS.maxPartitions})`,
+        integer(1, LOG_LIMITS.maxPartitions),
+        1,
+      )
       .option(
         '--retention-ms <ms>',
         'delete records older than this; -1 keeps them forever (default: the server’s, 7 days)',
@@ -162,7 +171,7 @@ export function topicsCommand({ env, io }: CliContext): Command {
         'Grow a topic to more partitions (never fewer; some keys then map to new partitions), or change its retention',
       )
       .argument('<topic>')
-      .option('-p, --partitions <n>', 'the new number of partitions', integer(1, 1024))
+      .option('-p, --partitions <n>', 'the new number of partitions', integer(1, LOG_LIMITS.maxPartitions))
       .option(
         '--retention-ms <ms>',
         'delete records older than this; -1 keeps them forever',
