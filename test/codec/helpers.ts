@@ -86,3 +86,15 @@ export function plain(records: readonly DecodedRecord[]) {
     headers: r.headers.map((h) => ({ key: h.key, value: h.value === null ? null : Buffer.from(h.value) })),
   }));
 }
+
+/** Text-like data that compresses, of any length. */
+export function text(length: number, seed = 1): Buffer {
+  const words = ['order', 'user', 'event', '{"id":', '"ts":', 'click', 'view', '}\n'];
+  let s = '';
+  let x = seed;
+  while (s.length < length) {
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+    s += words[x % words.length] + String(x % 1000);
+  }
+  return Buffer.from(s.slice(0, length));
+}

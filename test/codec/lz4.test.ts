@@ -10,7 +10,7 @@ import {
   lz4Implementation,
   useLz4Implementation,
 } from '../../shared/codec/lz4';
-import { expectSluiceError } from './helpers';
+import { expectSluiceError, text } from './helpers';
 
 const IMPLEMENTATIONS = ['native', 'js'] as const;
 const MB = 1024 * 1024;
@@ -22,18 +22,6 @@ function compress(data: Buffer): Buffer {
 
 function decompress(frame: Buffer, maxBytes = 64 * MB): Buffer {
   return lz4DecompressFrame(frame, 0, frame.length, maxBytes);
-}
-
-/** Text-like data that compresses, of any length. */
-function text(length: number, seed = 1): Buffer {
-  const words = ['order', 'user', 'event', '{"id":', '"ts":', 'click', 'view', '}\n'];
-  let s = '';
-  let x = seed;
-  while (s.length < length) {
-    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
-    s += words[x % words.length] + String(x % 1000);
-  }
-  return Buffer.from(s.slice(0, length));
 }
 
 /** A frame around given blocks: [data, raw] pairs, with a chosen FLG/BD (and block checksums if FLG says). */

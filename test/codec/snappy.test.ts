@@ -11,7 +11,7 @@ import {
   useSnappyImplementation,
 } from '../../shared/codec/snappy';
 import { SluiceError } from '../../shared/errors';
-import { expectSluiceError, plain, recrc } from './helpers';
+import { expectSluiceError, plain, recrc, text } from './helpers';
 
 const IMPLEMENTATIONS = ['native', 'js'] as const;
 const MB = 1024 * 1024;
@@ -20,18 +20,6 @@ const XERIAL_HEADER = Buffer.from('82534e41505059000000000100000001', 'hex');
 
 function decompress(data: Buffer, maxBytes = 64 * MB): Buffer {
   return snappyDecompress(data, 0, data.length, maxBytes);
-}
-
-/** Text-like data that compresses, of any length. */
-function text(length: number, seed = 1): Buffer {
-  const words = ['order', 'user', 'event', '{"id":', '"ts":', 'click', 'view', '}\n'];
-  let s = '';
-  let x = seed;
-  while (s.length < length) {
-    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
-    s += words[x % words.length] + String(x % 1000);
-  }
-  return Buffer.from(s.slice(0, length));
 }
 
 /** snappy-java's framing built by hand around snappyjs's raw streams, as SnappyOutputStream writes it. */

@@ -13,7 +13,7 @@ import {
   zstdImplementation,
 } from '../../shared/codec/zstd';
 import { SluiceError } from '../../shared/errors';
-import { expectSluiceError, plain, recrc } from './helpers';
+import { expectSluiceError, plain, recrc, text } from './helpers';
 
 /**
  * zstd frames from the reference implementation, the `zstd` CLI (libzstd 1.5), decoded by ours: from a
@@ -37,18 +37,6 @@ function cli(data: Buffer, args: string[] = [], via: 'file' | 'pipe' = 'file'): 
 
 function decompress(data: Buffer, maxBytes = 64 * MB): Buffer {
   return zstdDecompress(data, 0, data.length, maxBytes);
-}
-
-/** Text-like data that compresses, of any length. */
-function text(length: number, seed = 1): Buffer {
-  const words = ['order', 'user', 'event', '{"id":', '"ts":', 'click', 'view', '}\n'];
-  let s = '';
-  let x = seed;
-  while (s.length < length) {
-    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
-    s += words[x % words.length] + String(x % 1000);
-  }
-  return Buffer.from(s.slice(0, length));
 }
 
 /** A frame header: descriptor, then window descriptor / content size bytes as given. */
