@@ -11,6 +11,7 @@ import {
   choice,
   createClient,
   integer,
+  offsetsAtTime,
   withEndpoint,
 } from './common';
 
@@ -166,12 +167,7 @@ export function consumeCommand({ env, io }: CliContext): Command {
         }
         const byTime =
           typeof from === 'object' && 'timestamp' in from
-            ? new Map(
-                (await admin.fetchTopicOffsetsByTimestamp(topic, from.timestamp)).map((o) => [
-                  o.partition,
-                  o.offset,
-                ]),
-              )
+            ? await offsetsAtTime(admin, topic, from.timestamp)
             : undefined;
         await admin.disconnect();
         consumer.assign(
