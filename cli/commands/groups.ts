@@ -28,22 +28,13 @@ export function groupsCommand(context: CliContext): Command {
     argument: '<group>',
     json: true,
     run: async (admin, group) => {
-      const described = await admin.describeGroup(group);
-      // A partition the group never committed starts from the log start: that is its lag (the
-      // server's lag is null there, and would otherwise add 0 to the total).
-      const starts = new Map<string, number>();
-      for (const topic of new Set(
-        described.offsets.filter((o) => o.committedOffset === null).map((o) => o.topic),
-      )) {
-        const t = await admin.describeTopic(topic).catch(() => undefined);
-        for (const p of t?.partitions ?? []) starts.set(`${topic}/${p.partition}`, p.logStartOffset);
-      }
-      const offsets = described.offsets.map((o) =>
-        o.committedOffset === null && o.lag === null
-          ? { ...o, lag: o.highWatermark - (starts.get(`${o.topic}/${o.partition}`) ?? 0) }
-          : o,
-      );
-      return { ...described, offsets, totalLag: offsets.reduce((n, o) => n + (o.lag ?? 0), 0) };
+      const d = await admin.describeGroup(group);
+      // A partition the group never committed is read from its log start: that is its lag (the
+      // server's is null there), as in the total.
+      return {
+        ...d,
+        offsets: d.offsets.map((o) => ({ ...o, lag: o.lag ?? o.highWatermark - o.logStartOffset })),
+      };
     },
     text: (d) => {
       let out =

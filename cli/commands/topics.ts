@@ -116,7 +116,8 @@ export function topicsCommand(context: CliContext): Command {
 
   addDeleteCommand(topics, context, {
     kind: 'topic',
-    description: 'Delete a topic and its records',
+    description:
+      'Delete a topic and its records (groups’ committed offsets of it no longer count, nor apply to a topic created again under its name)',
     run: (admin, topic) => admin.deleteTopic(topic),
   });
 

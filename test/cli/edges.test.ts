@@ -297,3 +297,50 @@ describe('Smaller edges', () => {
     expect(f.stderr).toBe("error: unknown option '-f'\n");
   });
 });
+
+describe('CLI: groups describe', () => {
+  it('counts the lag of a partition the group never committed from its log start, past retention', async () => {
+    const topic = uniqueName('t');
+    const group = uniqueName('g');
+    // Size retention of 1 byte keeps only the newest batch: three batches, and the log starts at 2.
+    ok(await runSluice(['topics', 'create', topic, '--retention-bytes', '1'], env));
+    for (const value of ['a', 'b', 'c']) {
+      await http(stack.url, 'POST', `/v1/topics/${topic}/records`, { body: { records: [{ value }] } });
+    }
+    ok(await runSluice(['admin', 'cleanup'], env));
+    const trimmed = (await http(stack.url, 'GET', `/v1/topics/${topic}`)).json().partitions[0];
+    expect(trimmed).toMatchObject({ logStartOffset: 2, highWatermark: 3 });
+    // A member that has committed nothing.
+    const joined = await http(stack.url, 'POST', `/v1/groups/${group}/members`, {
+      body: { topics: [topic] },
+    });
+    const memberId = joined.json().memberId;
+
+    const d = ok(await runSluice(['groups', 'describe', group], env)).stdout;
+    expect(d).toMatch(/ {2}Total lag: 1\n/);
+    expect(d).toMatch(new RegExp(`^${topic}\\s+0\\s+-\\s+3\\s+1\\s+${memberId}$`, 'm'));
+  });
+
+  it('shows no offsets of a deleted topic, and none of them apply to a topic created again under its name', async () => {
+    const topic = uniqueName('t');
+    const group = uniqueName('g');
+    ok(await runSluice(['topics', 'create', topic], env));
+    ok(await runSluice(['produce', topic], env, 'a\nb\nc\n'));
+    expect(ok(await runSluice(['consume', topic, '--group', group], env)).stdout).toBe('a\nb\nc\n');
+    const committed = JSON.parse(ok(await runSluice(['groups', 'describe', group, '--json'], env)).stdout);
+    expect(committed.offsets).toMatchObject([{ topic, partition: 0, committedOffset: 3 }]);
+
+    ok(await runSluice(['topics', 'delete', topic], env));
+    const afterDelete = ok(await runSluice(['groups', 'describe', group], env)).stdout;
+    expect(afterDelete).toMatch(/ {2}Total lag: 0\n/);
+    expect(afterDelete).not.toContain(topic);
+
+    // The new topic has offset 3 too: the old commit would skip its first three records.
+    ok(await runSluice(['topics', 'create', topic], env));
+    ok(await runSluice(['produce', topic], env, '1\n2\n3\n4\n5\n'));
+    const described = JSON.parse(ok(await runSluice(['groups', 'describe', group, '--json'], env)).stdout);
+    expect(described.offsets).toEqual([]);
+    expect(described.totalLag).toBe(0);
+    expect(ok(await runSluice(['consume', topic, '--group', group], env)).stdout).toBe('1\n2\n3\n4\n5\n');
+  });
+});
