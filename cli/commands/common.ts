@@ -4,7 +4,7 @@
  */
 
 import { type Command, InvalidArgumentError } from 'commander';
-import { type Admin, Sluice } from '../../client';
+import { type Admin, Sluice, type SluiceConfig } from '../../client';
 import { isSluiceError } from '../../shared/errors';
 
 export const DEFAULT_ENDPOINT = 'http://127.0.0.1:8092';
@@ -102,8 +102,15 @@ export function withEndpoint(command: Command, env: NodeJS.ProcessEnv): Command 
  * The client for a command. Retries stay short on a terminal: a stack that is not running should say so
  * in seconds, not after a minute of backoff.
  */
-export function createClient(options: ConnectionOptions, env: NodeJS.ProcessEnv): Sluice {
-  return new Sluice({ endpoint: options.endpoint, retry: { retries: 3, maxElapsedMs: 5_000 } }, env);
+export function createClient(
+  options: ConnectionOptions,
+  env: NodeJS.ProcessEnv,
+  agent?: SluiceConfig['agent'],
+): Sluice {
+  return new Sluice(
+    { endpoint: options.endpoint, retry: { retries: 3, maxElapsedMs: 5_000 }, ...(agent ? { agent } : {}) },
+    env,
+  );
 }
 
 /**
