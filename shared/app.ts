@@ -47,6 +47,7 @@ export interface ServicesOptions {
 export function logTopicMetadata(log: LogService): TopicMetadataSource {
   return {
     partitionCount: async (topic) => (await log.requireTopic(topic)).partitionCount,
+    topicId: async (topic, fresh) => (await log.requireTopic(topic, fresh)).topicId,
     partitionBounds: (topic, partition) => log.partitionBounds(topic, partition),
     offsetFor: async (topic, partition, spec) => (await log.listOffset(topic, partition, spec)).offset,
   };

@@ -4,7 +4,7 @@
  */
 
 import { type Command, InvalidArgumentError } from 'commander';
-import { Sluice } from '../../client';
+import { type Admin, Sluice, type SluiceConfig } from '../../client';
 import { isSluiceError } from '../../shared/errors';
 
 export const DEFAULT_ENDPOINT = 'http://127.0.0.1:8092';
@@ -102,8 +102,90 @@ export function withEndpoint(command: Command, env: NodeJS.ProcessEnv): Command 
  * The client for a command. Retries stay short on a terminal: a stack that is not running should say so
  * in seconds, not after a minute of backoff.
  */
-export function createClient(options: ConnectionOptions, env: NodeJS.ProcessEnv): Sluice {
-  return new Sluice({ endpoint: options.endpoint, retry: { retries: 3, maxElapsedMs: 5_000 } }, env);
+export function createClient(
+  options: ConnectionOptions,
+  env: NodeJS.ProcessEnv,
+  agent?: SluiceConfig['agent'],
+): Sluice {
+  return new Sluice(
+    { endpoint: options.endpoint, retry: { retries: 3, maxElapsedMs: 5_000 }, ...(agent ? { agent } : {}) },
+    env,
+  );
+}
+
+/**
+ * A subcommand that is admin calls and their output: `topics create <topic>`, `groups describe <group>`,
+ * `topics list`. O is the type of its options (--endpoint and --json aside).
+ */
+export interface AdminCommandSpec<T, O extends object = object> {
+  readonly name: string;
+  readonly description: string;
+  /** Its one positional argument, e.g. `<topic>`, and what `--help` says of it. @default none */
+  readonly argument?: string;
+  readonly argumentDescription?: string;
+  /** Adds the command's own options. */
+  readonly options?: (command: Command) => void;
+  /** Adds --json, which prints what `run` answered instead of `text`. @default false */
+  readonly json?: boolean;
+  /** The calls; `name` is the argument's value ('' without one). */
+  readonly run: (admin: Admin, name: string, opts: O) => Promise<T>;
+  /** What it prints (without --json). */
+  readonly text: (value: T, name: string, opts: O) => string;
+}
+
+/**
+ * Adds a subcommand with --endpoint (and --json if asked) whose calls run on an admin client of their
+ * own, disconnected before anything is printed.
+ */
+export function addAdminCommand<T, O extends object>(
+  parent: Command,
+  { env, io }: CliContext,
+  spec: AdminCommandSpec<T, O>,
+): void {
+  const command = parent.command(spec.name).description(spec.description);
+  if (spec.argument !== undefined) command.argument(spec.argument, spec.argumentDescription);
+  spec.options?.(command);
+  if (spec.json) command.option('--json', 'print JSON', false);
+  withEndpoint(command, env).action(
+    // commander calls it with the argument (if any), then the options, then the command.
+    action(io, async (...args: unknown[]) => {
+      const name = spec.argument === undefined ? '' : (args[0] as string);
+      const opts = args[spec.argument === undefined ? 0 : 1] as O & ConnectionOptions & { json?: boolean };
+      const admin = createClient(opts, env).admin();
+      let value: T;
+      try {
+        value = await spec.run(admin, name, opts);
+      } finally {
+        await admin.disconnect();
+      }
+      io.stdout.write(opts.json ? `${JSON.stringify(value, null, 2)}\n` : spec.text(value, name, opts));
+    }),
+  );
+}
+
+/** `sluice topics delete <topic>`, `sluice groups delete <group>`: one call, then `Deleted <kind> <name>.` */
+export function addDeleteCommand(
+  parent: Command,
+  context: CliContext,
+  spec: { kind: string; description: string; run: (admin: Admin, name: string) => Promise<void> },
+): void {
+  addAdminCommand(parent, context, {
+    name: 'delete',
+    description: spec.description,
+    argument: `<${spec.kind}>`,
+    run: spec.run,
+    text: (_, name) => `Deleted ${spec.kind} ${name}.\n`,
+  });
+}
+
+/** Per partition, the first offset at or after `timestamp` (Kafka's ListOffsets by time). */
+export async function offsetsAtTime(
+  admin: Admin,
+  topic: string,
+  timestamp: number,
+): Promise<Map<number, number>> {
+  const offsets = await admin.fetchTopicOffsetsByTimestamp(topic, timestamp);
+  return new Map(offsets.map((o) => [o.partition, o.offset]));
 }
 
 /** One line for an error: the server's code and message, or what went wrong on the way. */

@@ -11,8 +11,10 @@ import {
   choice,
   createClient,
   integer,
+  offsetsAtTime,
   withEndpoint,
 } from './common';
+import { connectionWatchingAgent, DEFAULT_RECONNECT_BACKOFF, followRetry, OutageReporter } from './outage';
 
 interface ConsumeOptions extends ConnectionOptions {
   group?: string;
@@ -21,6 +23,8 @@ interface ConsumeOptions extends ConnectionOptions {
   maxRecords?: number;
   timeoutMs?: number;
   follow: boolean;
+  reconnectBackoffMs: number;
+  reconnectBackoffMaxMs: number;
   printKey: boolean;
   printOffset: boolean;
   printPartition: boolean;
@@ -104,7 +108,23 @@ export function consumeCommand({ env, io }: CliContext): Command {
       .option('-p, --partition <n>', 'only this partition (without --group)', integer(0))
       .option('-n, --max-records <n>', 'exit after this many records', integer(1))
       .option('--timeout-ms <ms>', 'exit after this long without a new record', integer(1))
-      .option('-f, --follow', 'keep waiting for new records (stop with Ctrl-C)', false)
+      .option(
+        '-f, --follow',
+        'keep waiting for new records (stop with Ctrl-C); retries through server outages, saying so on stderr',
+        false,
+      )
+      .option(
+        '--reconnect-backoff-ms <ms>',
+        'with --follow: the first wait before retrying a server that does not answer; it doubles at each failure',
+        integer(1),
+        DEFAULT_RECONNECT_BACKOFF.initialMs,
+      )
+      .option(
+        '--reconnect-backoff-max-ms <ms>',
+        'with --follow: the longest wait between retries',
+        integer(1),
+        DEFAULT_RECONNECT_BACKOFF.maxMs,
+      )
       .option('--print-key', 'print the key before the value', false)
       .option('--print-offset', 'print the offset', false)
       .option('--print-partition', 'print the partition', false)
@@ -129,11 +149,17 @@ export function consumeCommand({ env, io }: CliContext): Command {
       if (opts.group !== undefined && opts.partition !== undefined) {
         throw new CliError('error: --partition cannot be used with --group: the group assigns partitions');
       }
-      const sluice = createClient(opts, env);
+      // Following, an outage is retried for as long as it lasts (outage.ts); otherwise it fails the command.
+      const outage = opts.follow ? new OutageReporter(opts.endpoint, io.stderr) : undefined;
+      const agent = outage && connectionWatchingAgent(opts.endpoint, (error) => outage.unreachable(error));
+      const sluice = createClient(opts, env, agent);
       const consumer: Consumer = sluice.consumer({
         ...(opts.group === undefined ? {} : { groupId: opts.group }),
         // Without --follow an empty partition should not hold the exit for a long poll.
         maxWaitMs: opts.follow ? 5_000 : 500,
+        ...(opts.follow
+          ? { retry: followRetry({ initialMs: opts.reconnectBackoffMs, maxMs: opts.reconnectBackoffMaxMs }) }
+          : {}),
       });
 
       if (opts.group !== undefined) {
@@ -166,12 +192,7 @@ export function consumeCommand({ env, io }: CliContext): Command {
         }
         const byTime =
           typeof from === 'object' && 'timestamp' in from
-            ? new Map(
-                (await admin.fetchTopicOffsetsByTimestamp(topic, from.timestamp)).map((o) => [
-                  o.partition,
-                  o.offset,
-                ]),
-              )
+            ? await offsetsAtTime(admin, topic, from.timestamp)
             : undefined;
         await admin.disconnect();
         consumer.assign(
@@ -207,6 +228,7 @@ export function consumeCommand({ env, io }: CliContext): Command {
       const reached = new Map<string, { position: number; highWatermark: number }>();
       const key = (tp: TopicPartition) => `${tp.topic}/${tp.partition}`;
       consumer.on('fetch', ({ partitions }) => {
+        outage?.answered();
         for (const p of partitions)
           reached.set(key(p), { position: p.position, highWatermark: p.highWatermark });
         if (opts.follow || finished) return;
@@ -263,12 +285,14 @@ export function consumeCommand({ env, io }: CliContext): Command {
             }
           },
         });
+        outage?.start();
         await done;
       } finally {
         if (idle) clearInterval(idle);
         stopInterrupt();
         stopOutputClosed();
         await consumer.disconnect();
+        agent?.destroy();
       }
       io.stderr.write(`${count} record${count === 1 ? '' : 's'}\n`);
     }),

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { mapLimit } from '../concurrency';
 import { type FencedReason, isSluiceError, SluiceError } from '../errors';
 import { assignedPartitions, liveClassicMembers, sluiceStateName, subscribedTopics } from './classic/state';
+import { currentOffsets, topicIds } from './current-offsets';
 import {
   acknowledgeRevocations,
   bumpGeneration,
@@ -362,6 +363,20 @@ export class GroupService {
         [],
       );
     }
+    // Stamped with the topic's id, so that the offset does not outlive its topic (current-offsets.ts).
+    const ids = await topicIds(
+      this.topics,
+      offsets.map((o) => o.topic),
+      false,
+    );
+    const gone = [...new Set(offsets.map((o) => o.topic))].filter((t) => !ids.has(t));
+    if (gone.length > 0) {
+      throw new SluiceError(
+        'UNKNOWN_TOPIC_OR_PARTITION',
+        `topic ${gone.join(', ')} does not exist (deleted?); nothing was committed`,
+        { details: { topics: gone } },
+      );
+    }
 
     const results = await Promise.all(
       offsets.map(async (o) => {
@@ -371,6 +386,7 @@ export class GroupService {
           owner: memberId,
           claimGeneration,
           offset: o.offset,
+          topicId: ids.get(o.topic)!,
           metadata: o.metadata ?? null,
           committedAt: now,
         };
@@ -399,17 +415,19 @@ export class GroupService {
     return { committed };
   }
 
-  /** The group's committed offsets (of one topic, if given). An unknown group has none. */
+  /**
+   * The group's committed offsets (of one topic, if given). An unknown group has none; neither has a
+   * deleted topic, nor one created again under a deleted topic's name.
+   */
   async fetchOffsets(group: string, topic?: string): Promise<FetchOffsetsResult> {
     validateGroupName(group);
     if (topic !== undefined) validateTopicName(topic, 'topic');
-    const items = await this.store.listOffsets(group, topic);
+    const items = await currentOffsets(this.topics, await this.store.listOffsets(group, topic));
     const offsets = items
-      .filter((i) => i.offset !== null)
       .map((i) => ({
         topic: i.topic,
         partition: i.partition,
-        offset: i.offset!,
+        offset: i.offset,
         metadata: i.metadata,
         committedAt: i.committedAt ?? 0,
       }))
@@ -443,8 +461,8 @@ export class GroupService {
     const meta = await this.update(group, (m) =>
       exists(m) ? { result: m } : { error: groupNotFound(group) },
     );
-    const items = await this.store.listOffsets(group);
-    const committed = new Map(items.filter((i) => i.offset !== null).map((i) => [keyOf(i), i.offset!]));
+    const items = await currentOffsets(this.topics, await this.store.listOffsets(group));
+    const committed = new Map(items.map((i) => [keyOf(i), i.offset]));
     const keys = new Set<PartitionKey>(committed.keys());
     const kafka = meta.members.size === 0 ? liveClassicMembers(meta.classic, this.now()) : [];
     const partitionCounts = new Map(meta.partitionCounts);
@@ -462,15 +480,17 @@ export class GroupService {
     }
     for (const [topic, count] of partitionCounts)
       for (let p = 0; p < count; p++) keys.add(partitionKey(topic, p));
-    const offsets = await this.mapLimit(
+    const described = await this.mapLimit(
       toTopicPartitions(keys),
-      async (tp): Promise<PartitionOffsetDescription> => {
+      async (tp): Promise<PartitionOffsetDescription | undefined> => {
         const c = committed.get(keyOf(tp)) ?? null;
-        let bounds = { logStartOffset: 0, highWatermark: 0 };
+        let bounds: { logStartOffset: number; highWatermark: number };
         try {
           bounds = await this.topics.partitionBounds(tp.topic, tp.partition);
         } catch (err) {
-          if (!isSluiceError(err, 'UNKNOWN_TOPIC_OR_PARTITION')) throw err;
+          // A deleted topic (that members still subscribe to) has no partitions to show.
+          if (isSluiceError(err, 'UNKNOWN_TOPIC_OR_PARTITION')) return undefined;
+          throw err;
         }
         return {
           ...tp,
@@ -481,6 +501,7 @@ export class GroupService {
         };
       },
     );
+    const offsets = described.filter((o) => o !== undefined);
     if (kafka.length > 0) {
       const classic = meta.classic!;
       return {
@@ -558,6 +579,7 @@ export class GroupService {
     const topic = validateTopicName(r.topic, 'topic');
     const to = validateResetTarget('to', r.to);
     const count = await this.topics.partitionCount(topic);
+    const topicId = await this.topics.topicId(topic, true);
     const generation = await this.update(group, (meta, now, change) => {
       const members = meta.members.size + liveClassicMembers(meta.classic, now).length;
       if (exists(meta) && members > 0) return { error: nonEmpty(group, members) };
@@ -583,7 +605,7 @@ export class GroupService {
     const now = this.now();
     const written = await this.mapLimit(offsets, async (o) => ({
       o,
-      ok: await this.store.resetOffset(group, o, { offset: o.offset, generation, committedAt: now }),
+      ok: await this.store.resetOffset(group, o, { offset: o.offset, topicId, generation, committedAt: now }),
     }));
     const refused = written.filter((w) => !w.ok).map((w) => ({ topic: w.o.topic, partition: w.o.partition }));
     if (refused.length > 0) {

@@ -66,6 +66,11 @@ export interface OffsetRecord extends TopicPartition {
   readonly claimGeneration: number | null;
   /** null: nothing committed yet (the item holds only a claim). */
   readonly offset: number | null;
+  /**
+   * The id of the topic the offset was committed for (see shared/groups/current-offsets.ts); null when
+   * nothing was committed, or for offsets written before ids were recorded.
+   */
+  readonly topicId: string | null;
   readonly metadata: string | null;
   readonly committedAt: number | null;
 }
@@ -86,8 +91,21 @@ export interface CommitWrite {
   /** The generation the partition was granted to the owner at; the offset item's claim must match it. */
   readonly claimGeneration: number;
   readonly offset: number;
+  /** The id of the topic the offset is for. */
+  readonly topicId: string;
   readonly metadata: string | null;
   readonly committedAt: number;
+}
+
+/** An offset set outside membership: a reset, or a commit of a Kafka consumer outside group management. */
+export interface ResetWrite {
+  readonly offset: number;
+  /** The id of the topic the offset is for. */
+  readonly topicId: string;
+  /** The claim it takes: it holds only if no claim is newer. */
+  readonly generation: number;
+  readonly committedAt: number;
+  readonly metadata?: string | null;
 }
 
 export interface GroupStore {
@@ -130,11 +148,7 @@ export interface GroupStore {
    * Sets the offset and claims the partition for RESET_OWNER at `generation`, if no claim is newer than
    * `generation`. false: a member of a later generation holds it.
    */
-  resetOffset(
-    group: string,
-    tp: TopicPartition,
-    write: { offset: number; generation: number; committedAt: number; metadata?: string | null },
-  ): Promise<boolean>;
+  resetOffset(group: string, tp: TopicPartition, write: ResetWrite): Promise<boolean>;
   /** Deletes the offset item if no claim is newer than `generation`. false: a later member holds it. */
   deleteOffset(group: string, tp: TopicPartition, generation: number): Promise<boolean>;
 

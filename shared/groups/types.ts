@@ -42,6 +42,12 @@ export interface TopicPartition {
 export interface TopicMetadataSource {
   /** Throws SluiceError UNKNOWN_TOPIC_OR_PARTITION when the topic does not exist. */
   partitionCount(topic: string): Promise<number>;
+  /**
+   * The topic's id, unique per creation (shared/model/topic.ts). Committed offsets carry it, so that a
+   * topic deleted and created again under its name does not inherit the old one's offsets. `fresh`: read
+   * past any cache, to see a deletion at once. Throws UNKNOWN_TOPIC_OR_PARTITION.
+   */
+  topicId(topic: string, fresh?: boolean): Promise<string>;
   partitionBounds(
     topic: string,
     partition: number,
@@ -142,7 +148,7 @@ export interface MemberDescription {
 }
 
 export interface PartitionOffsetDescription extends TopicPartition {
-  /** null: nothing committed. */
+  /** null: nothing committed (an offset of a deleted topic, or of an earlier topic of this name, does not count). */
   readonly committedOffset: number | null;
   readonly highWatermark: number;
   readonly logStartOffset: number;

@@ -19,6 +19,7 @@ import type {
   GroupStore,
   MemberRecord,
   OffsetRecord,
+  ResetWrite,
   TopicPartition,
   TouchRequest,
 } from '../groups/store';
@@ -32,7 +33,7 @@ import { isConditionalCheckFailed, translateAwsError } from './errors';
  * | sk | item |
  * | --- | --- |
  * | `meta` | version N, generation N, deleted BOOL, assignor S, metadataCheckedAt N, writeId S, state S (JSON: per member its topics, rebalance timeout, join time, assigned partitions with their grant generations, target, revoke deadline; the topics' partition counts), sessions M (member id → {dl: session deadline N, st: session timeout N, sk?: steady key S}); for a group of Kafka clients also classic S (JSON: the classic group's state, protocols, members with their metadata and assignment in base64), cstate S (its state name) and csessions M (member id → session deadline N) |
- * | `offset#<topic>#<partition>` | topic S, partition N, owner S, claimGen N (the fence), offset N, metadata S, committedAt N, commitId S |
+ * | `offset#<topic>#<partition>` | topic S, partition N, owner S, claimGen N (the fence), offset N, topicId S (of the topic the offset is for; absent on items written before ids were recorded), metadata S, committedAt N, commitId S |
  *
  * and a registry partition `#groups` (no group name has '#') with one item per group: sk = group name,
  * generation N. Sessions are a native map so the steady heartbeat can extend one with a single update.
@@ -297,8 +298,8 @@ export class DynamoGroupStore implements GroupStore {
           Key: this.key(group, offsetSk(tp)),
           UpdateExpression:
             write.metadata === null
-              ? 'SET #offset = :offset, committedAt = :at, commitId = :cid REMOVE #metadata'
-              : 'SET #offset = :offset, committedAt = :at, commitId = :cid, #metadata = :metadata',
+              ? 'SET #offset = :offset, topicId = :tid, committedAt = :at, commitId = :cid REMOVE #metadata'
+              : 'SET #offset = :offset, topicId = :tid, committedAt = :at, commitId = :cid, #metadata = :metadata',
           // The fence: the partition's last claim is the committer's own, at the generation it was granted.
           ConditionExpression: '#owner = :owner AND claimGen = :gen',
           ExpressionAttributeNames: { '#owner': 'owner', '#offset': 'offset', '#metadata': 'metadata' },
@@ -306,6 +307,7 @@ export class DynamoGroupStore implements GroupStore {
             ':owner': S(write.owner),
             ':gen': N(write.claimGeneration),
             ':offset': N(write.offset),
+            ':tid': S(write.topicId),
             ':at': N(write.committedAt),
             ':cid': S(commitId),
             ...(write.metadata === null ? {} : { ':metadata': S(write.metadata) }),
@@ -318,11 +320,7 @@ export class DynamoGroupStore implements GroupStore {
     return current?.commitId?.S === commitId;
   }
 
-  async resetOffset(
-    group: string,
-    tp: TopicPartition,
-    write: { offset: number; generation: number; committedAt: number; metadata?: string | null },
-  ): Promise<boolean> {
+  async resetOffset(group: string, tp: TopicPartition, write: ResetWrite): Promise<boolean> {
     const commitId = randomUUID();
     const metadata = write.metadata ?? null;
     const ok = await this.conditional('UpdateItem offset (reset)', () =>
@@ -332,7 +330,7 @@ export class DynamoGroupStore implements GroupStore {
           Key: this.key(group, offsetSk(tp)),
           // Taking the claim too fences any zombie that still held it.
           UpdateExpression:
-            'SET #offset = :offset, committedAt = :at, commitId = :cid, #owner = :owner, claimGen = :gen, #topic = :topic, #partition = :partition' +
+            'SET #offset = :offset, topicId = :tid, committedAt = :at, commitId = :cid, #owner = :owner, claimGen = :gen, #topic = :topic, #partition = :partition' +
             (metadata === null ? ' REMOVE #metadata' : ', #metadata = :metadata'),
           ConditionExpression: 'attribute_not_exists(claimGen) OR claimGen <= :gen',
           ExpressionAttributeNames: {
@@ -346,6 +344,7 @@ export class DynamoGroupStore implements GroupStore {
             ':owner': S(RESET_OWNER),
             ':gen': N(write.generation),
             ':offset': N(write.offset),
+            ':tid': S(write.topicId),
             ':at': N(write.committedAt),
             ':cid': S(commitId),
             ':topic': S(tp.topic),
@@ -579,6 +578,7 @@ function decodeOffset(item: Record<string, AttributeValue>): OffsetRecord {
     owner: str(item, 'owner'),
     claimGeneration: num(item, 'claimGen'),
     offset: num(item, 'offset'),
+    topicId: str(item, 'topicId'),
     metadata: str(item, 'metadata'),
     committedAt: num(item, 'committedAt'),
   };

@@ -328,5 +328,33 @@ describe('Class: ClassicGroupCoordinator', () => {
         (await makeService(storage, topics, clock, {}, store).fetchOffsets(group)).offsets,
       ).toMatchObject([{ partition: 1, offset: 9 }]);
     });
+
+    it('OffsetFetch leaves out the offsets of a topic deleted and created again, then takes new commits', async () => {
+      // Prepare: a topic of this test's own, committed by a consumer outside group management
+      const own = new FakeTopics({ [TOPIC]: 1 });
+      const c = new ClassicGroupCoordinator({ store, topics: own, now: new Clock().now });
+      const group = uniqueGroup('k');
+      const commit = (offset: number) =>
+        c.commitOffsets({
+          groupId: group,
+          generationId: -1,
+          memberId: '',
+          groupInstanceId: null,
+          partitions: [{ topic: TOPIC, partition: 0, offset, metadata: null }],
+        });
+      expect((await commit(30))[0]!.error).toBe('NONE');
+
+      // Act
+      own.recreate(TOPIC, 1);
+      const asked = await c.fetchOffsets(group, [{ topic: TOPIC, partition: 0 }]);
+      const all = await c.fetchOffsets(group, null);
+      await commit(1);
+      const after = await c.fetchOffsets(group, null);
+
+      // Assess
+      expect(asked).toMatchObject([{ partition: 0, offset: -1, error: 'NONE' }]);
+      expect(all).toEqual([]);
+      expect(after).toMatchObject([{ partition: 0, offset: 1 }]);
+    });
   });
 });

@@ -784,6 +784,115 @@ describe('Class: GroupService', () => {
     });
   });
 
+  describe('Offsets of a deleted topic', () => {
+    it('no longer count once the topic is deleted: not fetched, not described, not committable', async () => {
+      // Prepare
+      const { topics, service, group, member } = setup({ orders: 2, audit: 1 });
+      const a = member();
+      await a.join();
+      await a.commit(a.held.map((tp) => ({ ...tp, offset: 7 })));
+
+      // Act
+      topics.counts.delete('orders');
+      const fetched = await service.fetchOffsets(group);
+      const fetchedOfTopic = await service.fetchOffsets(group, 'orders');
+      const described = await service.describeGroup(group);
+      const commit = await errorCode(a.commit([{ topic: 'orders', partition: 0, offset: 8 }]));
+
+      // Assess
+      expect(fetched.offsets.map(key)).toEqual(['audit#0']);
+      expect(fetchedOfTopic.offsets).toEqual([]);
+      expect(described.offsets.map(key)).toEqual(['audit#0']);
+      expect(commit).toBe('UNKNOWN_TOPIC_OR_PARTITION');
+    });
+
+    it('do not apply to a topic created again under the same name, whose own commits then count', async () => {
+      // Prepare
+      const { topics, service, group, member } = setup({ orders: 2 });
+      const a = member();
+      await a.join();
+      await a.commit(a.held.map((tp) => ({ ...tp, offset: 40 })));
+      await a.leave();
+
+      // Act
+      topics.recreate('orders', 2);
+      topics.bounds.set('orders#0', { logStartOffset: 0, highWatermark: 3 });
+      const stale = await service.fetchOffsets(group);
+      const described = await service.describeGroup(group);
+      const b = member();
+      await b.join();
+      const whileMember = await service.describeGroup(group);
+      await b.commit([{ topic: 'orders', partition: 0, offset: 2 }]);
+      const fresh = await service.fetchOffsets(group);
+
+      // Assess
+      expect(stale.offsets).toEqual([]);
+      // An empty group shows only what it committed: nothing of the new topic yet.
+      expect(described.offsets).toEqual([]);
+      expect(whileMember.offsets).toEqual([
+        {
+          topic: 'orders',
+          partition: 0,
+          committedOffset: null,
+          highWatermark: 3,
+          logStartOffset: 0,
+          lag: null,
+        },
+        {
+          topic: 'orders',
+          partition: 1,
+          committedOffset: null,
+          highWatermark: 0,
+          logStartOffset: 0,
+          lag: null,
+        },
+      ]);
+      expect(fresh.offsets).toMatchObject([{ topic: 'orders', partition: 0, offset: 2 }]);
+    });
+
+    it('a reset after the topic was created again holds for the new topic', async () => {
+      // Prepare
+      const { topics, service, group, member } = setup({ orders: 1 });
+      const a = member();
+      await a.join();
+      await a.commit([{ topic: 'orders', partition: 0, offset: 40 }]);
+      await a.leave();
+      topics.recreate('orders', 1);
+      topics.bounds.set('orders#0', { logStartOffset: 0, highWatermark: 5 });
+
+      // Act
+      await service.resetOffsets(group, { topic: 'orders', to: 'latest' });
+
+      // Assess
+      expect((await service.fetchOffsets(group)).offsets).toMatchObject([{ partition: 0, offset: 5 }]);
+    });
+
+    it('offsets written before topic ids were recorded count while their topic exists', async () => {
+      // Prepare: a store whose offset items carry no topicId, as items written before ids were
+      const real = new DynamoGroupStore(storage.clients.dynamo, storage.config.groupsTable);
+      const legacy = Object.assign(Object.create(real) as DynamoGroupStore, {
+        listOffsets: async (g: string, t?: string) =>
+          (await real.listOffsets(g, t)).map((i) => ({ ...i, topicId: null })),
+      });
+      const clock = new Clock();
+      const topics = new FakeTopics({ orders: 1 });
+      const service = makeService(storage, topics, clock, {}, legacy);
+      const group = uniqueGroup();
+      const a = new Member(service, group, ['orders']);
+      await a.join();
+      await a.commit([{ topic: 'orders', partition: 0, offset: 4 }]);
+
+      // Act
+      const kept = await service.fetchOffsets(group);
+      topics.counts.delete('orders');
+      const gone = await service.fetchOffsets(group);
+
+      // Assess
+      expect(kept.offsets).toMatchObject([{ partition: 0, offset: 4 }]);
+      expect(gone.offsets).toEqual([]);
+    });
+  });
+
   describe('Method: listGroups', () => {
     it('lists live groups with their state and member count', async () => {
       // Prepare

@@ -1,4 +1,4 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isSluiceError } from '../../shared/errors';
 import { emptyMeta, refreshSteadyKeys, steadyKeyOf } from '../../shared/groups/group-state';
@@ -175,7 +175,14 @@ describe('Class: DynamoGroupStore', () => {
     it('holds only for the claim’s owner at the claim’s generation', async () => {
       // Prepare
       const group = uniqueGroup();
-      const write = { owner: 'a', claimGeneration: 3, offset: 10, metadata: 'x', committedAt: 1 };
+      const write = {
+        owner: 'a',
+        claimGeneration: 3,
+        offset: 10,
+        topicId: 't1',
+        metadata: 'x',
+        committedAt: 1,
+      };
 
       // Act
       const unclaimed = await store.commitOffset(group, tp, write);
@@ -195,6 +202,7 @@ describe('Class: DynamoGroupStore', () => {
         owner: 'b',
         claimGeneration: 4,
         offset: 10,
+        topicId: 't1',
         metadata: 'x',
       });
     });
@@ -212,6 +220,7 @@ describe('Class: DynamoGroupStore', () => {
         owner: 'a',
         claimGeneration: 1,
         offset: 7,
+        topicId: 't1',
         metadata: null,
         committedAt: 1,
       });
@@ -224,6 +233,46 @@ describe('Class: DynamoGroupStore', () => {
     });
   });
 
+  describe('Method: getOffset', () => {
+    it('reads an offset item written before topic ids were recorded, with topicId null', async () => {
+      // Prepare: an item as the store wrote it before offsets carried their topic's id
+      const group = uniqueGroup();
+      await storage.clients.dynamo.send(
+        new PutItemCommand({
+          TableName: storage.config.groupsTable,
+          Item: {
+            group: { S: group },
+            sk: { S: 'offset#orders#3' },
+            topic: { S: 'orders' },
+            partition: { N: '3' },
+            owner: { S: 'a' },
+            claimGen: { N: '2' },
+            offset: { N: '9' },
+            committedAt: { N: '1' },
+            commitId: { S: 'c' },
+          },
+        }),
+      );
+
+      // Act
+      const old = await store.getOffset(group, tp);
+      await store.commitOffset(group, tp, {
+        owner: 'a',
+        claimGeneration: 2,
+        offset: 10,
+        topicId: 't2',
+        metadata: null,
+        committedAt: 2,
+      });
+
+      // Assess
+      expect(old).toMatchObject({ offset: 9, topicId: null, owner: 'a', claimGeneration: 2 });
+      expect(await store.listOffsets(group)).toEqual([
+        expect.objectContaining({ offset: 10, topicId: 't2' }),
+      ]);
+    });
+  });
+
   describe('Method: resetOffset and deleteOffset', () => {
     it('take the claim up to their generation and leave a newer claim alone', async () => {
       // Prepare
@@ -231,21 +280,32 @@ describe('Class: DynamoGroupStore', () => {
       await store.claimPartition(group, tp, 'a', 3);
 
       // Act
-      const reset = await store.resetOffset(group, tp, { offset: 5, generation: 4, committedAt: 1 });
+      const reset = await store.resetOffset(group, tp, {
+        offset: 5,
+        topicId: 't1',
+        generation: 4,
+        committedAt: 1,
+      });
       const zombie = await store.commitOffset(group, tp, {
         owner: 'a',
         claimGeneration: 3,
         offset: 1,
+        topicId: 't1',
         metadata: null,
         committedAt: 2,
       });
       await store.claimPartition(group, tp, 'b', 6);
-      const lateReset = await store.resetOffset(group, tp, { offset: 0, generation: 5, committedAt: 3 });
+      const lateReset = await store.resetOffset(group, tp, {
+        offset: 0,
+        topicId: 't1',
+        generation: 5,
+        committedAt: 3,
+      });
       const lateDelete = await store.deleteOffset(group, tp, 5);
 
       // Assess
       expect([reset, zombie, lateReset, lateDelete]).toEqual([true, false, false, false]);
-      expect(await store.getOffset(group, tp)).toMatchObject({ owner: 'b', offset: 5 });
+      expect(await store.getOffset(group, tp)).toMatchObject({ owner: 'b', offset: 5, topicId: 't1' });
       expect(await store.deleteOffset(group, tp, 6)).toBe(true);
       expect(await store.listOffsets(group)).toEqual([]);
     });

@@ -11,6 +11,8 @@ import type { TestStorage } from '../support/storage';
 export class FakeTopics implements TopicMetadataSource {
   readonly counts = new Map<string, number>();
   readonly bounds = new Map<string, { logStartOffset: number; highWatermark: number }>();
+  /** Topic ids that tests set (a topic deleted and created again); otherwise `<topic>-id`. */
+  readonly ids = new Map<string, string>();
 
   constructor(topics: Record<string, number> = {}) {
     for (const [t, n] of Object.entries(topics)) this.counts.set(t, n);
@@ -20,6 +22,18 @@ export class FakeTopics implements TopicMetadataSource {
     const n = this.counts.get(topic);
     if (n === undefined) throw new SluiceError('UNKNOWN_TOPIC_OR_PARTITION', `no topic ${topic}`);
     return n;
+  }
+
+  async topicId(topic: string): Promise<string> {
+    await this.partitionCount(topic);
+    return this.ids.get(topic) ?? `${topic}-id`;
+  }
+
+  /** The topic deleted and created again with `partitions`: a new id, empty partitions. */
+  recreate(topic: string, partitions: number): void {
+    this.counts.set(topic, partitions);
+    this.ids.set(topic, `${topic}-id-${Math.random().toString(36).slice(2, 8)}`);
+    for (const key of [...this.bounds.keys()]) if (key.startsWith(`${topic}#`)) this.bounds.delete(key);
   }
 
   async partitionBounds(topic: string, partition: number) {

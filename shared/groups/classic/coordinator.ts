@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { isSluiceError } from '../../errors';
+import { currentOffsets } from '../current-offsets';
 import { emptyMeta, stateName } from '../group-state';
 import { keyOf, parsePartitionKey, partitionKey } from '../partitions';
 import type { GroupMeta, GroupStore } from '../store';
@@ -419,9 +420,12 @@ export class ClassicGroupCoordinator {
     const group = req.groupId;
     const errors = new Map<string, ClassicErrorName>();
     const counts = new Map<string, number | null>();
+    // Offsets are stamped with their topic's id, so that they do not outlive it (current-offsets.ts).
+    const ids = new Map<string, string>();
     for (const topic of new Set(req.partitions.map((p) => p.topic))) {
       try {
         counts.set(topic, await this.topics.partitionCount(topic));
+        ids.set(topic, await this.topics.topicId(topic));
       } catch (err) {
         if (!isSluiceError(err, 'UNKNOWN_TOPIC_OR_PARTITION') && !isSluiceError(err, 'INVALID_TOPIC'))
           throw err;
@@ -454,6 +458,7 @@ export class ClassicGroupCoordinator {
         valid.map(async (p) => {
           const ok = await this.store.resetOffset(group, p, {
             offset: p.offset,
+            topicId: ids.get(p.topic)!,
             generation,
             committedAt: now,
             metadata: p.metadata,
@@ -488,6 +493,7 @@ export class ClassicGroupCoordinator {
             owner: memberId,
             claimGeneration,
             offset: p.offset,
+            topicId: ids.get(p.topic)!,
             metadata: p.metadata,
             committedAt: now,
           });
@@ -527,13 +533,14 @@ export class ClassicGroupCoordinator {
     }
     const topics = partitions === null ? [undefined] : [...new Set(partitions.map((p) => p.topic))];
     const items = (await Promise.all(topics.map((t) => this.store.listOffsets(groupId, t)))).flat();
-    const committed = new Map(items.filter((i) => i.offset !== null).map((i) => [keyOf(i), i]));
+    // A deleted topic's offsets, and those of an earlier topic of the same name, do not count.
+    const committed = new Map((await currentOffsets(this.topics, items)).map((i) => [keyOf(i), i]));
     if (partitions === null) {
       return [...committed.values()]
         .map((i) => ({
           topic: i.topic,
           partition: i.partition,
-          offset: i.offset!,
+          offset: i.offset,
           metadata: i.metadata,
           error: 'NONE' as const,
         }))
