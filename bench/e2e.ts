@@ -454,7 +454,9 @@ async function forkChild(args: string[]): Promise<Child> {
       '--openssl-legacy-provider',
       '--import',
       'tsx',
-      ...(process.env.SLUICE_BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.SLUICE_BENCH_CPU_PROF}`] : []),
+      ...(process.env.SLUICE_BENCH_CPU_PROF
+        ? ['--cpu-prof', `--cpu-prof-dir=${process.env.SLUICE_BENCH_CPU_PROF}`]
+        : []),
     ],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
