@@ -1,7 +1,7 @@
 import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Sluice, type SluiceConfig } from '../../client';
-import { startTestStack, type TestStack, uniqueName } from '../api/support';
+import { startTestStack, type TestStack, testStackForAll, uniqueName } from '../api/support';
 import { startedForAll } from '../support/lifecycle';
 
 export { startTestStack, type TestStack, uniqueName };
@@ -106,7 +106,7 @@ export async function startProxy(target: string): Promise<LoopbackProxy> {
  * before its tests, the proxy closed and the stack stopped after them.
  */
 export function stackBehindProxyForAll(): { readonly stack: TestStack; readonly proxy: LoopbackProxy } {
-  const stack = startedForAll(startTestStack, (s) => s.stop());
+  const stack = testStackForAll();
   const proxy = startedForAll(
     () => startProxy(stack.url),
     (p) => p.close(),
