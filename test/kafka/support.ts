@@ -11,6 +11,7 @@ import { KafkaReader } from '../../shared/kafka/protocol/reader';
 import { KafkaWriter } from '../../shared/kafka/protocol/writer';
 import type { LocalStack } from '../../shared/local/stack';
 import { startLocalStack } from '../../shared/local/stack';
+import { startedForAll } from '../support/lifecycle';
 
 export interface KafkaTestStack {
   readonly stack: LocalStack;
@@ -53,6 +54,16 @@ export async function startKafkaTestStack(
       await stack.stop();
     },
   };
+}
+
+/** The Kafka test stack for the enclosing describe or file: started before its tests, stopped after them. */
+export function kafkaTestStackForAll(
+  options: Partial<Omit<KafkaListenerOptions, 'services'>> = {},
+): KafkaTestStack {
+  return startedForAll(
+    () => startKafkaTestStack(options),
+    (kafka) => kafka.stop(),
+  );
 }
 
 export const uniqueTopic = (prefix = 't') => `${prefix}-${randomBytes(4).toString('hex')}`;
