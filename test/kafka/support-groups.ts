@@ -8,6 +8,7 @@ import type { ClassicCoordinatorOptions } from '../../shared/groups/classic/coor
 import { KafkaListener } from '../../shared/kafka/listener';
 import { type LocalStack, startLocalStack } from '../../shared/local/stack';
 import { createAwsClients } from '../../shared/store/aws-clients';
+import { startedForAll } from '../support/lifecycle';
 
 export interface GroupsTestStack {
   readonly stack: LocalStack;
@@ -68,6 +69,27 @@ export async function startGroupsTestStack(
       await stack.stop();
     },
   };
+}
+
+/**
+ * The groups test stack for the enclosing describe, and the list of the clients its tests start: after
+ * the tests each is killed and awaited, then the stack stops.
+ */
+export function groupsTestStackForAll(options: ClassicCoordinatorOptions = {}): {
+  readonly stack: GroupsTestStack;
+  readonly children: Child[];
+} {
+  const children: Child[] = [];
+  const stack = startedForAll(
+    () => startGroupsTestStack(options),
+    async (t) => {
+      for (const c of children) c.kill('SIGKILL');
+      await Promise.all(children.map((c) => c.exited));
+      await t.stop();
+    },
+    30_000,
+  );
+  return { stack, children };
 }
 
 export interface Child {
