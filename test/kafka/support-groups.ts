@@ -6,7 +6,8 @@ import { spawn } from 'node:child_process';
 import { createServices, type Services } from '../../shared/api/services';
 import type { ClassicCoordinatorOptions } from '../../shared/groups/classic/coordinator';
 import { KafkaListener } from '../../shared/kafka/listener';
-import { type LocalStack, startLocalStack } from '../../shared/local/stack';
+import { startEphemeralStack } from '../../shared/local/ephemeral';
+import type { LocalStack } from '../../shared/local/stack';
 import { createAwsClients } from '../../shared/store/aws-clients';
 import { startedForAll } from '../support/lifecycle';
 
@@ -29,13 +30,7 @@ export const TEST_GROUP_OPTIONS: ClassicCoordinatorOptions = {
 export async function startGroupsTestStack(
   options: ClassicCoordinatorOptions = {},
 ): Promise<GroupsTestStack> {
-  const stack = await startLocalStack({
-    port: 0,
-    inMemory: true,
-    quiet: true,
-    env: {},
-    cleanupIntervalMs: 0,
-  });
+  const stack = await startEphemeralStack();
   const clients = createAwsClients(stack.config);
   const make = () =>
     createServices(stack.config, clients, { classicGroups: { ...TEST_GROUP_OPTIONS, ...options } });

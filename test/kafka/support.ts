@@ -9,8 +9,8 @@ import { type KafkaMessage, Sluice } from '../../client';
 import { KafkaListener, type KafkaListenerOptions } from '../../shared/kafka/listener';
 import { KafkaReader } from '../../shared/kafka/protocol/reader';
 import { KafkaWriter } from '../../shared/kafka/protocol/writer';
+import { startEphemeralStack } from '../../shared/local/ephemeral';
 import type { LocalStack } from '../../shared/local/stack';
-import { startLocalStack } from '../../shared/local/stack';
 import { startedForAll } from '../support/lifecycle';
 
 export interface KafkaTestStack {
@@ -27,13 +27,7 @@ export interface KafkaTestStack {
 export async function startKafkaTestStack(
   options: Partial<Omit<KafkaListenerOptions, 'services'>> = {},
 ): Promise<KafkaTestStack> {
-  const stack = await startLocalStack({
-    port: 0,
-    inMemory: true,
-    quiet: true,
-    env: {},
-    cleanupIntervalMs: 0,
-  });
+  const stack = await startEphemeralStack();
   let puts = 0;
   const segments = stack.services.log.segments;
   const put = segments.put.bind(segments);
