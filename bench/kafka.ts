@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Sluice } from '../client';
 import { KafkaListener } from '../shared/kafka/listener';
-import { startLocalStack } from '../shared/local/stack';
+import { startEphemeralStack } from '../shared/local/ephemeral';
 
 export interface KafkaBenchOptions {
   /** Records per throughput row. @default 100_000 */
@@ -83,13 +83,7 @@ export async function runKafkaBench(options: KafkaBenchOptions = {}): Promise<Ka
     latencySeconds: options.latencySeconds ?? 5,
   };
   const log = options.log ?? (() => {});
-  const stack = await startLocalStack({
-    port: 0,
-    inMemory: true,
-    quiet: true,
-    env: {},
-    cleanupIntervalMs: 0,
-  });
+  const stack = await startEphemeralStack();
   const counts: Counts = { s3Puts: 0, dynamo: 0 };
   stack.clients.s3.middlewareStack.add(
     (next, context) => (args) => {
@@ -117,6 +111,16 @@ export async function runKafkaBench(options: KafkaBenchOptions = {}): Promise<Ka
     (a, b) => a + b,
     0,
   );
+  /** A throughput row for all the records, sent in `seconds`, with the AWS calls counted since `before`. */
+  const row = (door: string, seconds: number, before: Counts, requests: number): ThroughputRow => ({
+    door,
+    records: o.records,
+    bytes: payloadBytes,
+    seconds,
+    s3Puts: counts.s3Puts - before.s3Puts,
+    dynamoCalls: counts.dynamo - before.dynamo,
+    requests,
+  });
   try {
     // kcat through the listener: the records from a file, keyed, uncompressed, acks=all.
     const kcatTopic = 'bench-kcat';
@@ -148,15 +152,7 @@ export async function runKafkaBench(options: KafkaBenchOptions = {}): Promise<Ka
     );
     let seconds = (performance.now() - started) / 1000;
     if (produced.code !== 0) throw new Error(`kcat failed: ${produced.stderr}`);
-    rows.push({
-      door: 'kcat → Kafka listener',
-      records: o.records,
-      bytes: payloadBytes,
-      seconds,
-      s3Puts: counts.s3Puts - before.s3Puts,
-      dynamoCalls: counts.dynamo - before.dynamo,
-      requests: listener.gatherer.counters.requests - gathered,
-    });
+    rows.push(row('kcat → Kafka listener', seconds, before, listener.gatherer.counters.requests - gathered));
     log(`kcat: ${(o.records / seconds).toFixed(0)} records/s`);
 
     // The Sluice SDK over HTTP: the same records, keyed, uncompressed, its default batching.
@@ -182,15 +178,7 @@ export async function runKafkaBench(options: KafkaBenchOptions = {}): Promise<Ka
     seconds = (performance.now() - started) / 1000;
     const requests = producer.stats.requests;
     await producer.disconnect();
-    rows.push({
-      door: 'Sluice SDK → HTTP API',
-      records: o.records,
-      bytes: payloadBytes,
-      seconds,
-      s3Puts: counts.s3Puts - before.s3Puts,
-      dynamoCalls: counts.dynamo - before.dynamo,
-      requests,
-    });
+    rows.push(row('Sluice SDK → HTTP API', seconds, before, requests));
     log(`sdk: ${(o.records / seconds).toFixed(0)} records/s`);
 
     // Latency: confluent-kafka producer → confluent-kafka consumer (assigned), partition 0.

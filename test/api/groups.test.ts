@@ -1,15 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTopic, http, startTestStack, type TestStack, uniqueName } from './support';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { createTopic, http, testStackForAll, uniqueName } from './support';
 
-let stack: TestStack;
+const stack = testStackForAll();
 let base: string;
-
-beforeAll(async () => {
-  stack = await startTestStack();
+beforeAll(() => {
   base = stack.url;
-});
-afterAll(async () => {
-  await stack?.stop();
 });
 
 describe('Route: consumer groups', () => {

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
   decodeFetchResponse,
   decodeProduceResponse,
@@ -7,26 +7,12 @@ import {
 } from '../../shared/api/framing';
 import { API_LIMITS } from '../../shared/api/limits';
 import { decodeRecordBatches, encodeRecordBatch } from '../../shared/codec/record-batch';
-import {
-  ACCEPT_BATCH,
-  createTopic,
-  http,
-  OCTET,
-  RECORD_BATCH,
-  startTestStack,
-  type TestStack,
-  uniqueName,
-} from './support';
+import { ACCEPT_BATCH, createTopic, http, OCTET, RECORD_BATCH, testStackForAll, uniqueName } from './support';
 
-let stack: TestStack;
+const stack = testStackForAll();
 let base: string;
-
-beforeAll(async () => {
-  stack = await startTestStack();
+beforeAll(() => {
   base = stack.url;
-});
-afterAll(async () => {
-  await stack?.stop();
 });
 
 const batch = (values: string[], options: { compression?: 'none' | 'gzip' | 'lz4' } = {}) =>

@@ -5,6 +5,7 @@ import { expect } from 'vitest';
 import { crc32c } from '../../shared/codec/crc32c';
 import { type LocalStack, type LocalStackOptions, startLocalStack } from '../../shared/local/stack';
 import { type AwsClients, createAwsClients } from '../../shared/store/aws-clients';
+import { startedForAll } from '../support/lifecycle';
 
 export interface TestStack extends LocalStack {
   readonly clients: AwsClients;
@@ -36,6 +37,14 @@ export async function startTestStack(options: LocalStackOptions = {}): Promise<T
       await stack.stop();
     },
   };
+}
+
+/** The test stack for the enclosing describe or file: started before its tests, stopped after them. */
+export function testStackForAll(options: LocalStackOptions = {}): TestStack {
+  return startedForAll(
+    () => startTestStack(options),
+    (stack) => stack.stop(),
+  );
 }
 
 export interface HttpResult {

@@ -136,27 +136,21 @@ describe('Class: SluiceStack', () => {
     });
 
     it('keys the tables as the shared TABLE_KEYS say', () => {
+      /** A table keyed by partition and sort key, the sort key declared with its type. */
+      const keyedBy = (keys: { partitionKey: string; sortKey: string; sortKeyType: string }) => ({
+        KeySchema: [
+          { AttributeName: keys.partitionKey, KeyType: 'HASH' },
+          { AttributeName: keys.sortKey, KeyType: 'RANGE' },
+        ],
+        AttributeDefinitions: Match.arrayWith([
+          { AttributeName: keys.sortKey, AttributeType: keys.sortKeyType },
+        ]),
+      });
       template.hasResourceProperties('AWS::DynamoDB::Table', {
         KeySchema: [{ AttributeName: TABLE_KEYS.topics.partitionKey, KeyType: 'HASH' }],
       });
-      template.hasResourceProperties('AWS::DynamoDB::Table', {
-        KeySchema: [
-          { AttributeName: TABLE_KEYS.log.partitionKey, KeyType: 'HASH' },
-          { AttributeName: TABLE_KEYS.log.sortKey, KeyType: 'RANGE' },
-        ],
-        AttributeDefinitions: Match.arrayWith([
-          { AttributeName: TABLE_KEYS.log.sortKey, AttributeType: TABLE_KEYS.log.sortKeyType },
-        ]),
-      });
-      template.hasResourceProperties('AWS::DynamoDB::Table', {
-        KeySchema: [
-          { AttributeName: TABLE_KEYS.groups.partitionKey, KeyType: 'HASH' },
-          { AttributeName: TABLE_KEYS.groups.sortKey, KeyType: 'RANGE' },
-        ],
-        AttributeDefinitions: Match.arrayWith([
-          { AttributeName: TABLE_KEYS.groups.sortKey, AttributeType: TABLE_KEYS.groups.sortKeyType },
-        ]),
-      });
+      template.hasResourceProperties('AWS::DynamoDB::Table', keyedBy(TABLE_KEYS.log));
+      template.hasResourceProperties('AWS::DynamoDB::Table', keyedBy(TABLE_KEYS.groups));
     });
   });
 

@@ -1,30 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { Consumer, ConsumerOptions, KafkaMessage, Sluice } from '../../client';
 import { http } from '../api/support';
-import {
-  client,
-  createTopic,
-  type LoopbackProxy,
-  startProxy,
-  startTestStack,
-  type TestStack,
-  uniqueName,
-  waitFor,
-} from './support';
+import { client, createTopic, stackBehindProxyForAll, uniqueName, waitFor } from './support';
 
-let stack: TestStack;
+const { stack, proxy } = stackBehindProxyForAll();
 let sluice: Sluice;
-let proxy: LoopbackProxy;
-
-beforeAll(async () => {
-  stack = await startTestStack();
-  proxy = await startProxy(stack.url);
+beforeAll(() => {
   sluice = client(stack.url);
-});
-
-afterAll(async () => {
-  await proxy?.close();
-  await stack?.stop();
 });
 
 const GROUP_TIMING: ConsumerOptions = {

@@ -8,35 +8,16 @@
  * SLUICE_E2E_RECORDS sets the count: 20,000 in the suite (the issue's 100,000 take ~12 s alone, ~40 s
  * beside the other test files on two cores): SLUICE_E2E_RECORDS=100000 npx vitest run test/client/e2e.test.ts
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Consumer, Sluice } from '../../client';
 import { kafkajsMurmur2 } from '../codec/kafkajs';
-import {
-  client,
-  createTopic,
-  type LoopbackProxy,
-  startProxy,
-  startTestStack,
-  type TestStack,
-  waitFor,
-} from './support';
+import { client, createTopic, stackBehindProxyForAll, waitFor } from './support';
 
 const RECORDS = Number(process.env.SLUICE_E2E_RECORDS ?? 20_000);
 const PARTITIONS = 6;
 const KEYS = 1_000;
 
-let stack: TestStack;
-let crashProxy: LoopbackProxy;
-
-beforeAll(async () => {
-  stack = await startTestStack();
-  crashProxy = await startProxy(stack.url);
-});
-
-afterAll(async () => {
-  await crashProxy?.close();
-  await stack?.stop();
-});
+const { stack, proxy: crashProxy } = stackBehindProxyForAll();
 
 interface Delivery {
   readonly consumer: number;

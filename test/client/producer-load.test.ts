@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runProducerModel, VirtualClock } from '../../bench/producer-model';
 import {
   type Clock,
@@ -13,14 +13,7 @@ import type { TransportRequest, TransportResponse } from '../../client/transport
 import { decodeProduceRequest, encodeProduceResponse } from '../../shared/api/framing';
 import { decodeRecordBatches, readBatchHeader } from '../../shared/codec/record-batch';
 import { SluiceError } from '../../shared/errors';
-import {
-  client,
-  createTopic,
-  type LoopbackProxy,
-  startProxy,
-  startTestStack,
-  type TestStack,
-} from './support';
+import { client, createTopic, stackBehindProxyForAll } from './support';
 
 /**
  * A log in miniature behind a transport, on a virtual clock: it checks each batch's producer id and
@@ -69,16 +62,15 @@ class SequencedLog implements ProducerTransport {
       this.state.set(key, s);
       const log = this.stored.get(p.partition) ?? [];
       this.stored.set(p.partition, log);
+      const stored = (baseOffset: number, duplicate: boolean) => ({
+        topic: p.topic,
+        partition: p.partition,
+        baseOffset,
+        lastOffset: baseOffset + h.recordCount - 1,
+        duplicate,
+      });
       const first = s.batches.get(h.baseSequence);
-      if (first !== undefined) {
-        return {
-          topic: p.topic,
-          partition: p.partition,
-          baseOffset: first,
-          lastOffset: first + h.recordCount - 1,
-          duplicate: true,
-        };
-      }
+      if (first !== undefined) return stored(first, true);
       if (h.baseSequence !== s.next) {
         return {
           topic: p.topic,
@@ -91,13 +83,7 @@ class SequencedLog implements ProducerTransport {
         for (const r of b.records) log.push(r.value!.toString());
       s.batches.set(h.baseSequence, base);
       s.next += h.recordCount;
-      return {
-        topic: p.topic,
-        partition: p.partition,
-        baseOffset: base,
-        lastOffset: base + h.recordCount - 1,
-        duplicate: false,
-      };
+      return stored(base, false);
     });
     return later(() => {
       if (fault === 'lose-answer') throw new SluiceError('REQUEST_TIMED_OUT', 'injected: answer lost');
@@ -240,18 +226,7 @@ describe('Function: resolveProducerOptions', () => {
 });
 
 describe('Class: Producer (load, local stack)', () => {
-  let stack: TestStack;
-  let proxy: LoopbackProxy;
-
-  beforeAll(async () => {
-    stack = await startTestStack();
-    proxy = await startProxy(stack.url);
-  });
-
-  afterAll(async () => {
-    await proxy?.close();
-    await stack?.stop();
-  });
+  const { proxy } = stackBehindProxyForAll();
 
   it('at 200 records/s over 4 partitions, defaults: ≥ 3 partitions per request, requests counted on the wire', async () => {
     // Prepare

@@ -1,30 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { type Sluice, SluiceError } from '../../client';
 import { decodeProduceRequest } from '../../shared/api/framing';
 import { partitionForKey } from '../../shared/codec/partitioner';
 import { decodeRecordBatches, readBatchHeader } from '../../shared/codec/record-batch';
-import {
-  client,
-  createTopic,
-  type LoopbackProxy,
-  startProxy,
-  startTestStack,
-  type TestStack,
-} from './support';
+import { client, createTopic, stackBehindProxyForAll } from './support';
 
-let stack: TestStack;
-let proxy: LoopbackProxy;
+const { stack, proxy } = stackBehindProxyForAll();
 let sluice: Sluice;
-
-beforeAll(async () => {
-  stack = await startTestStack();
-  proxy = await startProxy(stack.url);
+beforeAll(() => {
   sluice = client(proxy.url);
-});
-
-afterAll(async () => {
-  await proxy?.close();
-  await stack?.stop();
 });
 
 /** Every record of a partition, decoded, from offset 0 to the high-water mark. */

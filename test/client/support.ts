@@ -1,7 +1,8 @@
 import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Sluice, type SluiceConfig } from '../../client';
-import { startTestStack, type TestStack, uniqueName } from '../api/support';
+import { startTestStack, type TestStack, testStackForAll, uniqueName } from '../api/support';
+import { startedForAll } from '../support/lifecycle';
 
 export { startTestStack, type TestStack, uniqueName };
 
@@ -98,6 +99,19 @@ export async function startProxy(target: string): Promise<LoopbackProxy> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   (proxy as { url: string }).url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return proxy;
+}
+
+/**
+ * The local stack and a loopback proxy in front of it, for the enclosing describe or file: started
+ * before its tests, the proxy closed and the stack stopped after them.
+ */
+export function stackBehindProxyForAll(): { readonly stack: TestStack; readonly proxy: LoopbackProxy } {
+  const stack = testStackForAll();
+  const proxy = startedForAll(
+    () => startProxy(stack.url),
+    (p) => p.close(),
+  );
+  return { stack, proxy };
 }
 
 /** A client whose retries are quick, for tests. */

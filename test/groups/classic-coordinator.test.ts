@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeAssignment, encodeSubscription } from '../../shared/groups/classic/consumer-protocol';
 import { ClassicGroupCoordinator } from '../../shared/groups/classic/coordinator';
-import type { JoinGroupRequest } from '../../shared/groups/classic/types';
+import type { JoinGroupRequest, MemberRef, SyncGroupRequest } from '../../shared/groups/classic/types';
 import { DynamoGroupStore } from '../../shared/store/group-store';
 import { startTestStorage, type TestStorage } from '../support/storage';
 import { Clock, errorCode, FakeTopics, makeService, uniqueGroup } from './support';
@@ -45,21 +45,42 @@ describe('Class: ClassicGroupCoordinator', () => {
     clientHost: '10.0.0.7',
     ...fields,
   });
+  /** A member's own reference in its generation, as heartbeats and syncs carry it. */
+  const memberRef = (
+    groupId: string,
+    member: { readonly generationId: number; readonly memberId: string },
+    groupInstanceId: string | null = null,
+  ): MemberRef => ({
+    groupId,
+    generationId: member.generationId,
+    memberId: member.memberId,
+    groupInstanceId,
+  });
+  /** A follower's SyncGroup unless `fields` say otherwise (a leader's carries its assignments). */
+  const syncRequest = (
+    groupId: string,
+    member: { readonly generationId: number; readonly memberId: string },
+    fields: Partial<SyncGroupRequest> = {},
+  ): SyncGroupRequest => ({
+    ...memberRef(groupId, member),
+    protocolType: null,
+    protocolName: null,
+    assignments: [],
+    ...fields,
+  });
   const assignment = (...partitions: number[]) =>
     encodeAssignment(partitions.map((partition) => ({ topic: TOPIC, partition })));
 
   /** One member joins and syncs as leader with partitions 0–3. */
   async function soloGroup(c: ClassicGroupCoordinator, groupId: string) {
     const j = await c.joinGroup(joinRequest(groupId));
-    const s = await c.syncGroup({
-      groupId,
-      generationId: j.generationId,
-      memberId: j.memberId,
-      groupInstanceId: null,
-      protocolType: 'consumer',
-      protocolName: 'range',
-      assignments: [{ memberId: j.memberId, assignment: assignment(0, 1, 2, 3) }],
-    });
+    const s = await c.syncGroup(
+      syncRequest(groupId, j, {
+        protocolType: 'consumer',
+        protocolName: 'range',
+        assignments: [{ memberId: j.memberId, assignment: assignment(0, 1, 2, 3) }],
+      }),
+    );
     expect(s.error).toBe('NONE');
     return j;
   }
@@ -101,14 +122,7 @@ describe('Class: ClassicGroupCoordinator', () => {
       // A second member joins through the other listener; the first learns of it by heartbeat and rejoins.
       const pending = b.joinGroup(joinRequest(group, { clientId: 'second' }));
       await new Promise((r) => setTimeout(r, 50));
-      expect(
-        await a.heartbeat({
-          groupId: group,
-          generationId: j1.generationId,
-          memberId: j1.memberId,
-          groupInstanceId: null,
-        }),
-      ).toBe('REBALANCE_IN_PROGRESS');
+      expect(await a.heartbeat(memberRef(group, j1))).toBe('REBALANCE_IN_PROGRESS');
       const [r1, r2] = await Promise.all([
         a.joinGroup(joinRequest(group, { memberId: j1.memberId })),
         pending,
@@ -119,27 +133,17 @@ describe('Class: ClassicGroupCoordinator', () => {
       expect(r1.members).toHaveLength(2);
       expect(r2.members).toEqual([]);
       // The follower's SyncGroup waits for the leader's, and each gets its own assignment.
-      const follower = b.syncGroup({
-        groupId: group,
-        generationId: r2.generationId,
-        memberId: r2.memberId,
-        groupInstanceId: null,
-        protocolType: null,
-        protocolName: null,
-        assignments: [],
-      });
-      const leader = await a.syncGroup({
-        groupId: group,
-        generationId: r1.generationId,
-        memberId: r1.memberId,
-        groupInstanceId: null,
-        protocolType: 'consumer',
-        protocolName: 'range',
-        assignments: [
-          { memberId: r1.memberId, assignment: assignment(0, 1) },
-          { memberId: r2.memberId, assignment: assignment(2, 3) },
-        ],
-      });
+      const follower = b.syncGroup(syncRequest(group, r2));
+      const leader = await a.syncGroup(
+        syncRequest(group, r1, {
+          protocolType: 'consumer',
+          protocolName: 'range',
+          assignments: [
+            { memberId: r1.memberId, assignment: assignment(0, 1) },
+            { memberId: r2.memberId, assignment: assignment(2, 3) },
+          ],
+        }),
+      );
       expect(leader.assignment).toEqual(assignment(0, 1));
       expect((await follower).assignment).toEqual(assignment(2, 3));
     });
@@ -174,54 +178,21 @@ describe('Class: ClassicGroupCoordinator', () => {
       const r1 = await c.joinGroup(joinRequest(group, { memberId: j1.memberId }));
       const r2 = await pending;
       await Promise.all([
-        c.syncGroup({
-          groupId: group,
-          generationId: r1.generationId,
-          memberId: r1.memberId,
-          groupInstanceId: null,
-          protocolType: null,
-          protocolName: null,
-          assignments: [
-            { memberId: r1.memberId, assignment: assignment(0, 1) },
-            { memberId: r2.memberId, assignment: assignment(2, 3) },
-          ],
-        }),
-        c.syncGroup({
-          groupId: group,
-          generationId: r2.generationId,
-          memberId: r2.memberId,
-          groupInstanceId: null,
-          protocolType: null,
-          protocolName: null,
-          assignments: [],
-        }),
+        c.syncGroup(
+          syncRequest(group, r1, {
+            assignments: [
+              { memberId: r1.memberId, assignment: assignment(0, 1) },
+              { memberId: r2.memberId, assignment: assignment(2, 3) },
+            ],
+          }),
+        ),
+        c.syncGroup(syncRequest(group, r2)),
       ]);
       clock.advance(6_000);
-      expect(
-        await c.heartbeat({
-          groupId: group,
-          generationId: r1.generationId,
-          memberId: r1.memberId,
-          groupInstanceId: null,
-        }),
-      ).toBe('NONE');
+      expect(await c.heartbeat(memberRef(group, r1))).toBe('NONE');
       clock.advance(6_000); // r2 has been silent for 12 s: past its 10 s session
-      expect(
-        await c.heartbeat({
-          groupId: group,
-          generationId: r1.generationId,
-          memberId: r1.memberId,
-          groupInstanceId: null,
-        }),
-      ).toBe('REBALANCE_IN_PROGRESS');
-      expect(
-        await c.heartbeat({
-          groupId: group,
-          generationId: r2.generationId,
-          memberId: r2.memberId,
-          groupInstanceId: null,
-        }),
-      ).toBe('UNKNOWN_MEMBER_ID');
+      expect(await c.heartbeat(memberRef(group, r1))).toBe('REBALANCE_IN_PROGRESS');
+      expect(await c.heartbeat(memberRef(group, r2))).toBe('UNKNOWN_MEMBER_ID');
       const again = await c.joinGroup(joinRequest(group, { memberId: r1.memberId }));
       expect(again.members.map((m) => m.memberId)).toEqual([r1.memberId]);
     });

@@ -1,12 +1,13 @@
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { encodeAssignment, encodeSubscription } from '../../shared/groups/classic/consumer-protocol';
 import { ClassicGroupCoordinator } from '../../shared/groups/classic/coordinator';
 import { partitionOwners } from '../../shared/groups/classic/state';
 import { partitionKey } from '../../shared/groups/partitions';
 import { DynamoGroupStore } from '../../shared/store/group-store';
-import { startTestStorage, type TestStorage } from '../support/storage';
-import { Clock, FakeTopics, uniqueGroup } from './support';
+import { startedForAll } from '../support/lifecycle';
+import { startTestStorage } from '../support/storage';
+import { Clock, FakeTopics, uniqueGroup, weightedOp } from './support';
 
 /**
  * Model-based test of the Kafka classic coordinator against the group service's invariants, on the real
@@ -44,39 +45,25 @@ type Op =
 
 const client = fc.nat({ max: CLIENTS - 1 });
 const opArb: fc.Arbitrary<Op> = fc.oneof(
-  {
-    weight: 3,
-    arbitrary: fc.record({
-      kind: fc.constant('rebalance' as const),
-      newcomers: fc.subarray([0, 1, 2, 3]),
-      seed: fc.array(fc.nat({ max: CLIENTS - 1 }), { minLength: PARTITIONS, maxLength: PARTITIONS }),
-    }),
-  },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('crash' as const), c: client }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('expire' as const) }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('leave' as const), c: client }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('heartbeat' as const), c: client }) },
-  {
-    weight: 6,
-    arbitrary: fc.record({
-      kind: fc.constant('commit' as const),
-      c: client,
-      partition: fc.nat({ max: PARTITIONS - 1 }),
-      offset: fc.nat({ max: 1_000_000 }),
-      // Mostly a partition of the client's last assignment (what a consumer commits), else any.
-      own: fc.boolean(),
-    }),
-  },
+  weightedOp(3, 'rebalance', {
+    newcomers: fc.subarray([0, 1, 2, 3]),
+    seed: fc.array(fc.nat({ max: CLIENTS - 1 }), { minLength: PARTITIONS, maxLength: PARTITIONS }),
+  }),
+  weightedOp(1, 'crash', { c: client }),
+  weightedOp(1, 'expire'),
+  weightedOp(1, 'leave', { c: client }),
+  weightedOp(1, 'heartbeat', { c: client }),
+  weightedOp(6, 'commit', {
+    c: client,
+    partition: fc.nat({ max: PARTITIONS - 1 }),
+    offset: fc.nat({ max: 1_000_000 }),
+    // Mostly a partition of the client's last assignment (what a consumer commits), else any.
+    own: fc.boolean(),
+  }),
 );
 
 describe('Model: the Kafka classic coordinator', () => {
-  let storage: TestStorage;
-  beforeAll(async () => {
-    storage = await startTestStorage();
-  }, 30_000);
-  afterAll(async () => {
-    await storage?.stop();
-  });
+  const storage = startedForAll(startTestStorage, (s) => s.stop(), 30_000);
 
   it('keeps one owner per partition per generation, and fenced commits never move an offset', async () => {
     const store = new DynamoGroupStore(storage.clients.dynamo, storage.config.groupsTable);

@@ -1,10 +1,11 @@
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { isSluiceError } from '../../shared/errors';
 import type { GroupService } from '../../shared/groups/group-service';
 import type { GroupDescription, TopicPartition } from '../../shared/groups/types';
-import { startTestStorage, type TestStorage } from '../support/storage';
-import { Clock, FakeTopics, key, keys, makeService, uniqueGroup } from './support';
+import { startedForAll } from '../support/lifecycle';
+import { startTestStorage } from '../support/storage';
+import { Clock, FakeTopics, key, keys, makeService, uniqueGroup, weightedOp } from './support';
 
 /**
  * Model-based test: random sequences of join, heartbeat, delayed (stale) heartbeat, leave, commit,
@@ -36,33 +37,13 @@ type Op =
 
 const client = fc.nat({ max: CLIENTS - 1 });
 const opArb: fc.Arbitrary<Op> = fc.oneof(
-  {
-    weight: 3,
-    arbitrary: fc.record({
-      kind: fc.constant('join' as const),
-      c: client,
-      topics: fc.subarray([...TOPICS], { minLength: 1 }),
-    }),
-  },
-  { weight: 6, arbitrary: fc.record({ kind: fc.constant('heartbeat' as const), c: client }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('staleHeartbeat' as const), c: client }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('leave' as const), c: client }) },
-  {
-    weight: 3,
-    arbitrary: fc.record({
-      kind: fc.constant('commit' as const),
-      c: client,
-      extra: fc.option(fc.nat({ max: ALL.length - 1 }), { freq: 3 }),
-    }),
-  },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('zombieCommit' as const), c: client }) },
-  {
-    weight: 2,
-    arbitrary: fc.record({
-      kind: fc.constant('advance' as const),
-      ms: fc.constantFrom(1_000, 4_000, 11_000),
-    }),
-  },
+  weightedOp(3, 'join', { c: client, topics: fc.subarray([...TOPICS], { minLength: 1 }) }),
+  weightedOp(6, 'heartbeat', { c: client }),
+  weightedOp(1, 'staleHeartbeat', { c: client }),
+  weightedOp(1, 'leave', { c: client }),
+  weightedOp(3, 'commit', { c: client, extra: fc.option(fc.nat({ max: ALL.length - 1 }), { freq: 3 }) }),
+  weightedOp(1, 'zombieCommit', { c: client }),
+  weightedOp(2, 'advance', { ms: fc.constantFrom(1_000, 4_000, 11_000) }),
 );
 
 interface Consumer {
@@ -78,6 +59,12 @@ function retire(c: Consumer): void {
   c.memberId = undefined;
   c.held = [];
   c.generation = 0;
+}
+
+/** The consumer takes the generation and assignment the server answered. */
+function adopt(c: Consumer, answer: { generation: number; assignment: TopicPartition[] }): void {
+  c.generation = answer.generation;
+  c.held = answer.assignment;
 }
 
 async function describeOrEmpty(service: GroupService, group: string): Promise<GroupDescription | undefined> {
@@ -99,13 +86,7 @@ function serverHeld(d: GroupDescription | undefined): Map<string, string[]> {
 }
 
 describe('Class: GroupService', () => {
-  let storage: TestStorage;
-  beforeAll(async () => {
-    storage = await startTestStorage();
-  });
-  afterAll(async () => {
-    await storage.stop();
-  });
+  const storage = startedForAll(startTestStorage, (s) => s.stop());
 
   describe('Method: join, heartbeat, leave, commitOffsets (model)', () => {
     it('keeps ownership exclusive, commits owner-only, and assigns every partition once members heartbeat', async () => {
@@ -150,8 +131,7 @@ describe('Class: GroupService', () => {
                     ...(c.memberId === undefined ? {} : { memberId: c.memberId }),
                   });
                   c.memberId = r.memberId;
-                  c.generation = r.generation;
-                  c.held = r.assignment;
+                  adopt(c, r);
                 } catch (err) {
                   expect(isSluiceError(err, 'UNKNOWN_MEMBER_ID') && !live).toBe(true);
                   retire(c);
@@ -166,8 +146,7 @@ describe('Class: GroupService', () => {
                     owned: c.held,
                   });
                   expect(live, 'only a live member gets an answer').toBe(true);
-                  c.generation = r.generation;
-                  c.held = r.assignment;
+                  adopt(c, r);
                 } catch (err) {
                   expect(isSluiceError(err, 'UNKNOWN_MEMBER_ID') && !live).toBe(true);
                   retire(c);
@@ -243,8 +222,7 @@ describe('Class: GroupService', () => {
                   generation: c.generation,
                   owned: c.held,
                 });
-                c.generation = r.generation;
-                c.held = r.assignment;
+                adopt(c, r);
               } catch (err) {
                 expect(isSluiceError(err, 'UNKNOWN_MEMBER_ID')).toBe(true);
                 retire(c);

@@ -1,4 +1,5 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import fc from 'fast-check';
 import { isSluiceError, SluiceError } from '../../shared/errors';
 import { GroupService, type GroupServiceOptions } from '../../shared/groups/group-service';
 import type { GroupStore } from '../../shared/groups/store';
@@ -191,3 +192,16 @@ export function allPartitions(topics: Record<string, number>): string[] {
     .flatMap(([t, n]) => Array.from({ length: n }, (_, p) => `${t}#${p}`))
     .sort();
 }
+
+/** One weighted choice for `fc.oneof` in a model test: an operation `{ kind, ...fields }`, each field drawn. */
+export function weightedOp<const K extends string, V extends object = Record<never, never>>(
+  weight: number,
+  kind: K,
+  fields: ArbitraryFields<V> = {} as ArbitraryFields<V>,
+): fc.WeightedArbitrary<{ kind: K } & V> {
+  // fc.record cannot see through the spread of a generic mapped type: it draws exactly `{ kind } & V`.
+  const arbitrary = fc.record({ kind: fc.constant(kind), ...fields }) as fc.Arbitrary<{ kind: K } & V>;
+  return { weight, arbitrary };
+}
+
+type ArbitraryFields<V> = { [P in keyof V]: fc.Arbitrary<V[P]> };

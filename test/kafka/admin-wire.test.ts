@@ -1,36 +1,24 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SluiceError } from '../../shared/errors';
 import { KafkaListener } from '../../shared/kafka/listener';
 import { KAFKA_ERRORS } from '../../shared/kafka/protocol/errors';
 import type { KafkaReader } from '../../shared/kafka/protocol/reader';
 import type { KafkaWriter } from '../../shared/kafka/protocol/writer';
 import { topicIdToUuid, ZERO_UUID } from '../../shared/kafka/topic-id';
-import {
-  type KafkaTestStack,
-  RawKafkaConnection,
-  requestFrame,
-  startKafkaTestStack,
-  uniqueTopic,
-} from './support';
+import { startedForAll } from '../support/lifecycle';
+import { kafkaTestStackForAll, RawKafkaConnection, requestFrame, uniqueTopic } from './support';
 import { http as httpCall } from './support-admin';
 
 /**
  * The admin APIs at every version, classic and flexible, with hand-built frames: what no one client
  * covers (DeleteTopics by topic id, DescribeCluster, documentation, manual assignments, every refusal).
  */
-let kafka: KafkaTestStack;
-let c: RawKafkaConnection;
+const kafka = kafkaTestStackForAll();
+const c = startedForAll(
+  () => RawKafkaConnection.connect(kafka.port),
+  async (connection) => connection.close(),
+);
 const http = (method: string, path: string, body?: unknown) => httpCall(kafka.stack.url, method, path, body);
-
-beforeAll(async () => {
-  kafka = await startKafkaTestStack();
-  c = await RawKafkaConnection.connect(kafka.port);
-});
-
-afterAll(async () => {
-  c?.close();
-  await kafka?.stop();
-});
 
 interface NewTopic {
   name: string;

@@ -2,29 +2,19 @@
  * Bad input over the wire, with hand-built frames: each gets Kafka's error code (or a closed
  * connection where Kafka closes it), nothing is written, and the listener keeps serving others.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { crc32c } from '../../shared/codec/crc32c';
 import { encodeRecordBatch } from '../../shared/codec/record-batch';
 import { KAFKA_ERRORS } from '../../shared/kafka/protocol/errors';
 import type { KafkaReader } from '../../shared/kafka/protocol/reader';
 import type { KafkaWriter } from '../../shared/kafka/protocol/writer';
-import {
-  type KafkaTestStack,
-  RawKafkaConnection,
-  requestFrame,
-  startKafkaTestStack,
-  uniqueTopic,
-} from './support';
+import { kafkaTestStackForAll, RawKafkaConnection, requestFrame, uniqueTopic } from './support';
 
 const MAX_FRAME = 64 * 1024;
-let kafka: KafkaTestStack;
+const kafka = kafkaTestStackForAll({ maxFrameBytes: MAX_FRAME, stalledFrameMs: 300, lingerMs: 2 });
 const topic = uniqueTopic('bad');
 beforeAll(async () => {
-  kafka = await startKafkaTestStack({ maxFrameBytes: MAX_FRAME, stalledFrameMs: 300, lingerMs: 2 });
   await kafka.stack.services.log.createTopic({ name: topic, partitionCount: 2 });
-});
-afterAll(async () => {
-  await kafka?.stop();
 });
 
 const batch = (value = 'v', options: Parameters<typeof encodeRecordBatch>[1] = {}) =>

@@ -1,19 +1,28 @@
 /**
  * Produce gathering: requests from many connections of one listener become one S3 object per flush.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { encodeRecordBatch } from '../../shared/codec/record-batch';
 import { SluiceError } from '../../shared/errors';
 import { type GatheringLog, ProduceGatherer } from '../../shared/kafka/gatherer';
 import type { KafkaReader } from '../../shared/kafka/protocol/reader';
 import type { KafkaWriter } from '../../shared/kafka/protocol/writer';
 import type { ProducePartitionRequest } from '../../shared/log/types';
-import { type KafkaTestStack, RawKafkaConnection, startKafkaTestStack, uniqueTopic } from './support';
+import { kafkaTestStackForAll, RawKafkaConnection, uniqueTopic } from './support';
 
 const part = (partition: number, tag = 'x'): ProducePartitionRequest => ({
   topic: 't',
   partition,
   batches: Buffer.from(tag),
+});
+
+/** A log's answer for one part: appended as one record at `offset`. */
+const appended = (p: ProducePartitionRequest, offset = 0) => ({
+  topic: p.topic,
+  partition: p.partition,
+  baseOffset: offset,
+  lastOffset: offset,
+  duplicate: false,
 });
 
 describe('Class: ProduceGatherer', () => {
@@ -23,13 +32,7 @@ describe('Class: ProduceGatherer', () => {
     const log: GatheringLog = {
       async produceGathered(parts) {
         calls.push([...parts]);
-        return parts.map((p, i) => ({
-          topic: p.topic,
-          partition: p.partition,
-          baseOffset: i,
-          lastOffset: i,
-          duplicate: false,
-        }));
+        return parts.map((p, i) => appended(p, i));
       },
     };
     const g = new ProduceGatherer(log, { lingerMs: 5, maxFlushBytes: 1 << 20 });
@@ -54,13 +57,7 @@ describe('Class: ProduceGatherer', () => {
         order.push(parts.map((p) => p.batches.toString()).join(''));
         await new Promise((r) => setTimeout(r, 5));
         running--;
-        return parts.map((p) => ({
-          topic: p.topic,
-          partition: p.partition,
-          baseOffset: 0,
-          lastOffset: 0,
-          duplicate: false,
-        }));
+        return parts.map((p) => appended(p));
       },
     };
     const g = new ProduceGatherer(log, { lingerMs: 200, maxFlushBytes: 2 });
@@ -80,13 +77,7 @@ describe('Class: ProduceGatherer', () => {
       async produceGathered(parts) {
         sizes.push(parts.length);
         if (sizes.length === 1) await first;
-        return parts.map((p) => ({
-          topic: p.topic,
-          partition: p.partition,
-          baseOffset: 0,
-          lastOffset: 0,
-          duplicate: false,
-        }));
+        return parts.map((p) => appended(p));
       },
     };
     const g = new ProduceGatherer(log, { lingerMs: 2, maxFlushBytes: 1 << 20 });
@@ -116,14 +107,10 @@ describe('Class: ProduceGatherer', () => {
 });
 
 describe('Produce gathering over the wire', () => {
-  let kafka: KafkaTestStack;
+  const kafka = kafkaTestStackForAll({ lingerMs: 25 });
   const topic = uniqueTopic('gather');
   beforeAll(async () => {
-    kafka = await startKafkaTestStack({ lingerMs: 25 });
     await kafka.stack.services.log.createTopic({ name: topic, partitionCount: 4 });
-  });
-  afterAll(async () => {
-    await kafka?.stop();
   });
 
   /** The one partition's base offset in a Produce v9 answer (errors fail the test). */

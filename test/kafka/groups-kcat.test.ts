@@ -1,9 +1,9 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { GroupDescription } from '../../shared/groups/types';
-import { type Child, eventually, type GroupsTestStack, run, startGroupsTestStack } from './support-groups';
+import { type Child, eventually, groupsTestStackForAll, run } from './support-groups';
 
 /**
  * `kcat -G` (librdkafka's balanced consumer, the range assignor by default, eager) through the listener:
@@ -26,16 +26,7 @@ function stableWith(d: GroupDescription, members: number): boolean {
 }
 
 describe('Kafka groups: kcat -G', () => {
-  let t: GroupsTestStack;
-  const children: Child[] = [];
-  beforeAll(async () => {
-    t = await startGroupsTestStack();
-  }, 30_000);
-  afterAll(async () => {
-    for (const c of children) c.kill('SIGKILL');
-    await Promise.all(children.map((c) => c.exited));
-    await t?.stop();
-  });
+  const { stack: t, children } = groupsTestStackForAll();
 
   it('splits the partitions between two members, rebalances when a third joins, and consumes every record', async () => {
     // Prepare

@@ -1,6 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { encodeRecordBatch } from '../../shared/codec/record-batch';
-import { type Child, eventually, type GroupsTestStack, run, startGroupsTestStack } from './support-groups';
+import { type Child, eventually, type GroupsTestStack, groupsTestStackForAll, run } from './support-groups';
 
 /**
  * confluent-kafka for Python (librdkafka 2.0.2) consumers in one group, each committing after every
@@ -26,35 +26,36 @@ const gotten = (c: Child): Got[] =>
       return { partition: Number(partition), offset: Number(offset), value: value! };
     });
 
+/** Records `${prefix}${n}` for n from `from` to before `to`, each on partition n % partitions, in order. */
+async function produceSpread(
+  t: GroupsTestStack,
+  topic: string,
+  partitions: number,
+  prefix: string,
+  from: number,
+  to: number,
+): Promise<void> {
+  for (let p = 0; p < partitions; p++) {
+    const values = Array.from({ length: to - from }, (_, i) => from + i).filter((n) => n % partitions === p);
+    await t.services.log.produce([
+      {
+        topic,
+        partition: p,
+        batches: encodeRecordBatch(values.map((n) => ({ value: Buffer.from(`${prefix}${n}`) }))),
+      },
+    ]);
+  }
+}
+
 describe('Kafka groups: confluent-kafka (Python)', () => {
-  let t: GroupsTestStack;
-  const children: Child[] = [];
-  beforeAll(async () => {
-    t = await startGroupsTestStack();
-  }, 30_000);
-  afterAll(async () => {
-    for (const c of children) c.kill('SIGKILL');
-    await Promise.all(children.map((c) => c.exited));
-    await t?.stop();
-  });
+  const { stack: t, children } = groupsTestStackForAll();
 
   it('hands a SIGKILLed member’s partitions to the survivor from the last commit, losing nothing', async () => {
     // Prepare
     const topic = `py-g-${Date.now()}`;
     const group = `py-group-${Date.now()}`;
     await t.services.log.createTopic({ name: topic, partitionCount: 4 });
-    const produce = async (from: number, to: number) => {
-      for (let p = 0; p < 4; p++) {
-        const values = Array.from({ length: to - from }, (_, i) => from + i).filter((n) => n % 4 === p);
-        await t.services.log.produce([
-          {
-            topic,
-            partition: p,
-            batches: encodeRecordBatch(values.map((n) => ({ value: Buffer.from(`r${n}`) }))),
-          },
-        ]);
-      }
-    };
+    const produce = (from: number, to: number) => produceSpread(t, topic, 4, 'r', from, to);
     await produce(0, 200);
     const start = (name: string) => {
       const c = run(PYTHON, ['-u', SCRIPT, t.bootstrap, group, topic, name, 'range']);
@@ -137,18 +138,7 @@ describe('Kafka groups: confluent-kafka (Python)', () => {
     const topic = `py-coop-${Date.now()}`;
     const group = `py-coop-${Date.now()}`;
     await t.services.log.createTopic({ name: topic, partitionCount: 6 });
-    const produce = async (from: number, to: number) => {
-      for (let p = 0; p < 6; p++) {
-        const values = Array.from({ length: to - from }, (_, i) => from + i).filter((n) => n % 6 === p);
-        await t.services.log.produce([
-          {
-            topic,
-            partition: p,
-            batches: encodeRecordBatch(values.map((n) => ({ value: Buffer.from(`c${n}`) }))),
-          },
-        ]);
-      }
-    };
+    const produce = (from: number, to: number) => produceSpread(t, topic, 6, 'c', from, to);
     const start = (name: string) => {
       const c = run(PYTHON, ['-u', SCRIPT, t.bootstrap, group, topic, name, 'cooperative-sticky']);
       children.push(c);

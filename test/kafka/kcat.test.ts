@@ -5,19 +5,15 @@
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { Sluice } from '../../client';
 import { partitionForKey } from '../../shared/codec/partitioner';
-import { type KafkaTestStack, kcat, readWithSdk, startKafkaTestStack, uniqueTopic } from './support';
+import { kafkaTestStackForAll, kcat, readWithSdk, uniqueTopic } from './support';
 
-let kafka: KafkaTestStack;
+const kafka = kafkaTestStackForAll();
 let dir: string;
 beforeAll(async () => {
-  kafka = await startKafkaTestStack();
   dir = await mkdtemp(join(tmpdir(), 'sluice-kcat-'));
-});
-afterAll(async () => {
-  await kafka?.stop();
 });
 
 /** Kafka's Java partitioner with 12 partitions (values from Kafka's own tests, /work/shared/facts.md). */
@@ -56,6 +52,10 @@ const parse = (stdout: string): Line[] =>
         headers: headers!,
       };
     });
+
+/** kcat -C from where `from` says (-p, -o) to the end of each partition (-e), one FORMAT line a record. */
+const consume = (topic: string, ...from: string[]) =>
+  kcat(kafka.bootstrap, ['-C', '-t', topic, ...from, '-e', '-f', FORMAT]);
 
 describe('kcat', () => {
   const topic = uniqueTopic('kcat');
@@ -112,16 +112,7 @@ describe('kcat', () => {
   });
 
   it('consumes every record from the beginning to the end (-o beginning -e)', async () => {
-    const { code, stdout, stderr } = await kcat(kafka.bootstrap, [
-      '-C',
-      '-t',
-      topic,
-      '-o',
-      'beginning',
-      '-e',
-      '-f',
-      FORMAT,
-    ]);
+    const { code, stdout, stderr } = await consume(topic, '-o', 'beginning');
     expect(code, stderr).toBe(0);
     const lines = parse(stdout);
     expect(lines).toHaveLength(produced.length);
@@ -135,18 +126,7 @@ describe('kcat', () => {
   });
 
   it('consumes one partition from an offset (-p -o)', async () => {
-    const { code, stdout } = await kcat(kafka.bootstrap, [
-      '-C',
-      '-t',
-      topic,
-      '-p',
-      '8',
-      '-o',
-      '1',
-      '-e',
-      '-f',
-      FORMAT,
-    ]);
+    const { code, stdout } = await consume(topic, '-p', '8', '-o', '1');
     expect(code).toBe(0);
     expect(parse(stdout).map((l) => [l.offset, l.value])).toEqual([
       [1, 'v1-user-1'],
@@ -164,18 +144,7 @@ describe('kcat', () => {
     await new Promise((r) => setTimeout(r, 5));
     expect((await kcat(kafka.bootstrap, ['-P', '-t', t, '-p', '0'], 'late-1\nlate-2\n')).code).toBe(0);
     // Act
-    const { code, stdout } = await kcat(kafka.bootstrap, [
-      '-C',
-      '-t',
-      t,
-      '-p',
-      '0',
-      '-o',
-      `s@${boundary}`,
-      '-e',
-      '-f',
-      FORMAT,
-    ]);
+    const { code, stdout } = await consume(t, '-p', '0', '-o', `s@${boundary}`);
     // Assess
     expect(code).toBe(0);
     const lines = parse(stdout);
@@ -196,7 +165,7 @@ describe('Round trip across the two doors', () => {
     expect(
       (await kcat(kafka.bootstrap, ['-P', '-t', topic, '-K:', '-H', 'h1=one', '-H', 'h2=two'], input)).code,
     ).toBe(0);
-    const consumed = await kcat(kafka.bootstrap, ['-C', '-t', topic, '-o', 'beginning', '-e', '-f', FORMAT]);
+    const consumed = await consume(topic, '-o', 'beginning');
     const viaKafka = parse(consumed.stdout);
     // Act
     const viaSdk = await readWithSdk(
@@ -238,16 +207,7 @@ describe('Round trip across the two doors', () => {
     });
     await producer.disconnect();
     // Act
-    const { code, stdout } = await kcat(kafka.bootstrap, [
-      '-C',
-      '-t',
-      topic,
-      '-o',
-      'beginning',
-      '-e',
-      '-f',
-      FORMAT,
-    ]);
+    const { code, stdout } = await consume(topic, '-o', 'beginning');
     // Assess
     expect(code).toBe(0);
     const lines = parse(stdout);

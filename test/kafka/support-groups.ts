@@ -6,8 +6,10 @@ import { spawn } from 'node:child_process';
 import { createServices, type Services } from '../../shared/api/services';
 import type { ClassicCoordinatorOptions } from '../../shared/groups/classic/coordinator';
 import { KafkaListener } from '../../shared/kafka/listener';
-import { type LocalStack, startLocalStack } from '../../shared/local/stack';
+import { startEphemeralStack } from '../../shared/local/ephemeral';
+import type { LocalStack } from '../../shared/local/stack';
 import { createAwsClients } from '../../shared/store/aws-clients';
+import { startedForAll } from '../support/lifecycle';
 
 export interface GroupsTestStack {
   readonly stack: LocalStack;
@@ -28,13 +30,7 @@ export const TEST_GROUP_OPTIONS: ClassicCoordinatorOptions = {
 export async function startGroupsTestStack(
   options: ClassicCoordinatorOptions = {},
 ): Promise<GroupsTestStack> {
-  const stack = await startLocalStack({
-    port: 0,
-    inMemory: true,
-    quiet: true,
-    env: {},
-    cleanupIntervalMs: 0,
-  });
+  const stack = await startEphemeralStack();
   const clients = createAwsClients(stack.config);
   const make = () =>
     createServices(stack.config, clients, { classicGroups: { ...TEST_GROUP_OPTIONS, ...options } });
@@ -68,6 +64,27 @@ export async function startGroupsTestStack(
       await stack.stop();
     },
   };
+}
+
+/**
+ * The groups test stack for the enclosing describe, and the list of the clients its tests start: after
+ * the tests each is killed and awaited, then the stack stops.
+ */
+export function groupsTestStackForAll(options: ClassicCoordinatorOptions = {}): {
+  readonly stack: GroupsTestStack;
+  readonly children: Child[];
+} {
+  const children: Child[] = [];
+  const stack = startedForAll(
+    () => startGroupsTestStack(options),
+    async (t) => {
+      for (const c of children) c.kill('SIGKILL');
+      await Promise.all(children.map((c) => c.exited));
+      await t.stop();
+    },
+    30_000,
+  );
+  return { stack, children };
 }
 
 export interface Child {

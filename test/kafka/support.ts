@@ -9,8 +9,9 @@ import { type KafkaMessage, Sluice } from '../../client';
 import { KafkaListener, type KafkaListenerOptions } from '../../shared/kafka/listener';
 import { KafkaReader } from '../../shared/kafka/protocol/reader';
 import { KafkaWriter } from '../../shared/kafka/protocol/writer';
+import { startEphemeralStack } from '../../shared/local/ephemeral';
 import type { LocalStack } from '../../shared/local/stack';
-import { startLocalStack } from '../../shared/local/stack';
+import { startedForAll } from '../support/lifecycle';
 
 export interface KafkaTestStack {
   readonly stack: LocalStack;
@@ -26,13 +27,7 @@ export interface KafkaTestStack {
 export async function startKafkaTestStack(
   options: Partial<Omit<KafkaListenerOptions, 'services'>> = {},
 ): Promise<KafkaTestStack> {
-  const stack = await startLocalStack({
-    port: 0,
-    inMemory: true,
-    quiet: true,
-    env: {},
-    cleanupIntervalMs: 0,
-  });
+  const stack = await startEphemeralStack();
   let puts = 0;
   const segments = stack.services.log.segments;
   const put = segments.put.bind(segments);
@@ -53,6 +48,16 @@ export async function startKafkaTestStack(
       await stack.stop();
     },
   };
+}
+
+/** The Kafka test stack for the enclosing describe or file: started before its tests, stopped after them. */
+export function kafkaTestStackForAll(
+  options: Partial<Omit<KafkaListenerOptions, 'services'>> = {},
+): KafkaTestStack {
+  return startedForAll(
+    () => startKafkaTestStack(options),
+    (kafka) => kafka.stop(),
+  );
 }
 
 export const uniqueTopic = (prefix = 't') => `${prefix}-${randomBytes(4).toString('hex')}`;

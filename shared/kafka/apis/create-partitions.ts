@@ -20,6 +20,7 @@ import { LOG_LIMITS } from '../../model';
 import { KAFKA_ERRORS, kafkaErrorCode } from '../protocol/errors';
 import type { KafkaReader } from '../protocol/reader';
 import type { KafkaWriter } from '../protocol/writer';
+import type { ErrorFields } from './fields';
 import type { KafkaApi, RequestContext } from './types';
 
 export interface CreatePartitionsTopic {
@@ -34,10 +35,8 @@ export interface CreatePartitionsRequest {
   readonly validateOnly: boolean;
 }
 
-export interface CreatePartitionsResult {
+export interface CreatePartitionsResult extends ErrorFields {
   readonly name: string;
-  readonly errorCode: number;
-  readonly errorMessage: string | null;
 }
 
 export interface CreatePartitionsResponse {

@@ -39,6 +39,7 @@ import type { KafkaReader } from '../protocol/reader';
 import type { KafkaWriter } from '../protocol/writer';
 import { topicIdToUuid, ZERO_UUID } from '../topic-id';
 import { type ConfigEntry, TOPIC_SETTINGS, topicConfigEntries } from './describe-configs';
+import type { ErrorFields } from './fields';
 import type { KafkaApi, RequestContext } from './types';
 
 /** Partitions of a topic created with NumPartitions −1: Kafka's num.partitions default. */
@@ -58,11 +59,9 @@ export interface CreateTopicsRequest {
   readonly validateOnly: boolean;
 }
 
-export interface CreatableTopicResult {
+export interface CreatableTopicResult extends ErrorFields {
   readonly name: string;
   readonly topicId: Buffer;
-  readonly errorCode: number;
-  readonly errorMessage: string | null;
   readonly numPartitions: number;
   readonly replicationFactor: number;
   readonly configs: readonly ConfigEntry[];

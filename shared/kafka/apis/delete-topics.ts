@@ -19,6 +19,7 @@ import { KAFKA_ERRORS, kafkaErrorCode } from '../protocol/errors';
 import type { KafkaReader } from '../protocol/reader';
 import type { KafkaWriter } from '../protocol/writer';
 import { topicIdToUuid, uuidToTopicId, ZERO_UUID } from '../topic-id';
+import type { ErrorFields } from './fields';
 import type { KafkaApi, RequestContext } from './types';
 
 export interface DeleteTopicsRequest {
@@ -26,11 +27,9 @@ export interface DeleteTopicsRequest {
   readonly timeoutMs: number;
 }
 
-export interface DeletableTopicResult {
+export interface DeletableTopicResult extends ErrorFields {
   readonly name: string | null;
   readonly topicId: Buffer;
-  readonly errorCode: number;
-  readonly errorMessage: string | null;
 }
 
 export interface DeleteTopicsResponse {

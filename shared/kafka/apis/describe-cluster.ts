@@ -16,21 +16,19 @@
 import { KAFKA_ERRORS } from '../protocol/errors';
 import type { KafkaReader } from '../protocol/reader';
 import type { KafkaWriter } from '../protocol/writer';
+import { type ErrorFields, OPERATIONS_NOT_REQUESTED } from './fields';
 import type { KafkaApi } from './types';
 
 const ENDPOINT_BROKERS = 1;
 /** AclOperation codes a cluster allows (org.apache.kafka.common.acl.AclOperation): all of them. */
 const CLUSTER_OPERATIONS = [4, 7, 8, 9, 10, 11, 12].reduce((bits, op) => bits | (1 << op), 0);
-const OPERATIONS_NOT_REQUESTED = -2147483648;
 
 export interface DescribeClusterRequest {
   readonly includeClusterAuthorizedOperations: boolean;
   readonly endpointType: number;
 }
 
-export interface DescribeClusterResponse {
-  readonly errorCode: number;
-  readonly errorMessage: string | null;
+export interface DescribeClusterResponse extends ErrorFields {
   readonly endpointType: number;
   readonly clusterId: string;
   readonly controllerId: number;

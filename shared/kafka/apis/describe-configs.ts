@@ -30,6 +30,7 @@ import { LOG_LIMITS, type Topic } from '../../model';
 import { KAFKA_ERRORS, kafkaErrorCode } from '../protocol/errors';
 import type { KafkaReader } from '../protocol/reader';
 import type { KafkaWriter } from '../protocol/writer';
+import type { ErrorFields } from './fields';
 import type { KafkaApi, RequestContext } from './types';
 
 export const RESOURCE_TYPE = { TOPIC: 2, BROKER: 4, BROKER_LOGGER: 8 } as const;
@@ -218,9 +219,7 @@ export interface DescribeConfigsRequest {
   readonly includeDocumentation: boolean;
 }
 
-export interface DescribeConfigsResult {
-  readonly errorCode: number;
-  readonly errorMessage: string | null;
+export interface DescribeConfigsResult extends ErrorFields {
   readonly resourceType: number;
   readonly resourceName: string;
   readonly configs: readonly ConfigEntry[];
@@ -269,6 +268,15 @@ async function describe(
   );
 }
 
+/** One resource asked about: its type and name, and the keys wanted (null: every one). */
+function decodeResource(r: KafkaReader): DescribeConfigsRequest['resources'][number] {
+  const resourceType = r.int8();
+  const resourceName = r.string();
+  const configurationKeys = r.nullableArray((r) => r.string());
+  r.taggedFields();
+  return { resourceType, resourceName, configurationKeys };
+}
+
 export const describeConfigs: KafkaApi<DescribeConfigsRequest, DescribeConfigsResponse> = {
   key: 32,
   name: 'DescribeConfigs',
@@ -277,13 +285,7 @@ export const describeConfigs: KafkaApi<DescribeConfigsRequest, DescribeConfigsRe
   flexibleFrom: 4,
 
   decode(r: KafkaReader, version: number): DescribeConfigsRequest {
-    const resources = r.array((r) => {
-      const resourceType = r.int8();
-      const resourceName = r.string();
-      const configurationKeys = r.nullableArray((r) => r.string());
-      r.taggedFields();
-      return { resourceType, resourceName, configurationKeys };
-    });
+    const resources = r.array(decodeResource);
     const includeSynonyms = version >= 1 ? r.bool() : false;
     const includeDocumentation = version >= 3 ? r.bool() : false;
     r.taggedFields();

@@ -18,6 +18,7 @@
 import type { DescribedGroup } from '../../groups/classic/types';
 import type { KafkaReader } from '../protocol/reader';
 import type { KafkaWriter } from '../protocol/writer';
+import { OPERATIONS_NOT_REQUESTED } from './fields';
 import { code, groupErrorCode } from './group-common';
 import type { KafkaApi } from './types';
 
@@ -28,8 +29,6 @@ export interface DescribeGroupsRequest {
 export interface DescribeGroupsResponse {
   readonly groups: (Omit<DescribedGroup, 'error'> & { errorCode: number })[];
 }
-
-const NOT_REQUESTED = -2147483648;
 
 export const describeGroups: KafkaApi<DescribeGroupsRequest, DescribeGroupsResponse> = {
   key: 15,
@@ -63,7 +62,7 @@ export const describeGroups: KafkaApi<DescribeGroupsRequest, DescribeGroupsRespo
         if (version >= 4) w.nullableString(m.groupInstanceId);
         w.string(m.clientId).string(m.clientHost).bytes(m.metadata).bytes(m.assignment).taggedFields();
       });
-      if (version >= 3) w.int32(NOT_REQUESTED);
+      if (version >= 3) w.int32(OPERATIONS_NOT_REQUESTED);
       w.taggedFields();
     });
     w.taggedFields();

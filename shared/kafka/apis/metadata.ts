@@ -27,6 +27,7 @@ import { KAFKA_ERRORS, kafkaErrorCode } from '../protocol/errors';
 import type { KafkaReader } from '../protocol/reader';
 import type { KafkaWriter } from '../protocol/writer';
 import { topicIdToUuid, uuidToTopicId, ZERO_UUID } from '../topic-id';
+import { OPERATIONS_NOT_REQUESTED } from './fields';
 import type { KafkaApi } from './types';
 
 export interface MetadataRequest {
@@ -53,7 +54,6 @@ export interface MetadataResponse {
 
 /** AclOperation codes (org.apache.kafka.common.acl.AclOperation) a topic allows: all of them, there are no ACLs yet. */
 const TOPIC_OPERATIONS = [3, 4, 5, 6, 7, 8, 10, 11].reduce((bits, op) => bits | (1 << op), 0);
-const OPERATIONS_NOT_REQUESTED = -2147483648;
 
 export const metadata: KafkaApi<MetadataRequest, MetadataResponse> = {
   key: 3,
