@@ -2,10 +2,10 @@ import { batchSpans, stampBaseOffset } from '../codec/record-batch';
 import { mapLimit } from '../concurrency';
 import { SluiceError } from '../errors';
 import { LOG_LIMITS } from '../model';
-import type { PartitionAppender } from './append';
 import { HighWatermarkSignal } from './high-watermark-signal';
 import type { IndexEntry, LogStore, PartitionHead, SegmentStore } from './ports';
 import { RangeCache } from './range-cache';
+import type { RangeRepairer } from './repair';
 
 export interface FetchTuning {
   /** First and longest pause between head reads of a long poll. @default 20, 250 */
@@ -68,7 +68,7 @@ export class Fetcher {
   constructor(
     private readonly log: LogStore,
     private readonly segments: SegmentStore,
-    private readonly appender: PartitionAppender,
+    private readonly repairer: RangeRepairer,
     private readonly tuning: FetchTuning = DEFAULT_FETCH_TUNING,
     private readonly now: () => number = Date.now,
     readonly highWatermarks: HighWatermarkSignal = new HighWatermarkSignal(),
@@ -109,7 +109,7 @@ export class Fetcher {
         parts.map(async (part, i) => {
           const head = heads[i];
           if (errors[i] || !head) return undefined;
-          if (head.highWatermark < head.logEndOffset) await this.appender.repairIfStalled(part.pid, head);
+          if (head.highWatermark < head.logEndOffset) await this.repairer.repairIfStalled(part.pid, head);
           if (head.highWatermark <= part.offset) return undefined;
           if (seen[i] === head.highWatermark && plans[i]) return plans[i];
           return this.plan(part, head);

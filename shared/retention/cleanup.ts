@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { DEFAULT_APPEND_TUNING, PartitionAppender } from '../log/append';
+import { DEFAULT_APPEND_TUNING } from '../log/append';
+import { RangeRepairer } from '../log/repair';
 import type { Topic } from '../model';
 import { collectObjects } from './collect';
 import { type CleanupDeps, type CleanupSummary, PassContext } from './context';
@@ -24,13 +25,12 @@ const LEASE_MARGIN_MS = 60_000;
 export async function runCleanup(deps: CleanupDeps, options: CleanupOptions = {}): Promise<CleanupSummary> {
   const resolved = resolveCleanupOptions(options);
   const now = deps.now ?? Date.now;
-  const appender = new PartitionAppender(
+  const repairer = new RangeRepairer(
     deps.log,
-    { ...DEFAULT_APPEND_TUNING, repairAfterMs: resolved.repairAfterMs },
-    {},
+    { chainBatch: DEFAULT_APPEND_TUNING.chainBatch, repairAfterMs: resolved.repairAfterMs },
     now,
   );
-  const ctx = new PassContext(deps, resolved, appender, now);
+  const ctx = new PassContext(deps, resolved, repairer, now);
   const started = now();
   const owner = resolved.owner ?? randomBytes(8).toString('hex');
   const lease = await deps.log.acquireCleanupLease(
