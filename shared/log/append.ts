@@ -8,7 +8,7 @@ import { checkSequenceRange, isNext, judgeSequence, nextSequence, type ProducerB
 /**
  * The append protocol of design §4, for one partition, after the request's object is in S3:
  *
- *   reserve  UpdateItem head: logEndOffset += count, recording the reservation in the same write
+ *   reserve  UpdateItem head: logEndOffset += count, recording the open range in the same write
  *            -> our base offset. An atomic add with no condition on anyone else's state: never contends.
  *   claim    (idempotent producer only) UpdateItem the producer's own state item: its last batch is
  *            now this one, at this base, CONDITION the sequence is the one expected. Contends with
@@ -27,7 +27,7 @@ import { checkSequenceRange, isNext, judgeSequence, nextSequence, type ProducerB
  */
 
 export interface AppendTuning {
-  /** A range reserved longer ago than this, with no entry, is aborted by whoever notices. @default 10_000 */
+  /** A range open longer than this, with no entry, is aborted by whoever notices. @default 10_000 */
   readonly repairAfterMs: number;
   /** How long an appender waits for earlier ranges to close before answering REQUEST_TIMED_OUT. @default repairAfterMs + 5_000 */
   readonly maxAckWaitMs: number;
@@ -68,7 +68,7 @@ export interface PartitionAppendOutput {
   readonly duplicate: boolean;
 }
 
-/** A reserved range of offsets and the reservation ids recorded for it in the head. */
+/** The range of offsets an append reserved, and the ids of the open ranges recorded for it in the head. */
 interface ReservedRange {
   readonly base: number;
   readonly count: number;
@@ -108,7 +108,7 @@ export class PartitionAppender {
     return this.commitAndAnswer(pid, range.base, input, range.ids);
   }
 
-  /** The reserve step. A lost answer is recognised: the SDK's retry fails its condition, and the head holds our reservation. */
+  /** The reserve step. A lost answer is recognised: the SDK's retry fails its condition, and the head holds our open range. */
   private async reserve(pid: string, count: number): Promise<ReservedRange> {
     const id = randomBytes(6).toString('hex');
     let base = await this.store.reserve(pid, { count, reservationId: id, now: this.now() });
@@ -122,7 +122,7 @@ export class PartitionAppender {
         // Made, and already passed: only a repair passes a range nobody committed.
         throw new SluiceError(
           'APPEND_ABORTED',
-          `The reservation on ${pid} was aborted before its answer arrived`,
+          `The range reserved on ${pid} was aborted before its answer arrived`,
         );
       }
       base = own.base;
@@ -136,7 +136,7 @@ export class PartitionAppender {
     pid: string,
     base: number,
     input: PartitionAppendInput,
-    reservationIds: readonly string[],
+    openRangeIds: readonly string[],
   ): Promise<PartitionAppendOutput> {
     const entry: IndexEntry = {
       base,
@@ -158,7 +158,7 @@ export class PartitionAppender {
       if (existing?.state === 'committed' && existing.objectKey === input.objectKey) {
         // our own
       } else if (existing?.state === 'committed' && this.sameBatch(existing, input)) {
-        await this.advanceAndWait(pid, base, input.count, reservationIds);
+        await this.advanceAndWait(pid, base, input.count, openRangeIds);
         return { baseOffset: base, count: input.count, duplicate: true };
       } else {
         throw new SluiceError(
@@ -168,7 +168,7 @@ export class PartitionAppender {
       }
     }
     this.faults.crash?.('after-commit', pid);
-    await this.advanceAndWait(pid, base, input.count, reservationIds);
+    await this.advanceAndWait(pid, base, input.count, openRangeIds);
     return { baseOffset: base, count: input.count, duplicate: false };
   }
 
@@ -182,8 +182,8 @@ export class PartitionAppender {
     );
   }
 
-  private async advanceAndWait(pid: string, base: number, count: number, reservationIds: readonly string[]) {
-    if (!(await this.advanceWhenReached(pid, base, base + count, reservationIds))) {
+  private async advanceAndWait(pid: string, base: number, count: number, openRangeIds: readonly string[]) {
+    if (!(await this.advanceWhenReached(pid, base, base + count, openRangeIds))) {
       throw new SluiceError(
         'REQUEST_TIMED_OUT',
         `The records are stored, but earlier offsets did not commit within ${this.tuning.maxAckWaitMs} ms; retry to learn their offsets`,
@@ -200,16 +200,16 @@ export class PartitionAppender {
    * per commit under contention). Each appender moves the mark over its own range, and one whose
    * advance found the mark short of its base waits for it and tries again. Only an appender that died
    * after committing needs someone else: the repair (run by waiting appenders, fetches and the cleanup)
-   * carries the mark over an entry at the mark whose reservation is older than a few hundred ms.
+   * carries the mark over an entry at the mark whose range has been open for more than a few hundred ms.
    */
   private async advanceWhenReached(
     pid: string,
     base: number,
     end: number,
-    reservationIds: readonly string[],
+    openRangeIds: readonly string[],
   ): Promise<boolean> {
     const advance = async () => {
-      if (!(await this.store.advance(pid, base, end, reservationIds, this.now()))) return false;
+      if (!(await this.store.advance(pid, base, end, openRangeIds, this.now()))) return false;
       this.faults.crash?.('after-advance', pid);
       return true;
     };
@@ -335,9 +335,9 @@ export class PartitionAppender {
     entry: IndexEntry | undefined,
   ): Promise<PartitionAppendOutput> {
     const head = await this.requireHead(pid);
-    const reservationIds = head.reservations.filter((r) => r.base === base).map((r) => r.id);
+    const openRangeIds = head.reservations.filter((r) => r.base === base).map((r) => r.id);
     if (!entry) {
-      if (base >= head.highWatermark) return this.commitAndAnswer(pid, base, input, reservationIds);
+      if (base >= head.highWatermark) return this.commitAndAnswer(pid, base, input, openRangeIds);
       // Below the mark every offset is covered: by a merged entry holding the batch, or by nothing
       // because retention removed it.
       const covering = await this.store.entryAtOrBefore(pid, base);
@@ -350,7 +350,7 @@ export class PartitionAppender {
       );
     }
     if (this.sameBatch(entry, input)) {
-      if (head.highWatermark <= base) await this.advanceAndWait(pid, base, entry.count, reservationIds);
+      if (head.highWatermark <= base) await this.advanceAndWait(pid, base, entry.count, openRangeIds);
       return { baseOffset: base, count: input.count, duplicate: true };
     }
     if (this.mergedOver(entry, base, input.count)) {

@@ -7,8 +7,7 @@ import type { Topic } from '../model/topic';
 
 /**
  * An open range (design §4): offsets an appender reserved on the head and has not yet committed or
- * aborted. The head lists them (`reservations`, its stored attribute names) until the high-water mark
- * passes them.
+ * aborted. The head lists them (`PartitionHead.reservations`) until the high-water mark passes them.
  */
 export interface OpenRange {
   readonly id: string;
@@ -33,6 +32,7 @@ export interface PartitionHead {
   readonly logStartOffset: number;
   readonly hwAt: number;
   readonly deleted: boolean;
+  /** The open ranges, by base offset. */
   readonly reservations: readonly OpenRange[];
 }
 
@@ -70,6 +70,7 @@ export interface ProducerClaim {
 
 export interface ReserveInput {
   readonly count: number;
+  /** The id of the open range this reserve records (unique per attempt). */
   readonly reservationId: string;
   readonly now: number;
 }
@@ -84,16 +85,19 @@ export interface LogHeadStore {
    * reserved: an SDK retry after a lost answer; read the head to tell).
    */
   reserve(pid: string, input: ReserveInput): Promise<number | undefined>;
-  /** The advance step: move the high-water mark from `from` to `to`; the new head, or undefined if it was not at `from`. */
+  /**
+   * The advance step: move the high-water mark from `from` to `to`, forgetting the open ranges it now
+   * passes (`passedRanges`, by id); the new head, or undefined if the mark was not at `from`.
+   */
   advance(
     pid: string,
     from: number,
     to: number,
-    removeReservations: readonly string[],
+    passedRanges: readonly string[],
     now: number,
   ): Promise<PartitionHead | undefined>;
   /** Forgets open ranges the high-water mark has passed. */
-  removeReservations(pid: string, ids: readonly string[]): Promise<void>;
+  removeOpenRanges(pid: string, ids: readonly string[]): Promise<void>;
   markDeleted(pid: string): Promise<void>;
   /** Raises logStartOffset (never past the high-water mark); false if it was already at or past `to`. */
   advanceLogStartOffset(pid: string, to: number): Promise<boolean>;

@@ -23,7 +23,7 @@ export interface RepairTuning {
 /** What the repair reads and writes of the log table. */
 export type RepairStore = Pick<
   LogStore,
-  'getHead' | 'getEntry' | 'putEntry' | 'queryEntries' | 'advance' | 'removeReservations'
+  'getHead' | 'getEntry' | 'putEntry' | 'queryEntries' | 'advance' | 'removeOpenRanges'
 >;
 
 /** Stalled ranges repaired in one call at most (several dead appenders leave several ranges). */
@@ -79,7 +79,7 @@ export class RangeRepairer {
       const hw = head.highWatermark;
       const passed = head.reservations.filter((r) => r.base + r.count <= hw).map((r) => r.id);
       if (head.logEndOffset <= hw) {
-        await this.store.removeReservations(pid, passed);
+        await this.store.removeOpenRanges(pid, passed);
         return;
       }
       const entries = await this.store.queryEntries(pid, hw, head.logEndOffset, this.tuning.chainBatch);
@@ -90,7 +90,7 @@ export class RangeRepairer {
       }
       if (end === hw) {
         // The range at the mark is still open: its appender advances when it commits.
-        await this.store.removeReservations(pid, passed);
+        await this.store.removeOpenRanges(pid, passed);
         return;
       }
       const covered = head.reservations.filter((r) => r.base < end).map((r) => r.id);

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { DEFAULT_APPEND_TUNING } from '../log/append';
 import { RangeRepairer } from '../log/repair';
 import type { Topic } from '../model';
+import { parsePartitionLabel, partitionLabel } from '../model/partitions';
 import { collectObjects } from './collect';
 import { type CleanupDeps, type CleanupSummary, PassContext } from './context';
 import { finishDeletedTopics } from './deleted-topics';
@@ -69,14 +70,13 @@ interface PartitionRef {
   readonly partition: number;
 }
 
-const cursorOf = (ref: PartitionRef) => `${ref.topic.name}/${ref.partition}`;
+/** The cursor stored in the lease: the label of the last partition a pass finished. */
+const cursorOf = (ref: PartitionRef) => partitionLabel(ref.topic.name, ref.partition);
 
 /** Orders partitions as the cursor does: by topic name (as TopicStore.list sorts), then number. */
 function compareToCursor(ref: PartitionRef, cursor: string): number {
-  const slash = cursor.lastIndexOf('/');
-  const name = cursor.slice(0, slash);
-  const partition = Number(cursor.slice(slash + 1));
-  return ref.topic.name.localeCompare(name) || ref.partition - partition;
+  const { topic, partition } = parsePartitionLabel(cursor);
+  return ref.topic.name.localeCompare(topic) || ref.partition - partition;
 }
 
 /** Visits partitions from just after the cursor, wrapping around, and moves the cursor past each one finished. */

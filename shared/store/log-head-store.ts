@@ -64,10 +64,10 @@ export class DynamoLogHeadStore implements LogHeadStore {
     pid: string,
     from: number,
     to: number,
-    removeReservations: readonly string[],
+    passedRanges: readonly string[],
     now: number,
   ): Promise<PartitionHead | undefined> {
-    const remove = openRangesAttributes(removeReservations);
+    const remove = openRangesAttributes(passedRanges);
     const head = await this.table.update(
       'UpdateItem advance',
       headKey(pid),
@@ -83,9 +83,9 @@ export class DynamoLogHeadStore implements LogHeadStore {
     return head === undefined ? undefined : parseHead(head);
   }
 
-  async removeReservations(pid: string, ids: readonly string[]): Promise<void> {
+  async removeOpenRanges(pid: string, ids: readonly string[]): Promise<void> {
     if (ids.length === 0) return;
-    await this.updateIf(pid, 'remove reservations', `REMOVE ${openRangesAttributes(ids).join(', ')}`, {
+    await this.updateIf(pid, 'remove open ranges', `REMOVE ${openRangesAttributes(ids).join(', ')}`, {
       condition: HEAD_EXISTS,
     });
   }

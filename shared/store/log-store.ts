@@ -65,7 +65,7 @@ export class DynamoLogStore extends LogTableAdapters implements CleanupLogStore 
   readonly getHead = this.heads.getHead.bind(this.heads);
   readonly reserve = this.heads.reserve.bind(this.heads);
   readonly advance = this.heads.advance.bind(this.heads);
-  readonly removeReservations = this.heads.removeReservations.bind(this.heads);
+  readonly removeOpenRanges = this.heads.removeOpenRanges.bind(this.heads);
   readonly markDeleted = this.heads.markDeleted.bind(this.heads);
   readonly advanceLogStartOffset = this.heads.advanceLogStartOffset.bind(this.heads);
   // LogIndexStore

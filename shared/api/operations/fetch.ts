@@ -2,6 +2,7 @@ import { decodeRecordBatches } from '../../codec/record-batch';
 import { SluiceError } from '../../errors';
 import type { LogService } from '../../log/log-service';
 import type { FetchPartitionResult, FetchRequest } from '../../model';
+import { partitionLabel } from '../../model/partitions';
 import { countRecords } from '../batches';
 import {
   decodeFetchRequest,
@@ -164,7 +165,7 @@ function validateFetchRequest(req: FetchRequest): Required<Pick<FetchRequest, 'm
     validateTopicName(p.topic, `partitions[${i}].topic`);
     jsonInt(`partitions[${i}].partition`, p.partition, { max: API_LIMITS.maxPartitionNumber });
     if (p.maxBytes !== undefined) jsonInt(`partitions[${i}].maxBytes`, p.maxBytes, MAX_BYTES);
-    const id = `${p.topic}/${p.partition}`;
+    const id = partitionLabel(p.topic, p.partition);
     if (seen.has(id))
       throw invalid(`partitions[${i}] repeats ${id}; ask for each partition once per request`);
     seen.add(id);
