@@ -24,6 +24,7 @@
  * Answers list the partitions in request order.
  */
 
+import { batchSpans } from '../codec/record-batch';
 import { isErrorCode, SluiceError } from '../errors';
 import type {
   FetchPartitionRequest,
@@ -33,6 +34,7 @@ import type {
   ProducePartitionRequest,
   ProducePartitionResult,
 } from '../model';
+import { countWithinBudget } from '../model/fetch-budget';
 
 export const FRAME_MAGIC = 0x534c;
 export const FRAME_VERSION = 1;
@@ -348,12 +350,60 @@ export function encodeFetchResponse(results: readonly FetchPartitionResult[]): B
  * Bytes of a fetch response besides its records: the frame header, the count and each partition's fixed
  * fields, topic and error. What is left of maxBytes after it is the budget for records.
  */
-export function fetchResponseOverhead(results: readonly FetchPartitionResult[]): number {
+function fetchResponseOverhead(results: readonly FetchPartitionResult[]): number {
   let bytes = 2 + 1 + 1 + 2;
   for (const r of results) {
     bytes += 2 + Buffer.byteLength(r.topic) + 4 + 8 + 8 + 8 + 4 + errorBytes(r.error).length + 4;
   }
   return bytes;
+}
+
+/**
+ * Fits a framed fetch response within the request's maxBytes, framing included: each partition's
+ * records are cut at a batch boundary to what is left of the budget and to the partition's own
+ * maxBytes, except that the answer's first batch is always sent whole, so a consumer always progresses.
+ */
+export function fitFetchResponse(
+  request: Pick<FetchRequest, 'partitions'> & { readonly maxBytes: number },
+  results: readonly FetchPartitionResult[],
+): FetchPartitionResult[] {
+  let budget = request.maxBytes - fetchResponseOverhead(results);
+  let first = true;
+  return results.map((result, i) => {
+    if (result.records.length === 0) return result;
+    const asked = request.partitions[i];
+    const limit = Math.max(0, Math.min(budget, asked?.maxBytes ?? budget));
+    const cut = trimFetchResult(result, asked?.offset ?? 0, limit, first);
+    budget -= cut.records.length;
+    if (cut.records.length > 0) first = false;
+    return cut;
+  });
+}
+
+/**
+ * Cuts a result's records to `budget` bytes at a batch boundary (with `keepFirst`, the first batch is
+ * kept even when it alone is larger); nextOffset follows the cut, never before `offset`.
+ */
+export function trimFetchResult(
+  result: FetchPartitionResult,
+  offset: number,
+  budget: number,
+  keepFirst: boolean,
+): FetchPartitionResult {
+  const spans = batchSpans(result.records);
+  const taken = countWithinBudget(
+    spans.map((span) => span.end - span.start),
+    budget,
+    { keepFirst },
+  );
+  const last = spans[taken - 1];
+  const end = last?.end ?? 0;
+  if (end === result.records.length) return result;
+  return {
+    ...result,
+    records: result.records.subarray(0, end),
+    nextOffset: Math.max(offset, last?.nextOffset ?? offset),
+  };
 }
 
 /** Decodes a fetch response. The records are views into `body` (no copy). */

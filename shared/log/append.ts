@@ -1,12 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { SluiceError } from '../errors';
 import type { FaultHooks } from './faults';
-import type { IndexEntry, LogStore, OpenRange, PartitionHead, ProducerState } from './ports';
+import type { IndexEntry, LogStore, PartitionHead, ProducerClaim, ProducerState } from './ports';
+import type { RangeRepairer } from './repair';
+import { checkSequenceRange, isNext, judgeSequence, nextSequence, type ProducerBatch } from './sequences';
 
 /**
  * The append protocol of design §4, for one partition, after the request's object is in S3:
  *
- *   reserve  UpdateItem head: logEndOffset += count, recording the reservation in the same write
+ *   reserve  UpdateItem head: logEndOffset += count, recording the open range in the same write
  *            -> our base offset. An atomic add with no condition on anyone else's state: never contends.
  *   claim    (idempotent producer only) UpdateItem the producer's own state item: its last batch is
  *            now this one, at this base, CONDITION the sequence is the one expected. Contends with
@@ -15,8 +17,9 @@ import type { IndexEntry, LogStore, OpenRange, PartitionHead, ProducerState } fr
  *   advance  UpdateItem head: highWatermark = base + count, only if it equals base. If it does not yet,
  *            wait for the ranges before ours to close and try again (see advanceWhenReached).
  *   answer   once highWatermark > base.
- *   repair   a range whose reservation is older than repairAfterMs with no entry at the high-water
- *            mark is aborted: an aborted entry of exactly its reservation's size, then advance.
+ *   repair   a range open longer than repairAfterMs with no entry at the high-water mark is aborted:
+ *            an aborted entry of exactly its size, then advance (repair.ts: RangeRepairer, shared
+ *            with fetches and the cleanup).
  *
  * DynamoDB calls, uncontended: 3 per partition (reserve, commit, advance), 4 for the idempotent
  * producer (the claim: without transactions, the head and the producer's state are two items, and
@@ -24,7 +27,7 @@ import type { IndexEntry, LogStore, OpenRange, PartitionHead, ProducerState } fr
  */
 
 export interface AppendTuning {
-  /** A range reserved longer ago than this, with no entry, is aborted by whoever notices. @default 10_000 */
+  /** A range open longer than this, with no entry, is aborted by whoever notices. @default 10_000 */
   readonly repairAfterMs: number;
   /** How long an appender waits for earlier ranges to close before answering REQUEST_TIMED_OUT. @default repairAfterMs + 5_000 */
   readonly maxAckWaitMs: number;
@@ -55,7 +58,7 @@ export interface PartitionAppendInput {
   readonly size: number;
   readonly maxTimestamp: number;
   /** Present for the idempotent producer (producerId >= 0). */
-  readonly producer?: { readonly producerId: number; readonly epoch: number; readonly baseSequence: number };
+  readonly producer?: ProducerBatch;
 }
 
 export interface PartitionAppendOutput {
@@ -65,30 +68,15 @@ export interface PartitionAppendOutput {
   readonly duplicate: boolean;
 }
 
-/** A reserved range of offsets and the reservation ids recorded for it in the head. */
+/** The range of offsets an append reserved, and the ids of the open ranges recorded for it in the head. */
 interface ReservedRange {
   readonly base: number;
   readonly count: number;
   readonly ids: readonly string[];
 }
 
-type ProducerBatch = NonNullable<PartitionAppendInput['producer']>;
-
-const SEQUENCE_SPACE = 2 ** 31;
-/** Kafka's DefaultRecordBatch.incrementSequence: int32 sequences wrap to 0. */
-export const nextSequence = (sequence: number, count: number) => (sequence + count) % SEQUENCE_SPACE;
-/** True when `a` comes before `b` in wrapping sequence order (within half the space). */
-const sequenceBefore = (a: number, b: number) => {
-  const distance = (b - a + SEQUENCE_SPACE) % SEQUENCE_SPACE;
-  return distance > 0 && distance < SEQUENCE_SPACE / 2;
-};
-
-/** Whether the claim's condition holds for `p` against this state (undefined: no state). */
-function isNext(state: ProducerState | undefined, p: ProducerBatch): boolean {
-  if (!state) return p.baseSequence === 0;
-  if (p.epoch > state.epoch) return p.baseSequence === 0;
-  return p.epoch === state.epoch && p.baseSequence === state.nextSequence;
-}
+/** Claims refused in a row before an append gives up: the producer's state kept changing under it. */
+const MAX_REFUSED_CLAIMS = 6;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -103,13 +91,16 @@ export class PartitionAppender {
 
   constructor(
     private readonly store: LogStore,
+    private readonly repairer: RangeRepairer,
     private readonly tuning: AppendTuning = DEFAULT_APPEND_TUNING,
     private readonly faults: FaultHooks = {},
     private readonly now: () => number = Date.now,
   ) {}
 
-  append(pid: string, input: PartitionAppendInput): Promise<PartitionAppendOutput> {
-    return input.producer ? this.appendIdempotent(pid, input) : this.appendPlain(pid, input);
+  async append(pid: string, input: PartitionAppendInput): Promise<PartitionAppendOutput> {
+    if (!input.producer) return this.appendPlain(pid, input);
+    checkSequenceRange(input.producer, input.count);
+    return this.appendIdempotent(pid, input, input.producer);
   }
 
   private async appendPlain(pid: string, input: PartitionAppendInput): Promise<PartitionAppendOutput> {
@@ -117,7 +108,7 @@ export class PartitionAppender {
     return this.commitAndAnswer(pid, range.base, input, range.ids);
   }
 
-  /** The reserve step. A lost answer is recognised: the SDK's retry fails its condition, and the head holds our reservation. */
+  /** The reserve step. A lost answer is recognised: the SDK's retry fails its condition, and the head holds our open range. */
   private async reserve(pid: string, count: number): Promise<ReservedRange> {
     const id = randomBytes(6).toString('hex');
     let base = await this.store.reserve(pid, { count, reservationId: id, now: this.now() });
@@ -131,7 +122,7 @@ export class PartitionAppender {
         // Made, and already passed: only a repair passes a range nobody committed.
         throw new SluiceError(
           'APPEND_ABORTED',
-          `The reservation on ${pid} was aborted before its answer arrived`,
+          `The range reserved on ${pid} was aborted before its answer arrived`,
         );
       }
       base = own.base;
@@ -145,7 +136,7 @@ export class PartitionAppender {
     pid: string,
     base: number,
     input: PartitionAppendInput,
-    reservationIds: readonly string[],
+    openRangeIds: readonly string[],
   ): Promise<PartitionAppendOutput> {
     const entry: IndexEntry = {
       base,
@@ -167,7 +158,7 @@ export class PartitionAppender {
       if (existing?.state === 'committed' && existing.objectKey === input.objectKey) {
         // our own
       } else if (existing?.state === 'committed' && this.sameBatch(existing, input)) {
-        await this.advanceAndWait(pid, base, input.count, reservationIds);
+        await this.advanceAndWait(pid, base, input.count, openRangeIds);
         return { baseOffset: base, count: input.count, duplicate: true };
       } else {
         throw new SluiceError(
@@ -177,7 +168,7 @@ export class PartitionAppender {
       }
     }
     this.faults.crash?.('after-commit', pid);
-    await this.advanceAndWait(pid, base, input.count, reservationIds);
+    await this.advanceAndWait(pid, base, input.count, openRangeIds);
     return { baseOffset: base, count: input.count, duplicate: false };
   }
 
@@ -191,8 +182,8 @@ export class PartitionAppender {
     );
   }
 
-  private async advanceAndWait(pid: string, base: number, count: number, reservationIds: readonly string[]) {
-    if (!(await this.advanceWhenReached(pid, base, base + count, reservationIds))) {
+  private async advanceAndWait(pid: string, base: number, count: number, openRangeIds: readonly string[]) {
+    if (!(await this.advanceWhenReached(pid, base, base + count, openRangeIds))) {
       throw new SluiceError(
         'REQUEST_TIMED_OUT',
         `The records are stored, but earlier offsets did not commit within ${this.tuning.maxAckWaitMs} ms; retry to learn their offsets`,
@@ -209,16 +200,16 @@ export class PartitionAppender {
    * per commit under contention). Each appender moves the mark over its own range, and one whose
    * advance found the mark short of its base waits for it and tries again. Only an appender that died
    * after committing needs someone else: the repair (run by waiting appenders, fetches and the cleanup)
-   * carries the mark over an entry at the mark whose reservation is older than a few hundred ms.
+   * carries the mark over an entry at the mark whose range has been open for more than a few hundred ms.
    */
   private async advanceWhenReached(
     pid: string,
     base: number,
     end: number,
-    reservationIds: readonly string[],
+    openRangeIds: readonly string[],
   ): Promise<boolean> {
     const advance = async () => {
-      if (!(await this.store.advance(pid, base, end, reservationIds, this.now()))) return false;
+      if (!(await this.store.advance(pid, base, end, openRangeIds, this.now()))) return false;
       this.faults.crash?.('after-advance', pid);
       return true;
     };
@@ -241,7 +232,7 @@ export class PartitionAppender {
         if (await advance()) return true;
         continue;
       }
-      await this.repairIfStalled(pid, head);
+      await this.repairer.repairIfStalled(pid, head);
       if (this.now() > deadline) return false;
       await sleep(Math.min(delay, 200));
       delay *= 2;
@@ -254,87 +245,6 @@ export class PartitionAppender {
     return head;
   }
 
-  /**
-   * After the high-water mark moved, carry it over every entry committed contiguously after it. Whoever
-   * moves the mark to X looks for an entry at X; an appender whose advance failed committed before
-   * trying, so either its advance succeeds or the one who later reaches its base finds its entry.
-   */
-  async chain(pid: string, head: PartitionHead): Promise<void> {
-    for (;;) {
-      const hw = head.highWatermark;
-      const passed = head.reservations.filter((r) => r.base + r.count <= hw).map((r) => r.id);
-      if (head.logEndOffset <= hw) {
-        await this.store.removeReservations(pid, passed);
-        return;
-      }
-      const entries = await this.store.queryEntries(pid, hw, head.logEndOffset, this.tuning.chainBatch);
-      let end = hw;
-      for (const entry of entries) {
-        if (entry.base !== end) break;
-        end = entry.base + entry.count;
-      }
-      if (end === hw) {
-        // The range at the mark is still open: its appender advances when it commits.
-        await this.store.removeReservations(pid, passed);
-        return;
-      }
-      const covered = head.reservations.filter((r) => r.base < end).map((r) => r.id);
-      const next = await this.store.advance(pid, hw, end, covered, this.now());
-      if (!next) return; // someone else moved it, and carries on from there
-      head = next;
-    }
-  }
-
-  /**
-   * Invariant 4: once appends stop, the high-water mark reaches the log end offset within
-   * repairAfterMs. Called by fetches, waiting appenders and cleanup when HW < LEO. Cheap when the
-   * partition is healthy: it only reads when the range at the mark has been open for a while.
-   * Returns true when it moved the high-water mark.
-   */
-  async repairIfStalled(pid: string, head: PartitionHead): Promise<boolean> {
-    let moved = false;
-    // Several dead appenders leave several ranges: repair them one after another.
-    for (let round = 0; round < 100 && head.highWatermark < head.logEndOffset; round++) {
-      const next = await this.repairOnce(pid, head);
-      if (!next || next.highWatermark === head.highWatermark) break;
-      moved = true;
-      head = next;
-    }
-    return moved;
-  }
-
-  /** Repairs the range at the high-water mark if it is stalled; returns the head after, if it did. */
-  private async repairOnce(pid: string, head: PartitionHead): Promise<PartitionHead | undefined> {
-    const hw = head.highWatermark;
-    const now = this.now();
-    const open = head.reservations.find((r) => r.base === hw) ?? this.inferOpenRange(head);
-    const age = now - open.reservedAt;
-    // An entry at the mark whose appender died before advancing: anyone may advance over it. Live
-    // appenders advance over their own (see advanceWhenReached): a second is far beyond their pace.
-    if (age < Math.min(1000, this.tuning.repairAfterMs / 4)) return undefined;
-    const atMark = await this.store.getEntry(pid, hw);
-    if (!atMark) {
-      if (age < this.tuning.repairAfterMs) return undefined;
-      // Abort exactly the open reservation: later ranges belong to appenders that may be alive.
-      await this.store.putEntry(pid, { base: hw, count: open.count, state: 'aborted', appendedAt: now });
-    }
-    const fresh = await this.store.getHead(pid);
-    if (!fresh) return undefined;
-    if (fresh.highWatermark === hw) await this.chain(pid, fresh);
-    return this.store.getHead(pid);
-  }
-
-  /** A range at the mark with no reservation recorded (should not happen): it ends at the next one. */
-  private inferOpenRange(head: PartitionHead): OpenRange {
-    const next = head.reservations.find((r) => r.base > head.highWatermark);
-    return {
-      id: '',
-      base: head.highWatermark,
-      count: (next?.base ?? head.logEndOffset) - head.highWatermark,
-      reservedAt: head.hwAt,
-    };
-  }
-
   // ---- the idempotent producer ---------------------------------------------------------------
 
   /**
@@ -345,164 +255,111 @@ export class PartitionAppender {
    * a batch that does not look like the producer's next has its state read and classified before
    * anything is reserved.
    */
-  private async appendIdempotent(pid: string, input: PartitionAppendInput): Promise<PartitionAppendOutput> {
-    const p = input.producer!;
-    if (!isNext(this.cached(pid, p.producerId), p)) {
-      const state = await this.readProducer(pid, p.producerId);
-      if (!isNext(state, p)) return this.resolveConflict(pid, input, state, undefined, 0);
-    }
-    const range = await this.reserve(pid, input.count);
-    return this.claimAndCommit(pid, input, range, 0);
-  }
-
-  /** The claim step, then commit and answer. A refused claim is classified with the state as stored. */
-  private async claimAndCommit(
+  private async appendIdempotent(
     pid: string,
     input: PartitionAppendInput,
-    range: ReservedRange,
-    attempt: number,
-    expectLastBase?: number,
+    batch: ProducerBatch,
   ): Promise<PartitionAppendOutput> {
-    const p = input.producer!;
-    const now = this.now();
-    const next = nextSequence(p.baseSequence, input.count);
-    const claimed = await this.store.claimProducer(pid, {
-      producerId: p.producerId,
-      epoch: p.epoch,
-      baseSequence: p.baseSequence,
-      nextSequence: next,
-      base: range.base,
-      count: input.count,
-      now,
-      expiresAt: now + this.tuning.producerIdleMs,
-      expectLastBase,
-    });
-    if (!claimed) {
-      const state = await this.readProducer(pid, p.producerId);
-      // A lost answer: the SDK's retry of our own claim failed its condition, and the state is ours.
-      const own =
-        state !== undefined &&
-        state.epoch === p.epoch &&
-        state.lastFirstSequence === p.baseSequence &&
-        state.lastBase === range.base &&
-        state.lastCount === input.count;
-      if (!own) return this.resolveConflict(pid, input, state, range, attempt + 1);
-    }
-    this.remember(pid, {
-      producerId: p.producerId,
-      epoch: p.epoch,
-      nextSequence: next,
-      lastFirstSequence: p.baseSequence,
-      lastBase: range.base,
-      lastCount: input.count,
-      updatedAt: now,
-    });
-    this.faults.crash?.('after-claim', pid);
-    return this.commitAndAnswer(pid, range.base, input, range.ids);
-  }
-
-  /**
-   * The batch is not the producer's next as stored: fenced, a gap, a duplicate, or the state moved on
-   * since it was read. `range` is the range this attempt reserved, if it got that far.
-   */
-  private async resolveConflict(
-    pid: string,
-    input: PartitionAppendInput,
-    state: ProducerState | undefined,
-    range: ReservedRange | undefined,
-    attempt: number,
-  ): Promise<PartitionAppendOutput> {
-    const p = input.producer!;
-    const reject = async (error: SluiceError): Promise<never> => {
+    let state = this.cached(pid, batch.producerId);
+    if (!isNext(state, batch)) state = await this.readProducer(pid, batch.producerId);
+    // This attempt's own range, once reserved: it holds the batch, or is aborted on the way out.
+    let range: ReservedRange | undefined;
+    const refuse = async (error: SluiceError): Promise<never> => {
       if (range) await this.abortRange(pid, range);
       throw error;
     };
-    if (attempt > 5) return reject(new SluiceError('THROTTLED', 'The producer state kept changing; retry'));
-    const claimNow = async () =>
-      this.claimAndCommit(pid, input, range ?? (await this.reserve(pid, input.count)), attempt);
-    if (!state) {
-      if (p.baseSequence === 0) return claimNow(); // its state was just expired: try again
-      return reject(
-        new SluiceError(
-          'UNKNOWN_PRODUCER_ID',
-          `Partition has no state for producer ${p.producerId}; its first batch must have sequence 0, but ${p.baseSequence} was sent`,
-          { details: { expectedSequence: 0, receivedSequence: p.baseSequence } },
-        ),
-      );
+    // Judge the batch against the state, act on the verdict; a refused claim means the state moved on
+    // since it was read: judge again with the state as stored.
+    for (let refusedClaims = 0; ; refusedClaims++) {
+      if (refusedClaims === MAX_REFUSED_CLAIMS) {
+        return refuse(new SluiceError('THROTTLED', 'The producer state kept changing; retry'));
+      }
+      const verdict = judgeSequence(state, batch, input.count);
+      if (verdict.kind === 'refused') return refuse(verdict.error);
+      if (verdict.kind === 'older-duplicate') {
+        const last = verdict.state;
+        return this.withRangeAborted(pid, range, () => this.findOlderDuplicate(pid, last, input, batch));
+      }
+      let expectLastBase: number | undefined;
+      if (verdict.kind === 'duplicate-of-last') {
+        const last = verdict.state;
+        // A retry of the producer's last batch. Its first attempt reserved at last.lastBase: if that
+        // committed, answer its offsets; if it is missing (in flight, or died), commit this attempt there.
+        const entry = await this.store.getEntry(pid, last.lastBase);
+        if (entry?.state !== 'aborted') {
+          return this.withRangeAborted(pid, range, () =>
+            this.answerDuplicateOfLast(pid, input, last.lastBase, entry),
+          );
+        }
+        // A repair aborted it: store the batch in a new range (this attempt's own, if it reserved one),
+        // claimed only while the state still points at the aborted range, so only one retry wins.
+        expectLastBase = last.lastBase;
+      }
+      range ??= await this.reserve(pid, input.count);
+      const claim = this.claimOf(batch, input.count, range.base, expectLastBase);
+      if (!(await this.store.claimProducer(pid, claim))) {
+        state = await this.readProducer(pid, batch.producerId);
+        // Unless the answer was lost: the SDK's retry of our own claim failed its condition, and the
+        // state is ours.
+        if (!recordsClaim(state, claim)) continue;
+      }
+      this.remember(pid, stateAfter(claim));
+      this.faults.crash?.('after-claim', pid);
+      return this.commitAndAnswer(pid, range.base, input, range.ids);
     }
-    if (p.epoch < state.epoch) {
-      return reject(
-        new SluiceError(
-          'INVALID_PRODUCER_EPOCH',
-          `Producer ${p.producerId} epoch ${p.epoch} is fenced by epoch ${state.epoch}`,
-          { details: { currentEpoch: state.epoch } },
-        ),
-      );
-    }
-    const outOfOrder = (expected: number) =>
-      new SluiceError(
-        'OUT_OF_ORDER_SEQUENCE',
-        `Producer ${p.producerId} sent sequence ${p.baseSequence}, expected ${expected}`,
-        { details: { expectedSequence: expected, receivedSequence: p.baseSequence } },
-      );
-    if (p.epoch > state.epoch) return p.baseSequence === 0 ? claimNow() : reject(outOfOrder(0));
-    if (p.baseSequence === state.nextSequence) return claimNow();
-    if (p.baseSequence === state.lastFirstSequence && input.count === state.lastCount) {
-      return this.resolveDuplicateOfLast(pid, input, state, range, attempt);
-    }
-    if (sequenceBefore(p.baseSequence, state.lastFirstSequence)) {
-      return this.withRangeAborted(pid, range, () => this.findOlderDuplicate(pid, state, input));
-    }
-    return reject(outOfOrder(state.nextSequence));
+  }
+
+  private claimOf(batch: ProducerBatch, count: number, base: number, expectLastBase?: number): ProducerClaim {
+    const now = this.now();
+    return {
+      producerId: batch.producerId,
+      epoch: batch.epoch,
+      baseSequence: batch.baseSequence,
+      nextSequence: nextSequence(batch.baseSequence, count),
+      base,
+      count,
+      now,
+      expiresAt: now + this.tuning.producerIdleMs,
+      expectLastBase,
+    };
   }
 
   /**
-   * A retry of the producer's last batch. Its first attempt reserved at state.lastBase: if that
-   * committed, answer its offsets; if it is missing (in flight, or died), commit this attempt there;
-   * if a repair aborted it, store the batch in a new range (this attempt's own, if it reserved one),
-   * claimed on condition that the state still points at the aborted range, so only one retry wins.
+   * The rest of a retry of the producer's last batch, recorded at `base`, whose entry there is
+   * committed or missing (`entry`).
    */
-  private async resolveDuplicateOfLast(
+  private async answerDuplicateOfLast(
     pid: string,
     input: PartitionAppendInput,
-    state: ProducerState,
-    range: ReservedRange | undefined,
-    attempt: number,
+    base: number,
+    entry: IndexEntry | undefined,
   ): Promise<PartitionAppendOutput> {
-    const base = state.lastBase;
-    const entry = await this.store.getEntry(pid, base);
-    if (entry?.state === 'aborted') {
-      const own = range ?? (await this.reserve(pid, input.count));
-      return this.claimAndCommit(pid, input, own, attempt, base);
-    }
-    return this.withRangeAborted(pid, range, async () => {
-      const head = await this.requireHead(pid);
-      const reservationIds = head.reservations.filter((r) => r.base === base).map((r) => r.id);
-      if (!entry) {
-        if (base >= head.highWatermark) return this.commitAndAnswer(pid, base, input, reservationIds);
-        // Below the mark every offset is covered: by a merged entry holding the batch, or by nothing
-        // because retention removed it.
-        const covering = await this.store.entryAtOrBefore(pid, base);
-        if (covering && this.mergedOver(covering, base, input.count)) {
-          return { baseOffset: base, count: input.count, duplicate: true };
-        }
-        throw new SluiceError(
-          'OUT_OF_ORDER_SEQUENCE',
-          `Producer ${input.producer!.producerId}'s last batch is no longer in the log`,
-        );
-      }
-      if (this.sameBatch(entry, input)) {
-        if (head.highWatermark <= base) await this.advanceAndWait(pid, base, entry.count, reservationIds);
-        return { baseOffset: base, count: input.count, duplicate: true };
-      }
-      if (this.mergedOver(entry, base, input.count)) {
+    const head = await this.requireHead(pid);
+    const openRangeIds = head.reservations.filter((r) => r.base === base).map((r) => r.id);
+    if (!entry) {
+      if (base >= head.highWatermark) return this.commitAndAnswer(pid, base, input, openRangeIds);
+      // Below the mark every offset is covered: by a merged entry holding the batch, or by nothing
+      // because retention removed it.
+      const covering = await this.store.entryAtOrBefore(pid, base);
+      if (covering && this.mergedOver(covering, base, input.count)) {
         return { baseOffset: base, count: input.count, duplicate: true };
       }
       throw new SluiceError(
-        'UNKNOWN_SERVER_ERROR',
-        `The entry at ${base} does not hold producer ${input.producer!.producerId}'s batch`,
+        'OUT_OF_ORDER_SEQUENCE',
+        `Producer ${input.producer!.producerId}'s last batch is no longer in the log`,
       );
-    });
+    }
+    if (this.sameBatch(entry, input)) {
+      if (head.highWatermark <= base) await this.advanceAndWait(pid, base, entry.count, openRangeIds);
+      return { baseOffset: base, count: input.count, duplicate: true };
+    }
+    if (this.mergedOver(entry, base, input.count)) {
+      return { baseOffset: base, count: input.count, duplicate: true };
+    }
+    throw new SluiceError(
+      'UNKNOWN_SERVER_ERROR',
+      `The entry at ${base} does not hold producer ${input.producer!.producerId}'s batch`,
+    );
   }
 
   /**
@@ -598,8 +455,8 @@ export class PartitionAppender {
     pid: string,
     state: ProducerState,
     input: PartitionAppendInput,
+    p: ProducerBatch,
   ): Promise<PartitionAppendOutput> {
-    const p = input.producer!;
     const head = await this.requireHead(pid);
     const limit = 1000;
     const from = Math.max(0, state.lastBase - 50_000);
@@ -627,8 +484,7 @@ export class PartitionAppender {
         e.producerId === p.producerId &&
         e.producerEpoch !== undefined &&
         e.baseSequence !== undefined &&
-        (e.producerEpoch < p.epoch ||
-          (e.producerEpoch === p.epoch && sequenceBefore(e.baseSequence, p.baseSequence))),
+        (e.producerEpoch < p.epoch || (e.producerEpoch === p.epoch && e.baseSequence < p.baseSequence)),
     );
     const searchedAll = from === 0 && entries.length < limit && head.logStartOffset === 0;
     if (passedOlder || searchedAll) {
@@ -640,4 +496,28 @@ export class PartitionAppender {
     }
     return { baseOffset: -1, count: input.count, duplicate: true };
   }
+}
+
+/** Whether `state` is what `claim` wrote: the producer's last batch is the claimed one, at its base. */
+function recordsClaim(state: ProducerState | undefined, claim: ProducerClaim): boolean {
+  return (
+    state !== undefined &&
+    state.epoch === claim.epoch &&
+    state.lastFirstSequence === claim.baseSequence &&
+    state.lastBase === claim.base &&
+    state.lastCount === claim.count
+  );
+}
+
+/** The producer's state once `claim` held. */
+function stateAfter(claim: ProducerClaim): ProducerState {
+  return {
+    producerId: claim.producerId,
+    epoch: claim.epoch,
+    nextSequence: claim.nextSequence,
+    lastFirstSequence: claim.baseSequence,
+    lastBase: claim.base,
+    lastCount: claim.count,
+    updatedAt: claim.now,
+  };
 }

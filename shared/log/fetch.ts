@@ -2,10 +2,11 @@ import { batchSpans, stampBaseOffset } from '../codec/record-batch';
 import { mapLimit } from '../concurrency';
 import { SluiceError } from '../errors';
 import { LOG_LIMITS } from '../model';
-import type { PartitionAppender } from './append';
+import { countWithinBudget } from '../model/fetch-budget';
 import { HighWatermarkSignal } from './high-watermark-signal';
 import type { IndexEntry, LogStore, PartitionHead, SegmentStore } from './ports';
 import { RangeCache } from './range-cache';
+import type { RangeRepairer } from './repair';
 
 export interface FetchTuning {
   /** First and longest pause between head reads of a long poll. @default 20, 250 */
@@ -68,7 +69,7 @@ export class Fetcher {
   constructor(
     private readonly log: LogStore,
     private readonly segments: SegmentStore,
-    private readonly appender: PartitionAppender,
+    private readonly repairer: RangeRepairer,
     private readonly tuning: FetchTuning = DEFAULT_FETCH_TUNING,
     private readonly now: () => number = Date.now,
     readonly highWatermarks: HighWatermarkSignal = new HighWatermarkSignal(),
@@ -109,7 +110,7 @@ export class Fetcher {
         parts.map(async (part, i) => {
           const head = heads[i];
           if (errors[i] || !head) return undefined;
-          if (head.highWatermark < head.logEndOffset) await this.appender.repairIfStalled(part.pid, head);
+          if (head.highWatermark < head.logEndOffset) await this.repairer.repairIfStalled(part.pid, head);
           if (head.highWatermark <= part.offset) return undefined;
           if (seen[i] === head.highWatermark && plans[i]) return plans[i];
           return this.plan(part, head);
@@ -160,25 +161,14 @@ export class Fetcher {
       const holding = await this.log.entryAtOrBefore(part.pid, part.offset);
       if (holding && holding.base + holding.count > part.offset) entries = [holding, ...entries];
     }
-    const taken: IndexEntry[] = [];
-    let bytes = 0;
-    let nextOffset = part.offset;
-    for (const entry of entries) {
-      // An entry inside one already taken: a merge replaced a run of entries by one and has not yet
-      // deleted the old ones. The wider entry holds the same records.
-      if (taken.length > 0 && entry.base < nextOffset) continue;
-      if (entry.base > nextOffset && taken.length > 0) break; // not contiguous: stop at the gap
-      if (entry.state === 'committed') {
-        const size = entry.size ?? 0;
-        // Like Kafka, the first batch is returned even when larger than maxBytes, so consumers progress.
-        if (bytes > 0 && bytes + size > part.maxBytes) break;
-        bytes += size;
-      }
-      taken.push(entry);
-      nextOffset = entry.base + entry.count;
-      if (nextOffset >= hw) break;
-    }
-    return { entries: taken, bytes, nextOffset };
+    const run = contiguousRun(entries, part.offset, hw);
+    const taken = run.slice(0, countWithinBudget(run.map(bytesOf), part.maxBytes));
+    const last = taken.at(-1);
+    return {
+      entries: taken,
+      bytes: taken.reduce((sum, entry) => sum + bytesOf(entry), 0),
+      nextOffset: last ? last.base + last.count : part.offset,
+    };
   }
 
   private async read(
@@ -188,21 +178,17 @@ export class Fetcher {
     plans: (Plan | undefined)[],
     maxBytes: number,
   ): Promise<PartitionFetchOutcome[]> {
-    // Trim plans to the response budget, partition by partition (each gets at least its first batch
-    // while the answer is empty, so one large batch never blocks a consumer).
-    let budget = maxBytes;
+    // Trim plans to the response budget, partition by partition (the first entry of the answer is
+    // taken whole, so one large batch never blocks a consumer).
+    let used = 0;
     const trimmed = plans.map((plan) => {
       if (!plan) return undefined;
-      const entries: IndexEntry[] = [];
-      let nextOffset = plan.entries[0]?.base ?? 0;
-      for (const entry of plan.entries) {
-        const size = entry.state === 'committed' ? (entry.size ?? 0) : 0;
-        if (size > budget && budget < maxBytes) break;
-        budget -= size;
-        entries.push(entry);
-        nextOffset = entry.base + entry.count;
-      }
-      return { entries, nextOffset };
+      const sizes = plan.entries.map(bytesOf);
+      const taken = countWithinBudget(sizes, maxBytes, { used });
+      for (const size of sizes.slice(0, taken)) used += size;
+      const entries = plan.entries.slice(0, taken);
+      const last = entries.at(-1);
+      return { entries, nextOffset: last ? last.base + last.count : (plan.entries[0]?.base ?? 0) };
     });
     const ranges = new Map<string, { start: number; end: number }[]>();
     for (const plan of trimmed) {
@@ -258,6 +244,28 @@ export class Fetcher {
     this.cache.setRange(key, start, end, bytes);
     return bytes;
   }
+}
+
+/** Bytes an entry adds to a fetch answer: an aborted range holds none. */
+const bytesOf = (entry: IndexEntry) => (entry.state === 'committed' ? (entry.size ?? 0) : 0);
+
+/**
+ * The entries that continue one another from the first (the one holding `offset`), up to the high-water
+ * mark: a fetch never returns across a gap.
+ */
+function contiguousRun(entries: readonly IndexEntry[], offset: number, hw: number): IndexEntry[] {
+  const run: IndexEntry[] = [];
+  let next = offset;
+  for (const entry of entries) {
+    // An entry inside one already taken: a merge replaced a run of entries by one and has not yet
+    // deleted the old ones. The wider entry holds the same records.
+    if (run.length > 0 && entry.base < next) continue;
+    if (run.length > 0 && entry.base > next) break; // not contiguous: stop at the gap
+    run.push(entry);
+    next = entry.base + entry.count;
+    if (next >= hw) break;
+  }
+  return run;
 }
 
 /**

@@ -19,7 +19,6 @@ import { partitionLogId } from '../model/partitions';
 import {
   type AppendTuning,
   DEFAULT_APPEND_TUNING,
-  nextSequence,
   PartitionAppender,
   type PartitionAppendInput,
 } from './append';
@@ -27,6 +26,8 @@ import type { FaultHooks } from './faults';
 import { DEFAULT_FETCH_TUNING, Fetcher, type FetchTuning } from './fetch';
 import { HighWatermarkSignal } from './high-watermark-signal';
 import type { LogStore, PartitionHead, SegmentStore, TopicStore } from './ports';
+import { RangeRepairer } from './repair';
+import { nextSequence } from './sequences';
 
 export interface LogServiceOptions {
   readonly append?: Partial<AppendTuning>;
@@ -113,11 +114,12 @@ export class LogService {
     if (options.append?.repairAfterMs !== undefined && options.append.maxAckWaitMs === undefined) {
       append.maxAckWaitMs = append.repairAfterMs + 5000;
     }
-    this.appender = new PartitionAppender(log, append, options.faults ?? {}, this.now);
+    const repairer = new RangeRepairer(log, append, this.now);
+    this.appender = new PartitionAppender(log, repairer, append, options.faults ?? {}, this.now);
     this.fetcher = new Fetcher(
       log,
       segments,
-      this.appender,
+      repairer,
       { ...DEFAULT_FETCH_TUNING, ...options.fetch },
       this.now,
       this.highWatermarks,

@@ -7,8 +7,7 @@ import type { Topic } from '../model/topic';
 
 /**
  * An open range (design §4): offsets an appender reserved on the head and has not yet committed or
- * aborted. The head lists them (`reservations`, its stored attribute names) until the high-water mark
- * passes them.
+ * aborted. The head lists them (`PartitionHead.reservations`) until the high-water mark passes them.
  */
 export interface OpenRange {
   readonly id: string;
@@ -33,6 +32,7 @@ export interface PartitionHead {
   readonly logStartOffset: number;
   readonly hwAt: number;
   readonly deleted: boolean;
+  /** The open ranges, by base offset. */
   readonly reservations: readonly OpenRange[];
 }
 
@@ -56,7 +56,7 @@ export interface ProducerClaim {
   readonly producerId: number;
   readonly epoch: number;
   readonly baseSequence: number;
-  /** The sequence after this batch, wrapped as Kafka wraps int32 sequences. */
+  /** The sequence after this batch (sequences never wrap here: see sequences.ts). */
   readonly nextSequence: number;
   /** Where the batch's range was reserved, and its record count. */
   readonly base: number;
@@ -70,38 +70,44 @@ export interface ProducerClaim {
 
 export interface ReserveInput {
   readonly count: number;
+  /** The id of the open range this reserve records (unique per attempt). */
   readonly reservationId: string;
   readonly now: number;
 }
 
-export interface LogStore {
+/** The partition head (design §4): its offsets, its high-water mark and its open ranges. */
+export interface LogHeadStore {
   createHead(pid: string): Promise<void>;
   getHead(pid: string): Promise<PartitionHead | undefined>;
   /**
-   * The reserve step: atomically add `count` to logEndOffset, recording the reservation. Returns the
-   * base, or undefined if a condition failed (no head, a deleted topic, or this very reservation was
-   * already made: an SDK retry after a lost answer; read the head to tell).
+   * The reserve step: atomically add `count` to logEndOffset, recording the open range. Returns the
+   * base, or undefined if a condition failed (no head, a deleted topic, or this very range was already
+   * reserved: an SDK retry after a lost answer; read the head to tell).
    */
   reserve(pid: string, input: ReserveInput): Promise<number | undefined>;
-  /** The idempotent producer's state on a partition, if any (consistent read). */
-  getProducer(pid: string, producerId: number): Promise<ProducerState | undefined>;
   /**
-   * The claim step: record the batch as the producer's last, only if its sequence is the one expected
-   * (or sequence 0 of a new producer or a newer epoch). False when the condition failed.
+   * The advance step: move the high-water mark from `from` to `to`, forgetting the open ranges it now
+   * passes (`passedRanges`, by id); the new head, or undefined if the mark was not at `from`.
    */
-  claimProducer(pid: string, claim: ProducerClaim): Promise<boolean>;
-  /** The commit step: put the entry unless one exists at its base. */
-  putEntry(pid: string, entry: IndexEntry): Promise<boolean>;
-  getEntry(pid: string, base: number): Promise<IndexEntry | undefined>;
-  /** The advance step: move the high-water mark from `from` to `to`; the new head, or undefined if it was not at `from`. */
   advance(
     pid: string,
     from: number,
     to: number,
-    removeReservations: readonly string[],
+    passedRanges: readonly string[],
     now: number,
   ): Promise<PartitionHead | undefined>;
-  removeReservations(pid: string, ids: readonly string[]): Promise<void>;
+  /** Forgets open ranges the high-water mark has passed. */
+  removeOpenRanges(pid: string, ids: readonly string[]): Promise<void>;
+  markDeleted(pid: string): Promise<void>;
+  /** Raises logStartOffset (never past the high-water mark); false if it was already at or past `to`. */
+  advanceLogStartOffset(pid: string, to: number): Promise<boolean>;
+}
+
+/** The segment index: one entry per committed or aborted range of offsets, keyed by its base offset. */
+export interface LogIndexStore {
+  /** The commit step: put the entry unless one exists at its base. */
+  putEntry(pid: string, entry: IndexEntry): Promise<boolean>;
+  getEntry(pid: string, base: number): Promise<IndexEntry | undefined>;
   /** Entries with from <= base < to, ascending (or descending, newest first). */
   queryEntries(
     pid: string,
@@ -112,11 +118,22 @@ export interface LogStore {
   ): Promise<IndexEntry[]>;
   /** The entry with the greatest base <= offset. */
   entryAtOrBefore(pid: string, offset: number): Promise<IndexEntry | undefined>;
-  markDeleted(pid: string): Promise<void>;
-  /** Raises logStartOffset (never past the high-water mark); false if it was already at or past `to`. */
-  advanceLogStartOffset(pid: string, to: number): Promise<boolean>;
   deleteEntries(pid: string, bases: readonly number[]): Promise<void>;
 }
+
+/** The idempotent producer's state on each partition it wrote. */
+export interface ProducerStateStore {
+  /** The idempotent producer's state on a partition, if any (consistent read). */
+  getProducer(pid: string, producerId: number): Promise<ProducerState | undefined>;
+  /**
+   * The claim step: record the batch as the producer's last, only if its sequence is the one expected
+   * (or sequence 0 of a new producer or a newer epoch). False when the condition failed.
+   */
+  claimProducer(pid: string, claim: ProducerClaim): Promise<boolean>;
+}
+
+/** The log table as the log uses it. */
+export interface LogStore extends LogHeadStore, LogIndexStore, ProducerStateStore {}
 
 export interface StoredObject {
   readonly key: string;

@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { DEFAULT_APPEND_TUNING, PartitionAppender } from '../log/append';
+import { DEFAULT_APPEND_TUNING } from '../log/append';
+import { RangeRepairer } from '../log/repair';
 import type { Topic } from '../model';
+import { parsePartitionLabel, partitionLabel } from '../model/partitions';
 import { collectObjects } from './collect';
 import { type CleanupDeps, type CleanupSummary, PassContext } from './context';
 import { finishDeletedTopics } from './deleted-topics';
@@ -24,13 +26,12 @@ const LEASE_MARGIN_MS = 60_000;
 export async function runCleanup(deps: CleanupDeps, options: CleanupOptions = {}): Promise<CleanupSummary> {
   const resolved = resolveCleanupOptions(options);
   const now = deps.now ?? Date.now;
-  const appender = new PartitionAppender(
+  const repairer = new RangeRepairer(
     deps.log,
-    { ...DEFAULT_APPEND_TUNING, repairAfterMs: resolved.repairAfterMs },
-    {},
+    { chainBatch: DEFAULT_APPEND_TUNING.chainBatch, repairAfterMs: resolved.repairAfterMs },
     now,
   );
-  const ctx = new PassContext(deps, resolved, appender, now);
+  const ctx = new PassContext(deps, resolved, repairer, now);
   const started = now();
   const owner = resolved.owner ?? randomBytes(8).toString('hex');
   const lease = await deps.log.acquireCleanupLease(
@@ -69,14 +70,13 @@ interface PartitionRef {
   readonly partition: number;
 }
 
-const cursorOf = (ref: PartitionRef) => `${ref.topic.name}/${ref.partition}`;
+/** The cursor stored in the lease: the label of the last partition a pass finished. */
+const cursorOf = (ref: PartitionRef) => partitionLabel(ref.topic.name, ref.partition);
 
 /** Orders partitions as the cursor does: by topic name (as TopicStore.list sorts), then number. */
 function compareToCursor(ref: PartitionRef, cursor: string): number {
-  const slash = cursor.lastIndexOf('/');
-  const name = cursor.slice(0, slash);
-  const partition = Number(cursor.slice(slash + 1));
-  return ref.topic.name.localeCompare(name) || ref.partition - partition;
+  const { topic, partition } = parsePartitionLabel(cursor);
+  return ref.topic.name.localeCompare(topic) || ref.partition - partition;
 }
 
 /** Visits partitions from just after the cursor, wrapping around, and moves the cursor past each one finished. */

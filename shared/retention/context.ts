@@ -1,5 +1,5 @@
-import type { PartitionAppender } from '../log/append';
 import type { SegmentStore, TopicStore } from '../log/ports';
+import type { RangeRepairer } from '../log/repair';
 import type { ResolvedCleanupOptions } from './options';
 import type { CleanupLogStore } from './ports';
 
@@ -83,7 +83,7 @@ export class PassContext {
   constructor(
     readonly deps: CleanupDeps,
     readonly options: ResolvedCleanupOptions,
-    readonly appender: PartitionAppender,
+    readonly repairer: RangeRepairer,
     readonly now: () => number,
   ) {
     this.deletesLeft = options.maxDeletes;

@@ -52,7 +52,7 @@ export async function cleanPartition(ctx: PassContext, topic: Topic, partition: 
   let head = await ctx.log.getHeadForCleanup(pid);
   if (!head || head.deleted) return true;
 
-  if (head.highWatermark < head.logEndOffset && (await ctx.appender.repairIfStalled(pid, head))) {
+  if (head.highWatermark < head.logEndOffset && (await ctx.repairer.repairIfStalled(pid, head))) {
     ctx.summary.rangesRepaired++;
     head = (await ctx.log.getHeadForCleanup(pid)) ?? head;
   }

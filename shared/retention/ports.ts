@@ -1,7 +1,7 @@
 /**
  * What cleanup needs of the log table beyond the log's own port: heads with their pending deletions
  * and merge checkpoints, producer items, object references, candidates for collection and the lease.
- * shared/store/log-store.ts implements it.
+ * shared/store/log-cleanup-store.ts implements it (shared/store/log-store.ts joins it to the log's).
  */
 import type { IndexEntry, LogStore, PartitionHead } from '../log/ports';
 
@@ -38,8 +38,8 @@ export interface ObjectReferences {
   readonly producers: ProducerRef[];
 }
 
-/** The log store as the cleanup uses it (shared/retention). */
-export interface CleanupLogStore extends LogStore {
+/** The cleanup's own reads and writes of the log table. */
+export interface LogCleanupStore {
   /** The head with the cleanup's own attributes. */
   getHeadForCleanup(pid: string): Promise<CleanupHead | undefined>;
   /** Records that entries ending at or below `below` may be deleted after a grace period from `at`. */
@@ -67,3 +67,6 @@ export interface CleanupLogStore extends LogStore {
   acquireCleanupLease(owner: string, now: number, until: number): Promise<{ cursor: string } | undefined>;
   releaseCleanupLease(owner: string, cursor: string): Promise<boolean>;
 }
+
+/** The log store as the cleanup uses it (shared/retention): the log's own port and the cleanup's. */
+export interface CleanupLogStore extends LogStore, LogCleanupStore {}

@@ -1,13 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import {
-  type AttributeValue,
-  DeleteItemCommand,
-  type DynamoDBClient,
-  GetItemCommand,
-  PutItemCommand,
-  QueryCommand,
-  UpdateItemCommand,
-} from '@aws-sdk/client-dynamodb';
+import type { AttributeValue, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SluiceError } from '../errors';
 import type {
   AssignorName,
@@ -25,7 +17,7 @@ import type {
 } from '../groups/store';
 import { RESET_OWNER } from '../groups/store';
 import { partitionKey } from '../model/partitions';
-import { isConditionalCheckFailed, translateAwsError } from './errors';
+import { DynamoTable, type Expression, type Item } from './dynamo-table';
 
 /**
  * The groups table in DynamoDB (partition key `group`, sort key `sk`, both strings):
@@ -82,41 +74,27 @@ function offsetSk(tp: TopicPartition): string {
 }
 
 export class DynamoGroupStore implements GroupStore {
-  constructor(
-    private readonly dynamo: DynamoDBClient,
-    private readonly tableName: string,
-  ) {}
+  private readonly table: DynamoTable;
 
-  private key(group: string, sk: string): Record<string, AttributeValue> {
+  constructor(dynamo: DynamoDBClient, tableName: string) {
+    this.table = new DynamoTable(dynamo, tableName);
+  }
+
+  private key(group: string, sk: string): Item {
     return { group: S(group), sk: S(sk) };
   }
 
-  private async send<T>(operation: string, run: () => Promise<T>): Promise<T> {
-    try {
-      return await run();
-    } catch (err) {
-      return translateAwsError(err, `DynamoDB ${operation}`);
-    }
+  private getItem(group: string, sk: string): Promise<Item | undefined> {
+    return this.table.get('GetItem', this.key(group, sk));
   }
 
-  /** Runs a conditional write: true if it held, false if its condition failed. */
-  private async conditional(operation: string, run: () => Promise<unknown>): Promise<boolean> {
-    try {
-      await run();
-      return true;
-    } catch (err) {
-      if (isConditionalCheckFailed(err)) return false;
-      return translateAwsError(err, `DynamoDB ${operation}`);
-    }
-  }
-
-  private async getItem(group: string, sk: string): Promise<Record<string, AttributeValue> | undefined> {
-    const out = await this.send('GetItem', () =>
-      this.dynamo.send(
-        new GetItemCommand({ TableName: this.tableName, Key: this.key(group, sk), ConsistentRead: true }),
-      ),
-    );
-    return out.Item;
+  /**
+   * Whether a write whose condition failed was our own after all: the SDK retried a write that had
+   * succeeded (its response was lost), and the item carries the id this write gave it.
+   */
+  private async carriesWrite(group: string, sk: string, attribute: string, id: string): Promise<boolean> {
+    const current = await this.getItem(group, sk);
+    return current?.[attribute]?.S === id;
   }
 
   async getMeta(group: string): Promise<GroupMeta | undefined> {
@@ -138,54 +116,22 @@ export class DynamoGroupStore implements GroupStore {
         { details: { field: 'group' } },
       );
     }
-    const ok = await this.conditional('PutItem meta', () =>
-      this.dynamo.send(
-        new PutItemCommand({
-          TableName: this.tableName,
-          Item: item,
-          // Optimistic concurrency: the item is still the version this write was computed from.
-          ConditionExpression: expectedVersion === 0 ? 'attribute_not_exists(#v)' : '#v = :v',
-          ExpressionAttributeNames: { '#v': 'version' },
-          ...(expectedVersion === 0 ? {} : { ExpressionAttributeValues: { ':v': N(expectedVersion) } }),
-        }),
-      ),
-    );
-    if (ok) return true;
-    // The SDK may have retried a write that had succeeded: then the item carries our writeId.
-    const current = await this.getItem(meta.group, META);
-    return current?.writeId?.S === writeId;
+    const ok = await this.table.put('PutItem meta', item, {
+      // Optimistic concurrency: the item is still the version this write was computed from.
+      condition: expectedVersion === 0 ? 'attribute_not_exists(#v)' : '#v = :v',
+      names: { '#v': 'version' },
+      values: expectedVersion === 0 ? {} : { ':v': N(expectedVersion) },
+    });
+    return ok || this.carriesWrite(meta.group, META, 'writeId', writeId);
   }
 
   async touchMember(group: string, memberId: string, request: TouchRequest): Promise<GroupMeta | undefined> {
-    try {
-      const out = await this.dynamo.send(
-        new UpdateItemCommand({
-          TableName: this.tableName,
-          Key: this.key(group, META),
-          UpdateExpression: 'SET #s.#m.dl = :now + #s.#m.st, #v = #v + :one',
-          // Holds only for a reconciled member listing exactly its partitions, at the current generation,
-          // whose session has not ended; anything else takes the read-modify-write path.
-          ConditionExpression: '#gen = :gen AND #s.#m.sk = :key AND #s.#m.dl >= :now',
-          ExpressionAttributeNames: {
-            '#s': 'sessions',
-            '#m': memberId,
-            '#v': 'version',
-            '#gen': 'generation',
-          },
-          ExpressionAttributeValues: {
-            ':now': N(request.now),
-            ':one': N(1),
-            ':gen': N(request.generation),
-            ':key': S(request.steadyKey),
-          },
-          ReturnValues: 'ALL_NEW',
-        }),
-      );
-      return out.Attributes === undefined ? undefined : decodeMeta(group, out.Attributes);
-    } catch (err) {
-      if (isConditionalCheckFailed(err)) return undefined;
-      return translateAwsError(err, 'DynamoDB UpdateItem meta (heartbeat)');
-    }
+    return this.extendSession(group, 'UpdateItem meta (heartbeat)', 'sessions', memberId, {
+      // Holds only for a reconciled member listing exactly its partitions, at the current generation,
+      // whose session has not ended; anything else takes the read-modify-write path.
+      condition: '#gen = :gen AND #s.#m.sk = :key AND #s.#m.dl >= :now',
+      values: { ':now': N(request.now), ':gen': N(request.generation), ':key': S(request.steadyKey) },
+    });
   }
 
   async touchClassicMember(
@@ -193,37 +139,43 @@ export class DynamoGroupStore implements GroupStore {
     memberId: string,
     request: { generation: number; now: number },
   ): Promise<GroupMeta | undefined> {
-    try {
-      const out = await this.dynamo.send(
-        new UpdateItemCommand({
-          TableName: this.tableName,
-          Key: this.key(group, META),
-          UpdateExpression: 'SET #cs.#m.dl = :now + #cs.#m.st, #v = #v + :one',
-          // Holds only while nothing about the group needs deciding: the member's generation is the
-          // group's, no rebalance is being prepared, and its session is still running.
-          ConditionExpression: '#gen = :gen AND #cst IN (:stable, :completing) AND #cs.#m.dl >= :now',
-          ExpressionAttributeNames: {
-            '#cs': 'csessions',
-            '#m': memberId,
-            '#v': 'version',
-            '#gen': 'generation',
-            '#cst': 'cstate',
-          },
-          ExpressionAttributeValues: {
-            ':now': N(request.now),
-            ':one': N(1),
-            ':gen': N(request.generation),
-            ':stable': S('Stable'),
-            ':completing': S('CompletingRebalance'),
-          },
-          ReturnValues: 'ALL_NEW',
-        }),
-      );
-      return out.Attributes === undefined ? undefined : decodeMeta(group, out.Attributes);
-    } catch (err) {
-      if (isConditionalCheckFailed(err)) return undefined;
-      return translateAwsError(err, 'DynamoDB UpdateItem meta (classic heartbeat)');
-    }
+    return this.extendSession(group, 'UpdateItem meta (classic heartbeat)', 'csessions', memberId, {
+      // Holds only while nothing about the group needs deciding: the member's generation is the
+      // group's, no rebalance is being prepared, and its session is still running.
+      condition: '#gen = :gen AND #cst IN (:stable, :completing) AND #s.#m.dl >= :now',
+      names: { '#cst': 'cstate' },
+      values: {
+        ':now': N(request.now),
+        ':gen': N(request.generation),
+        ':stable': S('Stable'),
+        ':completing': S('CompletingRebalance'),
+      },
+    });
+  }
+
+  /**
+   * The steady heartbeat: one update that moves a member's session deadline (in the `sessions` map
+   * given) and bumps the version, if `expression.condition` holds; the group after, else undefined.
+   */
+  private async extendSession(
+    group: string,
+    operation: string,
+    sessions: 'sessions' | 'csessions',
+    memberId: string,
+    expression: Expression,
+  ): Promise<GroupMeta | undefined> {
+    const item = await this.table.update(
+      operation,
+      this.key(group, META),
+      'SET #s.#m.dl = :now + #s.#m.st, #v = #v + :one',
+      {
+        condition: expression.condition,
+        names: { '#s': sessions, '#m': memberId, '#v': 'version', '#gen': 'generation', ...expression.names },
+        values: { ...expression.values, ':one': N(1) },
+        returnValues: 'ALL_NEW',
+      },
+    );
+    return item === undefined ? undefined : decodeMeta(group, item);
   }
 
   async getOffset(group: string, tp: TopicPartition): Promise<OffsetRecord | undefined> {
@@ -237,29 +189,15 @@ export class DynamoGroupStore implements GroupStore {
     return items.map(decodeOffset);
   }
 
-  private async query(group: string, prefix?: string): Promise<Record<string, AttributeValue>[]> {
-    const items: Record<string, AttributeValue>[] = [];
-    let start: Record<string, AttributeValue> | undefined;
-    do {
-      const out = await this.send('Query', () =>
-        this.dynamo.send(
-          new QueryCommand({
-            TableName: this.tableName,
-            KeyConditionExpression: prefix === undefined ? '#g = :g' : '#g = :g AND begins_with(sk, :prefix)',
-            ExpressionAttributeNames: { '#g': 'group' },
-            ExpressionAttributeValues: {
-              ':g': S(group),
-              ...(prefix === undefined ? {} : { ':prefix': S(prefix) }),
-            },
-            ConsistentRead: true,
-            ExclusiveStartKey: start,
-          }),
-        ),
-      );
-      items.push(...(out.Items ?? []));
-      start = out.LastEvaluatedKey;
-    } while (start !== undefined);
-    return items;
+  private query(group: string, prefix?: string): Promise<Item[]> {
+    return this.table.queryAll('Query', {
+      KeyConditionExpression: prefix === undefined ? '#g = :g' : '#g = :g AND begins_with(sk, :prefix)',
+      ExpressionAttributeNames: { '#g': 'group' },
+      ExpressionAttributeValues: {
+        ':g': S(group),
+        ...(prefix === undefined ? {} : { ':prefix': S(prefix) }),
+      },
+    });
   }
 
   async claimPartition(
@@ -268,134 +206,110 @@ export class DynamoGroupStore implements GroupStore {
     owner: string,
     generation: number,
   ): Promise<boolean> {
-    return this.conditional('UpdateItem offset (claim)', () =>
-      this.dynamo.send(
-        new UpdateItemCommand({
-          TableName: this.tableName,
-          Key: this.key(group, offsetSk(tp)),
-          UpdateExpression: 'SET #owner = :owner, claimGen = :gen, #topic = :topic, #partition = :partition',
-          // Claims only move forward in generation; repeating this very claim is harmless.
-          ConditionExpression:
-            'attribute_not_exists(claimGen) OR claimGen < :gen OR (claimGen = :gen AND #owner = :owner)',
-          ExpressionAttributeNames: { '#owner': 'owner', '#topic': 'topic', '#partition': 'partition' },
-          ExpressionAttributeValues: {
-            ':owner': S(owner),
-            ':gen': N(generation),
-            ':topic': S(tp.topic),
-            ':partition': N(tp.partition),
-          },
-        }),
-      ),
+    const claimed = await this.table.update(
+      'UpdateItem offset (claim)',
+      this.key(group, offsetSk(tp)),
+      'SET #owner = :owner, claimGen = :gen, #topic = :topic, #partition = :partition',
+      {
+        // Claims only move forward in generation; repeating this very claim is harmless.
+        condition:
+          'attribute_not_exists(claimGen) OR claimGen < :gen OR (claimGen = :gen AND #owner = :owner)',
+        names: { '#owner': 'owner', '#topic': 'topic', '#partition': 'partition' },
+        values: {
+          ':owner': S(owner),
+          ':gen': N(generation),
+          ':topic': S(tp.topic),
+          ':partition': N(tp.partition),
+        },
+      },
     );
+    return claimed !== undefined;
   }
 
   async commitOffset(group: string, tp: TopicPartition, write: CommitWrite): Promise<boolean> {
     const commitId = randomUUID();
-    const ok = await this.conditional('UpdateItem offset (commit)', () =>
-      this.dynamo.send(
-        new UpdateItemCommand({
-          TableName: this.tableName,
-          Key: this.key(group, offsetSk(tp)),
-          UpdateExpression:
-            write.metadata === null
-              ? 'SET #offset = :offset, topicId = :tid, committedAt = :at, commitId = :cid REMOVE #metadata'
-              : 'SET #offset = :offset, topicId = :tid, committedAt = :at, commitId = :cid, #metadata = :metadata',
-          // The fence: the partition's last claim is the committer's own, at the generation it was granted.
-          ConditionExpression: '#owner = :owner AND claimGen = :gen',
-          ExpressionAttributeNames: { '#owner': 'owner', '#offset': 'offset', '#metadata': 'metadata' },
-          ExpressionAttributeValues: {
-            ':owner': S(write.owner),
-            ':gen': N(write.claimGeneration),
-            ':offset': N(write.offset),
-            ':tid': S(write.topicId),
-            ':at': N(write.committedAt),
-            ':cid': S(commitId),
-            ...(write.metadata === null ? {} : { ':metadata': S(write.metadata) }),
-          },
-        }),
-      ),
+    const committed = await this.table.update(
+      'UpdateItem offset (commit)',
+      this.key(group, offsetSk(tp)),
+      write.metadata === null
+        ? 'SET #offset = :offset, topicId = :tid, committedAt = :at, commitId = :cid REMOVE #metadata'
+        : 'SET #offset = :offset, topicId = :tid, committedAt = :at, commitId = :cid, #metadata = :metadata',
+      {
+        // The fence: the partition's last claim is the committer's own, at the generation it was granted.
+        condition: '#owner = :owner AND claimGen = :gen',
+        names: { '#owner': 'owner', '#offset': 'offset', '#metadata': 'metadata' },
+        values: {
+          ':owner': S(write.owner),
+          ':gen': N(write.claimGeneration),
+          ':offset': N(write.offset),
+          ':tid': S(write.topicId),
+          ':at': N(write.committedAt),
+          ':cid': S(commitId),
+          ...(write.metadata === null ? {} : { ':metadata': S(write.metadata) }),
+        },
+      },
     );
-    if (ok) return true;
-    const current = await this.getItem(group, offsetSk(tp));
-    return current?.commitId?.S === commitId;
+    return committed !== undefined || this.carriesWrite(group, offsetSk(tp), 'commitId', commitId);
   }
 
   async resetOffset(group: string, tp: TopicPartition, write: ResetWrite): Promise<boolean> {
     const commitId = randomUUID();
     const metadata = write.metadata ?? null;
-    const ok = await this.conditional('UpdateItem offset (reset)', () =>
-      this.dynamo.send(
-        new UpdateItemCommand({
-          TableName: this.tableName,
-          Key: this.key(group, offsetSk(tp)),
-          // Taking the claim too fences any zombie that still held it.
-          UpdateExpression:
-            'SET #offset = :offset, topicId = :tid, committedAt = :at, commitId = :cid, #owner = :owner, claimGen = :gen, #topic = :topic, #partition = :partition' +
-            (metadata === null ? ' REMOVE #metadata' : ', #metadata = :metadata'),
-          ConditionExpression: 'attribute_not_exists(claimGen) OR claimGen <= :gen',
-          ExpressionAttributeNames: {
-            '#owner': 'owner',
-            '#offset': 'offset',
-            '#metadata': 'metadata',
-            '#topic': 'topic',
-            '#partition': 'partition',
-          },
-          ExpressionAttributeValues: {
-            ':owner': S(RESET_OWNER),
-            ':gen': N(write.generation),
-            ':offset': N(write.offset),
-            ':tid': S(write.topicId),
-            ':at': N(write.committedAt),
-            ':cid': S(commitId),
-            ':topic': S(tp.topic),
-            ':partition': N(tp.partition),
-            ...(metadata === null ? {} : { ':metadata': S(metadata) }),
-          },
-        }),
-      ),
+    const reset = await this.table.update(
+      'UpdateItem offset (reset)',
+      this.key(group, offsetSk(tp)),
+      // Taking the claim too fences any zombie that still held it.
+      'SET #offset = :offset, topicId = :tid, committedAt = :at, commitId = :cid, #owner = :owner, claimGen = :gen, #topic = :topic, #partition = :partition' +
+        (metadata === null ? ' REMOVE #metadata' : ', #metadata = :metadata'),
+      {
+        condition: 'attribute_not_exists(claimGen) OR claimGen <= :gen',
+        names: {
+          '#owner': 'owner',
+          '#offset': 'offset',
+          '#metadata': 'metadata',
+          '#topic': 'topic',
+          '#partition': 'partition',
+        },
+        values: {
+          ':owner': S(RESET_OWNER),
+          ':gen': N(write.generation),
+          ':offset': N(write.offset),
+          ':tid': S(write.topicId),
+          ':at': N(write.committedAt),
+          ':cid': S(commitId),
+          ':topic': S(tp.topic),
+          ':partition': N(tp.partition),
+          ...(metadata === null ? {} : { ':metadata': S(metadata) }),
+        },
+      },
     );
-    if (ok) return true;
-    const current = await this.getItem(group, offsetSk(tp));
-    return current?.commitId?.S === commitId;
+    return reset !== undefined || this.carriesWrite(group, offsetSk(tp), 'commitId', commitId);
   }
 
-  async deleteOffset(group: string, tp: TopicPartition, generation: number): Promise<boolean> {
-    return this.conditional('DeleteItem offset', () =>
-      this.dynamo.send(
-        new DeleteItemCommand({
-          TableName: this.tableName,
-          Key: this.key(group, offsetSk(tp)),
-          ConditionExpression: 'attribute_not_exists(claimGen) OR claimGen <= :gen',
-          ExpressionAttributeValues: { ':gen': N(generation) },
-        }),
-      ),
-    );
+  deleteOffset(group: string, tp: TopicPartition, generation: number): Promise<boolean> {
+    return this.table.delete('DeleteItem offset', this.key(group, offsetSk(tp)), {
+      condition: 'attribute_not_exists(claimGen) OR claimGen <= :gen',
+      values: { ':gen': N(generation) },
+    });
   }
 
+  /** The registry holds each group at its newest generation: older writes change nothing. */
   async registerGroup(group: string, generation: number): Promise<void> {
-    await this.conditional('PutItem registry', () =>
-      this.dynamo.send(
-        new PutItemCommand({
-          TableName: this.tableName,
-          Item: { ...this.key(REGISTRY, group), generation: N(generation) },
-          ConditionExpression: 'attribute_not_exists(generation) OR generation <= :gen',
-          ExpressionAttributeValues: { ':gen': N(generation) },
-        }),
-      ),
+    await this.table.put(
+      'PutItem registry',
+      { ...this.key(REGISTRY, group), generation: N(generation) },
+      {
+        condition: 'attribute_not_exists(generation) OR generation <= :gen',
+        values: { ':gen': N(generation) },
+      },
     );
   }
 
   async unregisterGroup(group: string, generation: number): Promise<void> {
-    await this.conditional('DeleteItem registry', () =>
-      this.dynamo.send(
-        new DeleteItemCommand({
-          TableName: this.tableName,
-          Key: this.key(REGISTRY, group),
-          ConditionExpression: 'generation <= :gen',
-          ExpressionAttributeValues: { ':gen': N(generation) },
-        }),
-      ),
-    );
+    await this.table.delete('DeleteItem registry', this.key(REGISTRY, group), {
+      condition: 'generation <= :gen',
+      values: { ':gen': N(generation) },
+    });
   }
 
   async listRegisteredGroups(): Promise<string[]> {

@@ -1,13 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import {
-  type AttributeValue,
-  type DynamoDBClient,
-  GetItemCommand,
-  UpdateItemCommand,
-} from '@aws-sdk/client-dynamodb';
+import type { AttributeValue, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SluiceError } from '../errors';
 import { KAFKA_PRODUCER_ID_BASE, KAFKA_PRODUCER_ID_LIMIT, type ProducerIdStore } from '../producers/ports';
-import { isConditionalCheckFailed, translateAwsError } from './errors';
+import { DynamoTable, type Item } from './dynamo-table';
 
 /**
  * Producer ids in the groups table, under the partition key `#producers` (no group name has '#'):
@@ -25,52 +20,39 @@ const S = (value: string): AttributeValue => ({ S: value });
 const N = (value: number): AttributeValue => ({ N: String(value) });
 
 export class DynamoProducerIdStore implements ProducerIdStore {
-  constructor(
-    private readonly dynamo: DynamoDBClient,
-    private readonly tableName: string,
-  ) {}
+  private readonly table: DynamoTable;
 
-  private key(sk: string): Record<string, AttributeValue> {
+  constructor(dynamo: DynamoDBClient, tableName: string) {
+    this.table = new DynamoTable(dynamo, tableName);
+  }
+
+  private key(sk: string): Item {
     return { group: S(PRODUCERS), sk: S(sk) };
   }
 
   async allocateBlock(count: number): Promise<number> {
-    let out: { Attributes?: Record<string, AttributeValue> };
-    try {
-      out = await this.dynamo.send(
-        new UpdateItemCommand({
-          TableName: this.tableName,
-          Key: this.key('counter'),
-          // The first block starts at the base of the Kafka range (2^48), disjoint from the SDK's ids.
-          UpdateExpression: 'SET #next = if_not_exists(#next, :base) + :count',
-          ExpressionAttributeNames: { '#next': 'next' },
-          ExpressionAttributeValues: { ':base': N(KAFKA_PRODUCER_ID_BASE), ':count': N(count) },
-          ReturnValues: 'UPDATED_NEW',
-        }),
-      );
-    } catch (err) {
-      return translateAwsError(err, 'DynamoDB UpdateItem producer id counter');
-    }
+    const out = await this.table.update(
+      'UpdateItem producer id counter',
+      this.key('counter'),
+      // The first block starts at the base of the Kafka range (2^48), disjoint from the SDK's ids.
+      'SET #next = if_not_exists(#next, :base) + :count',
+      {
+        names: { '#next': 'next' },
+        values: { ':base': N(KAFKA_PRODUCER_ID_BASE), ':count': N(count) },
+        returnValues: 'UPDATED_NEW',
+      },
+    );
     // A lost response retried by the SDK reserves a second block; the first is never used: harmless.
-    const next = Number(out.Attributes?.next?.N);
+    const next = Number(out?.next?.N);
     if (!Number.isSafeInteger(next) || next > KAFKA_PRODUCER_ID_LIMIT) {
-      throw new SluiceError(
-        'UNKNOWN_SERVER_ERROR',
-        `the producer id counter is at ${out.Attributes?.next?.N}`,
-      );
+      throw new SluiceError('UNKNOWN_SERVER_ERROR', `the producer id counter is at ${out?.next?.N}`);
     }
     return next - count;
   }
 
   async allocatedUpTo(): Promise<number> {
-    try {
-      const out = await this.dynamo.send(
-        new GetItemCommand({ TableName: this.tableName, Key: this.key('counter'), ConsistentRead: true }),
-      );
-      return Number(out.Item?.next?.N ?? KAFKA_PRODUCER_ID_BASE);
-    } catch (err) {
-      return translateAwsError(err, 'DynamoDB GetItem producer id counter');
-    }
+    const item = await this.table.get('GetItem producer id counter', this.key('counter'));
+    return Number(item?.next?.N ?? KAFKA_PRODUCER_ID_BASE);
   }
 
   async bumpEpoch(
@@ -80,27 +62,20 @@ export class DynamoProducerIdStore implements ProducerIdStore {
   ): Promise<{ ok: true } | { ok: false; current: number }> {
     const writeId = randomUUID();
     const sk = `epoch#${producerId}`;
-    try {
-      await this.dynamo.send(
-        new UpdateItemCommand({
-          TableName: this.tableName,
-          Key: this.key(sk),
-          UpdateExpression: 'SET epoch = :next, writeId = :wid',
-          // Only the incarnation that holds the current epoch moves it on; a producer never bumped is at 0.
-          ConditionExpression:
-            expected === 0 ? 'attribute_not_exists(epoch) OR epoch = :expected' : 'epoch = :expected',
-          ExpressionAttributeValues: { ':next': N(next), ':wid': S(writeId), ':expected': N(expected) },
-        }),
-      );
-      return { ok: true };
-    } catch (err) {
-      if (!isConditionalCheckFailed(err)) return translateAwsError(err, 'DynamoDB UpdateItem producer epoch');
-    }
-    const out = await this.dynamo
-      .send(new GetItemCommand({ TableName: this.tableName, Key: this.key(sk), ConsistentRead: true }))
-      .catch((err) => translateAwsError(err, 'DynamoDB GetItem producer epoch'));
+    const bumped = await this.table.update(
+      'UpdateItem producer epoch',
+      this.key(sk),
+      'SET epoch = :next, writeId = :wid',
+      {
+        // Only the incarnation that holds the current epoch moves it on; a producer never bumped is at 0.
+        condition: expected === 0 ? 'attribute_not_exists(epoch) OR epoch = :expected' : 'epoch = :expected',
+        values: { ':next': N(next), ':wid': S(writeId), ':expected': N(expected) },
+      },
+    );
+    if (bumped !== undefined) return { ok: true };
+    const item = await this.table.get('GetItem producer epoch', this.key(sk));
     // Our own write, whose response was lost and whose SDK retry then failed the condition.
-    if (out.Item?.writeId?.S === writeId) return { ok: true };
-    return { ok: false, current: Number(out.Item?.epoch?.N ?? 0) };
+    if (item?.writeId?.S === writeId) return { ok: true };
+    return { ok: false, current: Number(item?.epoch?.N ?? 0) };
   }
 }

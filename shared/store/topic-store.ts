@@ -1,35 +1,30 @@
-import {
-  type AttributeValue,
-  DeleteItemCommand,
-  type DynamoDBClient,
-  GetItemCommand,
-  PutItemCommand,
-  ScanCommand,
-  UpdateItemCommand,
-} from '@aws-sdk/client-dynamodb';
+import type { AttributeValue, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SluiceError } from '../errors';
 import type { TopicStore } from '../log/ports';
 import type { Topic } from '../model/topic';
-import { isConditionalCheckFailed, translateAwsError } from './errors';
+import { DynamoTable, type Item } from './dynamo-table';
 
 export type { TopicStore };
 
 /** Deleted topics leave a tombstone (under a name no topic can have) until cleanup removes their data. */
 const TOMBSTONE_PREFIX = '#deleted#';
 
-function toItem(topic: Topic, name = topic.name): Record<string, AttributeValue> {
+const nameKey = (name: string): Item => ({ name: { S: name } });
+const nullable = (n: number | null): AttributeValue => (n === null ? { NULL: true } : { N: String(n) });
+
+function toItem(topic: Topic, name = topic.name): Item {
   return {
     name: { S: name },
     topicName: { S: topic.name },
     topicId: { S: topic.topicId },
     partitionCount: { N: String(topic.partitionCount) },
-    retentionMs: topic.retentionMs === null ? { NULL: true } : { N: String(topic.retentionMs) },
-    retentionBytes: topic.retentionBytes === null ? { NULL: true } : { N: String(topic.retentionBytes) },
+    retentionMs: nullable(topic.retentionMs),
+    retentionBytes: nullable(topic.retentionBytes),
     createdAt: { N: String(topic.createdAt) },
   };
 }
 
-function fromItem(item: Record<string, AttributeValue>): Topic {
+function fromItem(item: Item): Topic {
   const num = (v: AttributeValue | undefined) => (v?.N === undefined ? null : Number(v.N));
   return {
     name: item.topicName?.S ?? item.name!.S!,
@@ -42,57 +37,32 @@ function fromItem(item: Record<string, AttributeValue>): Topic {
 }
 
 export class DynamoTopicStore implements TopicStore {
-  constructor(
-    private readonly dynamo: DynamoDBClient,
-    private readonly table: string,
-  ) {}
+  private readonly table: DynamoTable;
+
+  constructor(dynamo: DynamoDBClient, table: string) {
+    this.table = new DynamoTable(dynamo, table);
+  }
 
   async create(topic: Topic): Promise<void> {
-    try {
-      await this.dynamo.send(
-        new PutItemCommand({
-          TableName: this.table,
-          Item: toItem(topic),
-          ConditionExpression: 'attribute_not_exists(#name)',
-          ExpressionAttributeNames: { '#name': 'name' },
-        }),
-      );
-    } catch (err) {
-      if (isConditionalCheckFailed(err)) {
-        // A lost response on our own successful put looks the same: the topicId tells them apart.
-        const existing = await this.get(topic.name);
-        if (existing?.topicId === topic.topicId) return;
-        throw new SluiceError('TOPIC_ALREADY_EXISTS', `Topic '${topic.name}' already exists`);
-      }
-      translateAwsError(err, 'DynamoDB PutItem topics');
-    }
+    const created = await this.table.put('PutItem topics', toItem(topic), {
+      condition: 'attribute_not_exists(#name)',
+      names: { '#name': 'name' },
+    });
+    if (created) return;
+    // A lost response on our own successful put looks the same: the topicId tells them apart.
+    const existing = await this.get(topic.name);
+    if (existing?.topicId === topic.topicId) return;
+    throw new SluiceError('TOPIC_ALREADY_EXISTS', `Topic '${topic.name}' already exists`);
   }
 
   async get(name: string): Promise<Topic | undefined> {
-    try {
-      const result = await this.dynamo.send(
-        new GetItemCommand({ TableName: this.table, Key: { name: { S: name } }, ConsistentRead: true }),
-      );
-      return result.Item ? fromItem(result.Item) : undefined;
-    } catch (err) {
-      translateAwsError(err, 'DynamoDB GetItem topics');
-    }
+    const item = await this.table.get('GetItem topics', nameKey(name));
+    return item ? fromItem(item) : undefined;
   }
 
-  private async scanAll(): Promise<Record<string, AttributeValue>[]> {
-    const items: Record<string, AttributeValue>[] = [];
-    let startKey: Record<string, AttributeValue> | undefined;
-    do {
-      try {
-        const page = await this.dynamo.send(
-          new ScanCommand({ TableName: this.table, ConsistentRead: true, ExclusiveStartKey: startKey }),
-        );
-        items.push(...(page.Items ?? []));
-        startKey = page.LastEvaluatedKey;
-      } catch (err) {
-        translateAwsError(err, 'DynamoDB Scan topics');
-      }
-    } while (startKey);
+  private async scanAll(): Promise<Item[]> {
+    const items: Item[] = [];
+    for await (const page of this.table.scan('Scan topics')) items.push(...page);
     return items;
   }
 
@@ -107,42 +77,21 @@ export class DynamoTopicStore implements TopicStore {
   async delete(name: string): Promise<Topic | undefined> {
     const topic = await this.get(name);
     if (!topic) return undefined;
-    try {
-      // The tombstone first: if we die between the two writes, cleanup still finds the data.
-      await this.dynamo.send(
-        new PutItemCommand({ TableName: this.table, Item: toItem(topic, TOMBSTONE_PREFIX + topic.topicId) }),
-      );
-      await this.dynamo.send(
-        new DeleteItemCommand({
-          TableName: this.table,
-          Key: { name: { S: name } },
-          ConditionExpression: 'topicId = :id',
-          ExpressionAttributeValues: { ':id': { S: topic.topicId } },
-        }),
-      );
-      return topic;
-    } catch (err) {
-      if (isConditionalCheckFailed(err)) return undefined;
-      translateAwsError(err, 'DynamoDB DeleteItem topics');
-    }
+    // The tombstone first: if we die between the two writes, cleanup still finds the data.
+    await this.table.put('PutItem topics tombstone', toItem(topic, TOMBSTONE_PREFIX + topic.topicId));
+    const deleted = await this.table.delete('DeleteItem topics', nameKey(name), {
+      condition: 'topicId = :id',
+      values: { ':id': { S: topic.topicId } },
+    });
+    return deleted ? topic : undefined;
   }
 
   async setPartitionCount(name: string, from: number, to: number): Promise<boolean> {
-    try {
-      await this.dynamo.send(
-        new UpdateItemCommand({
-          TableName: this.table,
-          Key: { name: { S: name } },
-          UpdateExpression: 'SET partitionCount = :to',
-          ConditionExpression: 'partitionCount = :from',
-          ExpressionAttributeValues: { ':from': { N: String(from) }, ':to': { N: String(to) } },
-        }),
-      );
-      return true;
-    } catch (err) {
-      if (isConditionalCheckFailed(err)) return false;
-      translateAwsError(err, 'DynamoDB UpdateItem topics');
-    }
+    const updated = await this.table.update('UpdateItem topics', nameKey(name), 'SET partitionCount = :to', {
+      condition: 'partitionCount = :from',
+      values: { ':from': { N: String(from) }, ':to': { N: String(to) } },
+    });
+    return updated !== undefined;
   }
 
   async setRetention(
@@ -150,26 +99,20 @@ export class DynamoTopicStore implements TopicStore {
     topicId: string,
     retention: { retentionMs: number | null; retentionBytes: number | null },
   ): Promise<boolean> {
-    const value = (n: number | null): AttributeValue => (n === null ? { NULL: true } : { N: String(n) });
-    try {
-      await this.dynamo.send(
-        new UpdateItemCommand({
-          TableName: this.table,
-          Key: { name: { S: name } },
-          UpdateExpression: 'SET retentionMs = :ms, retentionBytes = :bytes',
-          ConditionExpression: 'topicId = :id',
-          ExpressionAttributeValues: {
-            ':id': { S: topicId },
-            ':ms': value(retention.retentionMs),
-            ':bytes': value(retention.retentionBytes),
-          },
-        }),
-      );
-      return true;
-    } catch (err) {
-      if (isConditionalCheckFailed(err)) return false;
-      translateAwsError(err, 'DynamoDB UpdateItem topics');
-    }
+    const updated = await this.table.update(
+      'UpdateItem topics',
+      nameKey(name),
+      'SET retentionMs = :ms, retentionBytes = :bytes',
+      {
+        condition: 'topicId = :id',
+        values: {
+          ':id': { S: topicId },
+          ':ms': nullable(retention.retentionMs),
+          ':bytes': nullable(retention.retentionBytes),
+        },
+      },
+    );
+    return updated !== undefined;
   }
 
   async listTombstones(): Promise<Topic[]> {
@@ -178,12 +121,6 @@ export class DynamoTopicStore implements TopicStore {
   }
 
   async deleteTombstone(topicId: string): Promise<void> {
-    try {
-      await this.dynamo.send(
-        new DeleteItemCommand({ TableName: this.table, Key: { name: { S: TOMBSTONE_PREFIX + topicId } } }),
-      );
-    } catch (err) {
-      translateAwsError(err, 'DynamoDB DeleteItem topics');
-    }
+    await this.table.delete('DeleteItem topics', nameKey(TOMBSTONE_PREFIX + topicId));
   }
 }

@@ -1,13 +1,15 @@
-import { batchSpans, decodeRecordBatches } from '../../codec/record-batch';
+import { decodeRecordBatches } from '../../codec/record-batch';
 import { SluiceError } from '../../errors';
 import type { LogService } from '../../log/log-service';
 import type { FetchPartitionResult, FetchRequest } from '../../model';
-import { countRecords, takeBatches } from '../batches';
+import { partitionLabel } from '../../model/partitions';
+import { countRecords } from '../batches';
 import {
   decodeFetchRequest,
   encodeFetchResponse,
   FRAME_CONTENT_TYPE,
-  fetchResponseOverhead,
+  fitFetchResponse,
+  trimFetchResult,
 } from '../framing';
 import { type ApiRequest, binary, json, RECORD_BATCH_TYPE } from '../http';
 import { API_LIMITS } from '../limits';
@@ -72,19 +74,6 @@ async function fetchOne(
   return result;
 }
 
-/** Cuts a result's records to `budget` bytes at a batch boundary; nextOffset follows the cut. */
-function trim(
-  result: FetchPartitionResult,
-  offset: number,
-  budget: number,
-  keepFirst: boolean,
-): FetchPartitionResult {
-  const records = takeBatches(result.records, budget, keepFirst);
-  if (records === result.records) return result;
-  const last = batchSpans(records).at(-1);
-  return { ...result, records, nextOffset: Math.max(offset, last?.nextOffset ?? offset) };
-}
-
 /** Binary fetch: the stored batches as they are, base offsets stamped, cut to maxBytes at a batch boundary. */
 export const fetchBatches: Operation = async (req, { log }) => {
   const topic = topicParam(req);
@@ -96,7 +85,8 @@ export const fetchBatches: Operation = async (req, { log }) => {
     RECORD_BATCH_TYPE,
     `GET /v1/topics/${encodeURIComponent(topic)}/partitions/${partition}/records`,
   );
-  const result = trim(await fetchOne(log, topic, partition, offset, limits), offset, limits.maxBytes, true);
+  const fetched = await fetchOne(log, topic, partition, offset, limits);
+  const result = trimFetchResult(fetched, offset, limits.maxBytes, true);
   return binary(200, result.records, RECORD_BATCH_TYPE, {
     headers: {
       'x-high-watermark': String(result.highWatermark),
@@ -175,7 +165,7 @@ function validateFetchRequest(req: FetchRequest): Required<Pick<FetchRequest, 'm
     validateTopicName(p.topic, `partitions[${i}].topic`);
     jsonInt(`partitions[${i}].partition`, p.partition, { max: API_LIMITS.maxPartitionNumber });
     if (p.maxBytes !== undefined) jsonInt(`partitions[${i}].maxBytes`, p.maxBytes, MAX_BYTES);
-    const id = `${p.topic}/${p.partition}`;
+    const id = partitionLabel(p.topic, p.partition);
     if (seen.has(id))
       throw invalid(`partitions[${i}] repeats ${id}; ask for each partition once per request`);
     seen.add(id);
@@ -194,18 +184,7 @@ export const fetch: Operation = async (req, { log }) => {
   checkBodySize(req);
   const request = validateFetchRequest(decodeFetchRequest(req.body));
   requireBinaryAccept(req, FRAME_CONTENT_TYPE);
-  const results = await log.fetch(request);
-  let budget = request.maxBytes - fetchResponseOverhead(results);
-  let first = true;
-  const trimmed = results.map((r, i) => {
-    if (r.records.length === 0) return r;
-    const asked = request.partitions[i];
-    const limit = Math.max(0, Math.min(budget, asked?.maxBytes ?? budget));
-    const cut = trim(r, asked?.offset ?? 0, limit, first);
-    budget -= cut.records.length;
-    if (cut.records.length > 0) first = false;
-    return cut;
-  });
+  const trimmed = fitFetchResponse(request, await log.fetch(request));
   const body = encodeFetchResponse(trimmed);
   return binary(200, body, FRAME_CONTENT_TYPE, {
     stats: { records: trimmed.reduce((n, r) => n + countRecords(r.records), 0), bytes: body.length },

@@ -3,6 +3,7 @@ import { partitionForKey } from '../../codec/partitioner';
 import { encodeRecordBatch, type ProducerRecord } from '../../codec/record-batch';
 import { SluiceError } from '../../errors';
 import type { PartitionError, ProducePartitionRequest, ProducePartitionResult } from '../../model';
+import { partitionLabel } from '../../model/partitions';
 import { decodeProduceRequest, encodeProduceResponse, FRAME_CONTENT_TYPE } from '../framing';
 import { binary, json } from '../http';
 import { API_LIMITS } from '../limits';
@@ -163,7 +164,7 @@ export const produce: Operation = async (req, { log }) => {
         `partitions[${i}] must hold at least one record batch, but it is empty`,
       );
     }
-    const id = `${p.topic}/${p.partition}`;
+    const id = partitionLabel(p.topic, p.partition);
     if (seen.has(id)) throw invalid(`partitions[${i}] repeats ${id}; send each partition once per request`);
     seen.add(id);
   });
