@@ -21,7 +21,7 @@ import { type DirectStorage, readAll, StorageAuditor, settle } from './audit';
 import { fuzzBadInput } from './bad-input';
 import { type CheckOptions, checkHistory, type KnownAbortedRange, type Violation } from './checker';
 import { ChildStack, directStorage, type StackUnderTest, startStack } from './environment';
-import { FAULTS, type FaultAction, type FaultPolicy } from './fault-proxy';
+import { FAULTS, type FaultAction, type FaultPolicy, type ProxiedRequest } from './fault-proxy';
 import {
   type ConsumerStats,
   DirectGroupApi,
@@ -330,7 +330,8 @@ function httpLoadScenario(args: {
   readonly covers: string;
   /** Of the topic's name. */
   readonly prefix: string;
-  readonly storageFaults?: (rng: Random, scale: Scale) => FaultPolicy;
+  /** The policy, given its random and its chance (fixed at the short scale, drawn at the long one). */
+  readonly storageFaults?: FaultChoice;
   readonly plan: (run: { scale: Scale; rng: Random; topic: string }) => HttpLoad;
 }): Scenario {
   const { name, storageFaults } = args;
@@ -345,7 +346,7 @@ function httpLoadScenario(args: {
         async ({ rng, system, load, finish }) => {
           const { sut, transport } = system;
           const topic = topicName(args.prefix, seed);
-          const policy = storageFaults?.(rng, scale);
+          const policy = storageFaults && drawPolicy(rng, scale, storageFaults);
           const plan = args.plan({ scale, rng, topic });
           await transport.createTopic(topic, plan.partitions);
           if (policy) sut.storageProxy!.policy = policy;
@@ -358,15 +359,24 @@ function httpLoadScenario(args: {
   };
 }
 
-/** The random of a run's faults (its own fork) and their chance: fixed at the short scale, drawn at the long one. */
-function faultChance(
-  rng: Random,
-  scale: Scale,
-  short: number,
-  long: readonly number[],
-): { faults: Random; p: number } {
+/** The chance of a fault at the short scale, and those the long one draws from. */
+type FaultChance = readonly [short: number, long: readonly number[]];
+
+/** The random of a run's faults (its own fork) and their chance, drawn in that order. */
+function faultChance(rng: Random, scale: Scale, [short, long]: FaultChance): { faults: Random; p: number } {
   const faults = rng.fork();
   return { faults, p: scale === 'short' ? short : rng.pick(long) };
+}
+
+/** A fault policy made from its own random and a chance. */
+interface FaultChoice {
+  readonly policy: (rng: Random, p: number) => FaultPolicy;
+  readonly chance: FaultChance;
+}
+
+function drawPolicy(rng: Random, scale: Scale, choice: FaultChoice): FaultPolicy {
+  const { faults, p } = faultChance(rng, scale, choice.chance);
+  return choice.policy(faults, p);
 }
 
 const L1 = httpLoadScenario({
@@ -430,75 +440,86 @@ const L3 = httpLoadScenario({
   }),
 });
 
-/** Writes to S3 and DynamoDB fail, throttle, lose their answers or crawl (F1, F2, F4). */
-export function storageWritePolicy(rng: Random, p: number): FaultPolicy {
+/** Requests that `match` meet a fault with `chance`: one of `actions`, made when it strikes. */
+interface FaultRule {
+  readonly match: (req: ProxiedRequest) => boolean;
+  readonly chance: number;
+  readonly actions: () => FaultAction[];
+}
+
+/** The first rule that matches a request and strikes gives its fault; a request no rule strikes passes. */
+function rulePolicy(rng: Random, rules: readonly FaultRule[]): FaultPolicy {
   return (req) => {
-    if (req.service === 's3' && req.operation === 'PutObject' && rng.chance(p)) {
-      return rng.pick<FaultAction>([
-        FAULTS.s3SlowDown,
-        FAULTS.s3Internal,
-        { kind: 'reset-before' },
-        { kind: 'reset-after' },
-        { kind: 'delay', ms: rng.int(50, 800) },
-      ]);
-    }
-    if (
-      req.service === 'dynamodb' &&
-      (req.operation === 'UpdateItem' || req.operation === 'PutItem') &&
-      rng.chance(p)
-    ) {
-      return rng.pick<FaultAction>([
-        FAULTS.dynamoThrottle,
-        FAULTS.dynamo500,
-        { kind: 'reset-before' },
-        { kind: 'reset-after' },
-        { kind: 'reset-after' },
-        { kind: 'delay', ms: rng.int(20, 400) },
-      ]);
-    }
-    if (req.service === 'dynamodb' && rng.chance(p / 4)) {
-      return rng.pick<FaultAction>([
-        FAULTS.dynamoThrottle,
-        { kind: 'reset-after' },
-        { kind: 'delay', ms: rng.int(20, 200) },
-      ]);
+    for (const rule of rules) {
+      if (rule.match(req) && rng.chance(rule.chance)) return rng.pick(rule.actions());
     }
     return { kind: 'pass' };
   };
 }
 
+const RESET_BEFORE: FaultAction = { kind: 'reset-before' };
+const RESET_AFTER: FaultAction = { kind: 'reset-after' };
+
+/** Writes to S3 and DynamoDB fail, throttle, lose their answers or crawl (F1, F2, F4). */
+export function storageWritePolicy(rng: Random, p: number): FaultPolicy {
+  const delay = (min: number, max: number): FaultAction => ({ kind: 'delay', ms: rng.int(min, max) });
+  return rulePolicy(rng, [
+    {
+      match: (req) => req.service === 's3' && req.operation === 'PutObject',
+      chance: p,
+      actions: () => [FAULTS.s3SlowDown, FAULTS.s3Internal, RESET_BEFORE, RESET_AFTER, delay(50, 800)],
+    },
+    {
+      match: (req) =>
+        req.service === 'dynamodb' && (req.operation === 'UpdateItem' || req.operation === 'PutItem'),
+      chance: p,
+      actions: () => [
+        FAULTS.dynamoThrottle,
+        FAULTS.dynamo500,
+        RESET_BEFORE,
+        RESET_AFTER,
+        RESET_AFTER,
+        delay(20, 400),
+      ],
+    },
+    {
+      match: (req) => req.service === 'dynamodb',
+      chance: p / 4,
+      actions: () => [FAULTS.dynamoThrottle, RESET_AFTER, delay(20, 200)],
+    },
+  ]);
+}
+
 /** S3 GETs fail, crawl or come back cut short; DynamoDB reads fail now and then (F8). */
-function fetchFaultPolicy(faults: Random, p: number): FaultPolicy {
-  return (req) => {
-    if (req.service === 's3' && req.operation === 'GetObject' && faults.chance(p)) {
-      return faults.pick<FaultAction>([
+function fetchFaultPolicy(rng: Random, p: number): FaultPolicy {
+  const truncate: FaultAction = { kind: 'truncate' };
+  return rulePolicy(rng, [
+    {
+      match: (req) => req.service === 's3' && req.operation === 'GetObject',
+      chance: p,
+      actions: () => [
         FAULTS.s3SlowDown,
         FAULTS.s3Internal,
-        { kind: 'truncate' },
-        { kind: 'truncate' },
-        { kind: 'reset-after' },
-        { kind: 'delay', ms: faults.int(50, 500) },
-      ]);
-    }
-    if (
-      req.service === 'dynamodb' &&
-      (req.operation === 'Query' || req.operation === 'GetItem') &&
-      faults.chance(p / 5)
-    ) {
-      return faults.pick<FaultAction>([FAULTS.dynamo500, FAULTS.dynamoThrottle, { kind: 'reset-after' }]);
-    }
-    return { kind: 'pass' };
-  };
+        truncate,
+        truncate,
+        RESET_AFTER,
+        { kind: 'delay', ms: rng.int(50, 500) },
+      ],
+    },
+    {
+      match: (req) =>
+        req.service === 'dynamodb' && (req.operation === 'Query' || req.operation === 'GetItem'),
+      chance: p / 5,
+      actions: () => [FAULTS.dynamo500, FAULTS.dynamoThrottle, RESET_AFTER],
+    },
+  ]);
 }
 
 const STORAGE_FAULTS = httpLoadScenario({
   name: 'F1–F4 S3 and DynamoDB write faults',
   covers: 'F1, F2, F3, F4, I1–I8',
   prefix: 'f1',
-  storageFaults: (rng, scale) => {
-    const { faults, p } = faultChance(rng, scale, 0.12, [0.05, 0.1, 0.2]);
-    return storageWritePolicy(faults, p);
-  },
+  storageFaults: { policy: storageWritePolicy, chance: [0.12, [0.05, 0.1, 0.2]] },
   plan: ({ scale, topic }) => ({
     partitions: 2,
     producers: producerSpecs(scale === 'short' ? 10 : 16, 4000, { topic, partitions: 2 }, () => ({
@@ -516,10 +537,7 @@ const FETCH_FAULTS = httpLoadScenario({
   name: 'F8 S3 GET 503 and truncated bodies on fetch',
   covers: 'F8, I3, I4',
   prefix: 'f8',
-  storageFaults: (rng, scale) => {
-    const { faults, p } = faultChance(rng, scale, 0.3, [0.1, 0.3, 0.5]);
-    return fetchFaultPolicy(faults, p);
-  },
+  storageFaults: { policy: fetchFaultPolicy, chance: [0.3, [0.1, 0.3, 0.5]] },
   plan: ({ scale, topic }) => ({
     partitions: 3,
     producers: producerSpecs(6, 5000, { topic, partitions: 3 }, () => ({
@@ -653,15 +671,14 @@ async function crashingSystem(
   rng: Random,
   args: {
     scale: Scale;
-    /** The chance of a fault at the short scale, and those the long one draws from. */
-    chance: readonly [short: number, long: readonly number[]];
+    chance: FaultChance;
     repairAfterMs: number;
     crashAt?: CrashPoint;
     wire: (faults: RandomFaults) => WireHook;
   },
 ): Promise<CrashingSystem> {
   const storage = await startTestStorage();
-  const drawn = faultChance(rng, args.scale, ...args.chance);
+  const drawn = faultChance(rng, args.scale, args.chance);
   const faults = new RandomFaults(drawn.faults, drawn.p);
   const { repairAfterMs, crashAt } = args;
   const harness = createLogHarness(storage, {
