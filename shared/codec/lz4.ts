@@ -30,12 +30,8 @@
 import { compressBlock as jsCompressBlock } from 'lz4js';
 import { hash as xxh32 } from 'lz4js/xxh32.js';
 import { SluiceError } from '../errors';
-import {
-  type Implementation,
-  implementationChoice,
-  requireAddon,
-  recordsTooLarge as tooLarge,
-} from './native';
+import { type BlockDecoder, copyLiterals, copyMatch } from './lz77';
+import { addonChoice, type Implementation, recordsTooLarge as tooLarge } from './native';
 
 const MAGIC = 0x184d2204;
 const FLG_KAFKA = 0x60;
@@ -54,10 +50,7 @@ interface NativeLz4 {
   decodeBlock(input: Uint8Array, output: Uint8Array, start: number, end: number): number;
 }
 
-const lz4Choice = implementationChoice<NativeLz4>(
-  () => requireAddon<NativeLz4>('lz4', ['encodeBlock', 'decodeBlock']),
-  () => 'The native lz4 addon does not load here',
-);
+const lz4Choice = addonChoice<NativeLz4>('lz4', ['encodeBlock', 'decodeBlock']);
 const native = lz4Choice.native;
 
 /**
@@ -308,14 +301,7 @@ function blockDecompressedSize(
  * edges (LZ4 1.9's own fast and safe loops apply different end-of-block checks); this one accepts any
  * block whose every sequence stays within its input, its output and the data decoded so far.
  */
-export function jsDecompressBlock(
-  src: Uint8Array,
-  sPos: number,
-  sEnd: number,
-  dst: Uint8Array,
-  dStart: number,
-  dEnd: number,
-): number {
+export const jsDecompressBlock: BlockDecoder = (src, sPos, sEnd, dst, dStart, dEnd) => {
   let dPos = dStart;
   for (;;) {
     if (sPos >= sEnd) return -1;
@@ -330,11 +316,7 @@ export function jsDecompressBlock(
       } while (b === 255);
     }
     if (literals > sEnd - sPos || literals > dEnd - dPos) return -1;
-    if (literals < 32) {
-      for (let i = 0; i < literals; i++) dst[dPos + i] = src[sPos + i]!;
-    } else {
-      dst.set(src.subarray(sPos, sPos + literals), dPos);
-    }
+    copyLiterals(src, sPos, dst, dPos, literals);
     sPos += literals;
     dPos += literals;
     // The last sequence of a block has literals only.
@@ -354,14 +336,6 @@ export function jsDecompressBlock(
     }
     matchLength += 4;
     if (matchLength > dEnd - dPos) return -1;
-    let from = dPos - offset;
-    if (offset >= matchLength && matchLength >= 32) {
-      dst.copyWithin(dPos, from, from + matchLength);
-      dPos += matchLength;
-    } else {
-      // Overlapping copies repeat the last `offset` bytes, so they go byte by byte.
-      const stop = dPos + matchLength;
-      while (dPos < stop) dst[dPos++] = dst[from++]!;
-    }
+    dPos = copyMatch(dst, dPos, offset, matchLength);
   }
-}
+};

@@ -51,9 +51,17 @@ export function implementationChoice<T>(
  * Requires the addon `name` when it is installed and exports every function named; null otherwise.
  * Lazy and guarded: in a Lambda bundle the addon (or import.meta.url) is absent, and that is fine.
  */
-export function requireAddon<T>(name: string, functions: readonly string[]): T | null {
+function requireAddon<T>(name: string, functions: readonly string[]): T | null {
   const required = createRequire(import.meta.url)(name) as Record<string, unknown>;
   return functions.every((f) => typeof required[f] === 'function') ? (required as T) : null;
+}
+
+/** The choice between the npm addon `name` (when it loads and exports `functions`) and the JS path. */
+export function addonChoice<T>(name: string, functions: readonly string[]): ImplementationChoice<T> {
+  return implementationChoice(
+    () => requireAddon<T>(name, functions),
+    () => `The native ${name} addon does not load here`,
+  );
 }
 
 export function recordsTooLarge(maxBytes: number): SluiceError {

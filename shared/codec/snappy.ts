@@ -30,12 +30,8 @@
  */
 import { compress as jsCompress } from 'snappyjs';
 import { SluiceError } from '../errors';
-import {
-  type Implementation,
-  implementationChoice,
-  requireAddon,
-  recordsTooLarge as tooLarge,
-} from './native';
+import { type BlockDecoder, copyLiterals, copyMatch } from './lz77';
+import { addonChoice, type Implementation, recordsTooLarge as tooLarge } from './native';
 
 export type SnappyImplementation = Implementation;
 
@@ -47,10 +43,7 @@ interface NativeSnappy {
 const XERIAL_MAGIC = Buffer.from([0x82, 0x53, 0x4e, 0x41, 0x50, 0x50, 0x59, 0x00]);
 const XERIAL_HEADER_BYTES = 16;
 
-const snappyChoice = implementationChoice<NativeSnappy>(
-  () => requireAddon<NativeSnappy>('snappy', ['compressSync', 'uncompressSync']),
-  () => 'The native snappy addon does not load here',
-);
+const snappyChoice = addonChoice<NativeSnappy>('snappy', ['compressSync', 'uncompressSync']);
 const native = snappyChoice.native;
 
 /**
@@ -169,14 +162,7 @@ function nativeStream(snappy: NativeSnappy, src: Buffer, from: number, to: numbe
  * Decodes the elements of a raw stream `src[sPos, sEnd)` into `dst[dStart, dEnd)`, every length and
  * offset bounds-checked. Returns the bytes written, or −1 when the stream is malformed or overflows.
  */
-export function jsDecompressRaw(
-  src: Uint8Array,
-  sPos: number,
-  sEnd: number,
-  dst: Uint8Array,
-  dStart: number,
-  dEnd: number,
-): number {
+export const jsDecompressRaw: BlockDecoder = (src, sPos, sEnd, dst, dStart, dEnd) => {
   let dPos = dStart;
   while (sPos < sEnd) {
     const tag = src[sPos++]!;
@@ -192,11 +178,7 @@ export function jsDecompressRaw(
         sPos += bytes;
       }
       if (length > sEnd - sPos || length > dEnd - dPos) return -1;
-      if (length < 32) {
-        for (let i = 0; i < length; i++) dst[dPos + i] = src[sPos + i]!;
-      } else {
-        dst.set(src.subarray(sPos, sPos + length), dPos);
-      }
+      copyLiterals(src, sPos, dst, dPos, length);
       sPos += length;
       dPos += length;
       continue;
@@ -219,15 +201,7 @@ export function jsDecompressRaw(
       sPos += 4;
     }
     if (offset === 0 || offset > dPos - dStart || length > dEnd - dPos) return -1;
-    let from = dPos - offset;
-    if (offset >= length && length >= 32) {
-      dst.copyWithin(dPos, from, from + length);
-      dPos += length;
-    } else {
-      // Overlapping copies repeat the last `offset` bytes, so they go byte by byte.
-      const stop = dPos + length;
-      while (dPos < stop) dst[dPos++] = dst[from++]!;
-    }
+    dPos = copyMatch(dst, dPos, offset, length);
   }
   return dPos - dStart;
-}
+};

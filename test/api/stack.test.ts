@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -8,6 +7,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { afterAll, describe, expect, it } from 'vitest';
 import { lz4Implementation, useLz4Implementation } from '../../shared/codec/lz4';
 import { decodeRecordBatches } from '../../shared/codec/record-batch';
+import { spawnSluiceDev, storageEnvironment } from '../support/environment';
 import { ACCEPT_BATCH, createTopic, http, startTestStack, uniqueName } from './support';
 
 const temporary: string[] = [];
@@ -132,12 +132,7 @@ describe('Bundle: functions/produce.ts as Lambda runs it', () => {
     try {
       const topic = await createTopic(stack.url, 3);
       Object.assign(process.env, {
-        SLUICE_BUCKET: stack.config.bucket,
-        SLUICE_TOPICS_TABLE: stack.config.topicsTable,
-        SLUICE_LOG_TABLE: stack.config.logTable,
-        SLUICE_GROUPS_TABLE: stack.config.groupsTable,
-        AWS_ENDPOINT_URL_DYNAMODB: stack.config.dynamoEndpoint,
-        AWS_ENDPOINT_URL_S3: stack.config.s3Endpoint,
+        ...storageEnvironment(stack.config),
         POWERTOOLS_METRICS_DISABLED: 'true',
         POWERTOOLS_LOG_LEVEL: 'SILENT',
       });
@@ -186,22 +181,7 @@ describe('Bundle: functions/produce.ts as Lambda runs it', () => {
 
 describe('Command: sluice dev', () => {
   it('prints the URL when ready, logs one line per request and stops cleanly on SIGINT', async () => {
-    const child = spawn(
-      process.execPath,
-      [
-        '--openssl-legacy-provider',
-        '--import',
-        'tsx',
-        'cli/main.ts',
-        'dev',
-        '--in-memory',
-        '--port',
-        '0',
-        '--kafka-port',
-        '0',
-      ],
-      { env: { ...process.env, SLUICE_TOKEN: '', AWS_ENDPOINT_URL: '' }, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
+    const child = spawnSluiceDev(['--in-memory', '--port', '0', '--kafka-port', '0']);
     let out = '';
     child.stdout.on('data', (d: Buffer) => {
       out += d.toString();

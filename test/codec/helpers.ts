@@ -1,6 +1,7 @@
 import fc from 'fast-check';
-import { expect } from 'vitest';
+import { afterEach, expect, it } from 'vitest';
 import { crc32c } from '../../shared/codec/crc32c';
+import type { Implementation } from '../../shared/codec/native';
 import type { DecodedRecord, ProducerRecord, RecordHeader } from '../../shared/codec/record-batch';
 import { type ErrorCode, SluiceError } from '../../shared/errors';
 
@@ -97,4 +98,33 @@ export function text(length: number, seed = 1): Buffer {
     s += words[x % words.length] + String(x % 1000);
   }
   return Buffer.from(s.slice(0, length));
+}
+
+/**
+ * The implementations a codec's tests run on: its native addon and the pure-JS path (what Lambda bundles
+ * run). The codec goes back to 'auto' after every test of the file.
+ */
+export function codecImplementations(
+  use: (choice: 'auto' | Implementation) => void,
+): readonly Implementation[] {
+  afterEach(() => {
+    use('auto');
+  });
+  return ['native', 'js'];
+}
+
+/** The native addon must load here: otherwise the 'native' runs would test the JS path a second time. */
+export function itLoadsTheNativeAddon(implementation: () => Implementation): void {
+  it('loads the native addon here', () => {
+    expect(implementation()).toBe('native');
+  });
+}
+
+export const MB = 1024 * 1024;
+
+/** A codec's decompressor applied to a whole buffer, capped at 64 MB unless told otherwise. */
+export function wholeBuffer(
+  decompress: (src: Buffer, start: number, end: number, maxBytes: number) => Buffer,
+): (data: Buffer, maxBytes?: number) => Buffer {
+  return (data, maxBytes = 64 * MB) => decompress(data, 0, data.length, maxBytes);
 }

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import lz4 from 'lz4';
 import { hash as xxh32 } from 'lz4js/xxh32.js';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   jsDecompressBlock,
   lz4CompressFrame,
@@ -10,19 +10,23 @@ import {
   lz4Implementation,
   useLz4Implementation,
 } from '../../shared/codec/lz4';
-import { expectSluiceError, text } from './helpers';
+import {
+  codecImplementations,
+  expectSluiceError,
+  itLoadsTheNativeAddon,
+  MB,
+  text,
+  wholeBuffer,
+} from './helpers';
 
-const IMPLEMENTATIONS = ['native', 'js'] as const;
-const MB = 1024 * 1024;
+const IMPLEMENTATIONS = codecImplementations(useLz4Implementation);
 
 function compress(data: Buffer): Buffer {
   const out = Buffer.alloc(lz4FrameBound(data.length));
   return out.subarray(0, lz4CompressFrame(data, 0, data.length, out, 0));
 }
 
-function decompress(frame: Buffer, maxBytes = 64 * MB): Buffer {
-  return lz4DecompressFrame(frame, 0, frame.length, maxBytes);
-}
+const decompress = wholeBuffer(lz4DecompressFrame);
 
 /** A frame around given blocks: [data, raw] pairs, with a chosen FLG/BD (and block checksums if FLG says). */
 function frame(blocks: [Buffer, boolean][], flg = 0x60, bd = 0x40): Buffer {
@@ -46,14 +50,8 @@ function zeroBlock(): Buffer {
   return out.subarray(0, n);
 }
 
-afterEach(() => {
-  useLz4Implementation('auto');
-});
-
 describe('Function: lz4CompressFrame', () => {
-  it('loads the native addon here', () => {
-    expect(lz4Implementation()).toBe('native');
-  });
+  itLoadsTheNativeAddon(lz4Implementation);
 
   for (const impl of IMPLEMENTATIONS) {
     it(`writes Kafka's frame header and end mark (${impl})`, () => {

@@ -1,13 +1,12 @@
 import { gzipSync } from 'node:zlib';
 import lz4 from 'lz4';
 import { describe, expect, it } from 'vitest';
+import type { Compression, ProducerRecord } from '../../shared/codec';
 import {
-  type Compression,
   canCompressZstd,
   decodeRecordBatch,
   decodeRecordBatches,
   encodeRecordBatch,
-  type ProducerRecord,
   RECORD_BATCH_HEADER_BYTES,
   readBatchHeader,
   stampBaseOffset,

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import * as snappyjs from 'snappyjs';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { decodeRecordBatch, encodeRecordBatch, type ProducerRecord } from '../../shared/codec';
 import {
   jsDecompressRaw,
@@ -11,16 +11,22 @@ import {
   useSnappyImplementation,
 } from '../../shared/codec/snappy';
 import { SluiceError } from '../../shared/errors';
-import { expectSluiceError, plain, recrc, text } from './helpers';
+import {
+  codecImplementations,
+  expectSluiceError,
+  itLoadsTheNativeAddon,
+  MB,
+  plain,
+  recrc,
+  text,
+  wholeBuffer,
+} from './helpers';
 
-const IMPLEMENTATIONS = ['native', 'js'] as const;
-const MB = 1024 * 1024;
+const IMPLEMENTATIONS = codecImplementations(useSnappyImplementation);
 const NOW = 1_700_000_000_000;
 const XERIAL_HEADER = Buffer.from('82534e41505059000000000100000001', 'hex');
 
-function decompress(data: Buffer, maxBytes = 64 * MB): Buffer {
-  return snappyDecompress(data, 0, data.length, maxBytes);
-}
+const decompress = wholeBuffer(snappyDecompress);
 
 /** snappy-java's framing built by hand around snappyjs's raw streams, as SnappyOutputStream writes it. */
 function xerial(data: Buffer, chunkBytes: number): Buffer {
@@ -57,14 +63,8 @@ const data = fc.oneof(
   fc.tuple(fc.integer({ min: 0, max: 200_000 }), fc.nat()).map(([n, seed]) => text(n, seed)),
 );
 
-afterEach(() => {
-  useSnappyImplementation('auto');
-});
-
 describe('Function: snappyCompress / snappyDecompress', () => {
-  it('loads the native addon here', () => {
-    expect(snappyImplementation()).toBe('native');
-  });
+  itLoadsTheNativeAddon(snappyImplementation);
 
   for (const impl of IMPLEMENTATIONS) {
     it(`round-trips any data, raw and framed (${impl})`, () => {

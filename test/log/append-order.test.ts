@@ -1,8 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { isSluiceError } from '../../shared/errors';
 import type { PartitionError, ProducePartitionResult } from '../../shared/log/types';
 import { batchOf, createLogHarness, MemorySegmentStore, uniqueTopic } from '../support/log';
-import { startTestStorage, type TestStorage } from '../support/storage';
+import { useTestStorage } from '../support/suite';
 
 function ok(result: ProducePartitionResult | PartitionError | undefined): ProducePartitionResult {
   if (!result || isSluiceError(result.error)) throw result?.error ?? new Error('no result');
@@ -10,13 +10,7 @@ function ok(result: ProducePartitionResult | PartitionError | undefined): Produc
 }
 
 describe('Class: LogService', () => {
-  let storage: TestStorage;
-  beforeAll(async () => {
-    storage = await startTestStorage();
-  });
-  afterAll(async () => {
-    await storage.stop();
-  });
+  const storage = useTestStorage();
 
   describe('Method: produce (concurrent requests of one process)', () => {
     it('appends them to a partition one after another: the calls of lone appends, no contention', async () => {

@@ -1,10 +1,12 @@
 import { Readable } from 'node:stream';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { decodeRecordBatches } from '../../shared/codec/record-batch';
 import { type CrashPoint, SimulatedCrash } from '../../shared/log/faults';
 import { partitionId } from '../../shared/log/log-service';
 import type { PartitionError, ProducePartitionResult } from '../../shared/log/types';
 import type { IndexEntry } from '../../shared/store/log-store';
+import { TestClock } from '../support/clock';
+import { CrashOnce } from '../support/faults';
 import {
   batchOf,
   createLogHarness,
@@ -13,7 +15,7 @@ import {
   MemorySegmentStore,
   uniqueTopic,
 } from '../support/log';
-import { startTestStorage, type TestStorage } from '../support/storage';
+import { useTestStorage } from '../support/suite';
 
 const REPAIR_AFTER_MS = 400;
 
@@ -56,13 +58,7 @@ const ok = (r: ProducePartitionResult | PartitionError | undefined) => {
 };
 
 describe('Append protocol (design §4)', () => {
-  let storage: TestStorage;
-  beforeAll(async () => {
-    storage = await startTestStorage();
-  });
-  afterAll(async () => {
-    await storage.stop();
-  });
+  const storage = useTestStorage();
 
   describe('Request budget', () => {
     it('costs 1 S3 PUT and 3 DynamoDB calls per partition for an uncontended append', async () => {
@@ -188,16 +184,10 @@ describe('Append protocol (design §4)', () => {
       'after-advance',
     ] as CrashPoint[]) {
       it(`keeps every invariant when an appender dies ${point}`, async () => {
-        let armed = true;
-        const faults = {
-          crash: (p: CrashPoint) => {
-            if (armed && p === point) {
-              armed = false;
-              throw new SimulatedCrash(p);
-            }
-          },
-        };
-        const h = createLogHarness(storage, { faults, append: { repairAfterMs: REPAIR_AFTER_MS } });
+        const h = createLogHarness(storage, {
+          faults: new CrashOnce(point),
+          append: { repairAfterMs: REPAIR_AFTER_MS },
+        });
         const topic = uniqueTopic();
         await h.log.createTopic({ name: topic, partitionCount: 1 });
         await expect(
@@ -230,7 +220,12 @@ describe('Append protocol (design §4)', () => {
           if (p === 'after-reserve' && crashes-- > 0) throw new SimulatedCrash(p);
         },
       };
-      const h = createLogHarness(storage, { faults, append: { repairAfterMs: REPAIR_AFTER_MS } });
+      const clock = new TestClock();
+      const h = createLogHarness(storage, {
+        now: clock.now,
+        faults,
+        append: { repairAfterMs: REPAIR_AFTER_MS },
+      });
       const topic = uniqueTopic();
       await h.log.createTopic({ name: topic, partitionCount: 1 });
       for (let i = 0; i < 3; i++) {
@@ -238,7 +233,7 @@ describe('Append protocol (design §4)', () => {
           h.log.produce([{ topic, partition: 0, batches: batchOf(['x']) }]),
         ).rejects.toBeInstanceOf(SimulatedCrash);
       }
-      await new Promise((r) => setTimeout(r, REPAIR_AFTER_MS + 50));
+      clock.advance(REPAIR_AFTER_MS + 50);
       const [r] = await h.log.fetch({ partitions: [{ topic, partition: 0, offset: 0 }], maxWaitMs: 5000 });
       const t = await h.log.requireTopic(topic);
       const head = (await h.log.log.getHead(partitionId(t, 0)))!;
@@ -254,6 +249,10 @@ describe('Append protocol (design §4)', () => {
       const held = new Promise<void>((resolve) => {
         release = resolve;
       });
+      let stalled: () => void = () => {};
+      const reserved = new Promise<void>((resolve) => {
+        stalled = resolve;
+      });
       const h = createLogHarness(storage, { append: { repairAfterMs: REPAIR_AFTER_MS } });
       const topic = uniqueTopic();
       await h.log.createTopic({ name: topic, partitionCount: 1 });
@@ -261,17 +260,19 @@ describe('Append protocol (design §4)', () => {
       h.wire = async (command, send) => {
         if (command === 'PutItemCommand' && stall) {
           stall = false;
+          stalled();
           await held;
         }
         return send();
       };
       const late = h.log.produce([{ topic, partition: 0, batches: batchOf(['late']) }]);
-      const t = await h.log.requireTopic(topic);
-      while (((await h.log.log.getHead(partitionId(t, 0)))?.logEndOffset ?? 0) === 0) {
-        await new Promise((r) => setTimeout(r, 10));
-      }
-      await new Promise((r) => setTimeout(r, REPAIR_AFTER_MS + 50));
-      const repairer = createLogHarness(storage, { append: { repairAfterMs: REPAIR_AFTER_MS } });
+      await reserved; // its commit put comes after the reserve
+      const clock = new TestClock();
+      clock.advance(REPAIR_AFTER_MS + 50);
+      const repairer = createLogHarness(storage, {
+        now: clock.now,
+        append: { repairAfterMs: REPAIR_AFTER_MS },
+      });
       await repairer.log.fetch({ partitions: [{ topic, partition: 0, offset: 0 }] });
       release();
       const [result] = await late;
@@ -346,20 +347,12 @@ describe('Append protocol (design §4)', () => {
 
     for (const point of ['after-claim', 'after-commit', 'after-advance'] as CrashPoint[]) {
       it(`lets a retry after a crash ${point} get the first attempt's offsets, stored once`, async () => {
-        let armed = false;
-        const faults = {
-          crash: (p: CrashPoint) => {
-            if (armed && p === point) {
-              armed = false;
-              throw new SimulatedCrash(p);
-            }
-          },
-        };
-        const h = createLogHarness(storage, { faults, append: { repairAfterMs: 60_000 } });
+        const dies = new CrashOnce(point, false);
+        const h = createLogHarness(storage, { faults: dies, append: { repairAfterMs: 60_000 } });
         const topic = uniqueTopic();
         await h.log.createTopic({ name: topic, partitionCount: 1 });
         ok((await h.log.produce([{ topic, partition: 0, batches: idem(11, 0, 0, ['before']) }]))[0]);
-        armed = true;
+        dies.armed = true;
         await expect(
           h.log.produce([{ topic, partition: 0, batches: idem(11, 0, 1, ['once']) }]),
         ).rejects.toBeInstanceOf(SimulatedCrash);
@@ -380,20 +373,12 @@ describe('Append protocol (design §4)', () => {
 
     it('lets a retry after a crash between the reserve and the claim store the batch once, after the repair', async () => {
       // The dead range holds no claim: it is aborted after repairAfterMs; the retry is a new batch to the state.
-      let armed = false;
-      const faults = {
-        crash: (p: CrashPoint) => {
-          if (armed && p === 'after-reserve') {
-            armed = false;
-            throw new SimulatedCrash(p);
-          }
-        },
-      };
-      const h = createLogHarness(storage, { faults, append: { repairAfterMs: REPAIR_AFTER_MS } });
+      const dies = new CrashOnce('after-reserve', false);
+      const h = createLogHarness(storage, { faults: dies, append: { repairAfterMs: REPAIR_AFTER_MS } });
       const topic = uniqueTopic();
       await h.log.createTopic({ name: topic, partitionCount: 1 });
       ok((await h.log.produce([{ topic, partition: 0, batches: idem(13, 0, 0, ['before']) }]))[0]);
-      armed = true;
+      dies.armed = true;
       await expect(
         h.log.produce([{ topic, partition: 0, batches: idem(13, 0, 1, ['once']) }]),
       ).rejects.toBeInstanceOf(SimulatedCrash);
@@ -413,22 +398,18 @@ describe('Append protocol (design §4)', () => {
     });
 
     it('lets a retry of a batch whose range was aborted reserve again, once', async () => {
-      let armed = true;
-      const faults = {
-        crash: (p: CrashPoint) => {
-          if (armed && p === 'after-reserve') {
-            armed = false;
-            throw new SimulatedCrash(p);
-          }
-        },
-      };
-      const h = createLogHarness(storage, { faults, append: { repairAfterMs: REPAIR_AFTER_MS } });
+      const clock = new TestClock();
+      const h = createLogHarness(storage, {
+        now: clock.now,
+        faults: new CrashOnce('after-reserve'),
+        append: { repairAfterMs: REPAIR_AFTER_MS },
+      });
       const topic = uniqueTopic();
       await h.log.createTopic({ name: topic, partitionCount: 1 });
       await expect(
         h.log.produce([{ topic, partition: 0, batches: idem(12, 0, 0, ['x', 'y']) }]),
       ).rejects.toBeInstanceOf(SimulatedCrash);
-      await new Promise((r) => setTimeout(r, REPAIR_AFTER_MS + 100));
+      clock.advance(REPAIR_AFTER_MS + 100);
       await h.log.fetch({ partitions: [{ topic, partition: 0, offset: 0 }] }); // the fetch repairs the range
       const retries = await Promise.all(
         [0, 1, 2].map(() => h.log.produce([{ topic, partition: 0, batches: idem(12, 0, 0, ['x', 'y']) }])),

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { decodeRecordBatches } from '../../shared/codec/record-batch';
 import { LogService, type LogServiceOptions } from '../../shared/log/log-service';
 import { createAwsClients } from '../../shared/store/aws-clients';
@@ -6,7 +6,8 @@ import { DynamoLogStore } from '../../shared/store/log-store';
 import { S3SegmentStore } from '../../shared/store/segment-store';
 import { DynamoTopicStore } from '../../shared/store/topic-store';
 import { batchOf, createLogHarness, uniqueTopic } from '../support/log';
-import { startTestStorage, type TestStorage } from '../support/storage';
+import type { TestStorage } from '../support/storage';
+import { useTestStorage } from '../support/suite';
 
 /** Wraps `target` so that every call of `method` is counted first. */
 function counting<T extends object>(target: T, method: keyof T, count: () => void): T {
@@ -54,13 +55,7 @@ async function until(condition: () => boolean): Promise<void> {
 const NEVER_POLL: LogServiceOptions = { fetch: { minPollMs: 60_000, maxPollMs: 60_000 } };
 
 describe('Class: LogService', () => {
-  let storage: TestStorage;
-  beforeAll(async () => {
-    storage = await startTestStorage();
-  });
-  afterAll(async () => {
-    await storage.stop();
-  });
+  const storage = useTestStorage();
 
   describe('Method: fetch (long poll)', () => {
     it('wakes a waiting fetch when this process commits: one more head read, no polling', async () => {

@@ -21,7 +21,6 @@ import {
   decodeProduceResponse,
   encodeFetchRequest,
   encodeProduceRequest,
-  FRAME_CONTENT_TYPE,
 } from '../../shared/api/framing';
 import { crc32c } from '../../shared/codec/crc32c';
 import {
@@ -33,7 +32,7 @@ import {
 import { isSluiceError } from '../../shared/errors';
 import type { DirectStorage } from './audit';
 import type { Violation } from './checker';
-import type { HttpClient } from './transport';
+import { FRAMED, type HttpClient } from './transport';
 
 export interface FuzzResult {
   requests: number;
@@ -49,7 +48,6 @@ export interface FuzzTarget {
 }
 
 const RECORD_BATCH = { 'content-type': 'application/vnd.kafka.record-batch' };
-const OCTET = { 'content-type': FRAME_CONTENT_TYPE, accept: FRAME_CONTENT_TYPE };
 const VALID_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
 const DECIMAL = /^(0|[1-9][0-9]{0,15})$/;
 
@@ -286,7 +284,7 @@ class Fuzzer {
       async (offset) => {
         const frame = encodeFetchRequest({ partitions: [{ topic: this.topic, partition: 0, offset: 0 }] });
         frame.writeBigInt64BE(offset, frame.length - 12); // offset:i64 then maxBytes:u32 close the frame
-        const res = await this.request('POST', '/v1/fetch', frame, OCTET);
+        const res = await this.request('POST', '/v1/fetch', frame, FRAMED);
         if (offset < 0n || offset > BigInt(Number.MAX_SAFE_INTEGER)) {
           if (res.status !== 400) throw new Error(`framed offset ${offset}: expected 400, got ${res.status}`);
           return;
@@ -438,7 +436,7 @@ class Fuzzer {
       ),
       async ({ label, body }) => {
         const before = await this.snapshot();
-        const res = await this.request('POST', '/v1/produce', body, OCTET);
+        const res = await this.request('POST', '/v1/produce', body, FRAMED);
         if (res.status >= 500)
           throw new Error(`${label}: answered ${res.status} ${res.body.toString().slice(0, 200)}`);
         const accepted = res.status === 200 && decodeProduceResponse(res.body).some((r) => !r.error);
@@ -470,7 +468,7 @@ class Fuzzer {
           partition,
           batches: encodeRecordBatch(records, { compression }),
         }));
-        const res = await this.request('POST', '/v1/produce', encodeProduceRequest(parts), OCTET);
+        const res = await this.request('POST', '/v1/produce', encodeProduceRequest(parts), FRAMED);
         if (res.status !== 200)
           throw new Error(`produce answered ${res.status} ${res.body.toString().slice(0, 200)}`);
         const answers = decodeProduceResponse(res.body);
@@ -480,7 +478,7 @@ class Fuzzer {
           encodeFetchRequest({
             partitions: [0, 1].map((p) => ({ topic: this.topic, partition: p, offset: next[p]! })),
           }),
-          OCTET,
+          FRAMED,
         );
         const results = decodeFetchResponse(fetched.body);
         [a, b].forEach((records, p) => {

@@ -15,16 +15,19 @@ import { type EventFields, pairOps, Recorder } from './history';
 
 const T = 't';
 
+/** A send of `values` to partition 0: the first batch (sequence 0) of idempotent producer `id`. */
+const firstSend = (values: string[], id: number): EventFields => ({
+  topic: T,
+  partition: 0,
+  values,
+  producer: { id, epoch: 0, seq: 0 },
+});
+
 /** A clean run: two producers, one poll, a final read and an audit that agree. */
 function cleanRun() {
   const h = new Recorder();
-  h.invoke('p0', 'send', {
-    topic: T,
-    partition: 0,
-    values: ['a', 'b'],
-    producer: { id: 7, epoch: 0, seq: 0 },
-  });
-  h.invoke('p1', 'send', { topic: T, partition: 0, values: ['c'], producer: { id: 8, epoch: 0, seq: 0 } });
+  h.invoke('p0', 'send', firstSend(['a', 'b'], 7));
+  h.invoke('p1', 'send', firstSend(['c'], 8));
   h.complete('p0', 'ok', { offset: 0 });
   h.complete('p1', 'ok', { offset: 2 });
   h.invoke('r0', 'poll', { topic: T, partition: 0, offset: 0, maxWaitMs: 0 });
@@ -39,6 +42,12 @@ function cleanRun() {
     nextOffset: 3,
   });
   return h;
+}
+
+/** A poll of partition 0 from `offset`, answered with `answer`. */
+function poll(h: Recorder, process: string, offset: number, answer: EventFields) {
+  h.invoke(process, 'poll', { topic: T, partition: 0, offset });
+  h.complete(process, 'ok', answer);
 }
 
 const finalOf = (records: [number, string][], hwm = 3, lso = 0): FinalRead => ({
@@ -106,19 +115,9 @@ describe('Module: checker', () => {
 
     it('accepts a duplicate answered with the first offsets, an info send stored once, and an aborted range', () => {
       const h = cleanRun();
-      h.invoke('p2', 'send', {
-        topic: T,
-        partition: 0,
-        values: ['d'],
-        producer: { id: 9, epoch: 0, seq: 0 },
-      });
+      h.invoke('p2', 'send', firstSend(['d'], 9));
       h.complete('p2', 'info', { error: 'socket hang up' });
-      h.invoke('p2', 'send', {
-        topic: T,
-        partition: 0,
-        values: ['d'],
-        producer: { id: 9, epoch: 0, seq: 0 },
-      });
+      h.invoke('p2', 'send', firstSend(['d'], 9));
       h.complete('p2', 'ok', { offset: 5 });
       const entries: AuditEntry[] = [
         ...CLEAN_ENTRIES,
@@ -171,12 +170,7 @@ describe('Module: checker', () => {
 
     it('I1: reports a record acknowledged as a duplicate without offsets that is not in the log', () => {
       const h = cleanRun();
-      h.invoke('p3', 'send', {
-        topic: T,
-        partition: 0,
-        values: ['ghost'],
-        producer: { id: 10, epoch: 0, seq: 0 },
-      });
+      h.invoke('p3', 'send', firstSend(['ghost'], 10));
       h.complete('p3', 'ok', { offset: -1 });
       expect(invariants(check({ events: h.events }))).toEqual(['I1']);
     });
@@ -193,8 +187,7 @@ describe('Module: checker', () => {
 
     it('I3: reports an offset that a poll saw with another value than the ack', () => {
       const h = cleanRun();
-      h.invoke('r1', 'poll', { topic: T, partition: 0, offset: 2 });
-      h.complete('r1', 'ok', { records: [[2, 'b']], hwm: 3, nextOffset: 3 });
+      poll(h, 'r1', 2, { records: [[2, 'b']], hwm: 3, nextOffset: 3 });
       const result = check({ events: h.events });
       expect(result.violations.find((v) => v.invariant === 'I3')).toMatchObject({
         message: expect.stringContaining('offset 2 held different values'),
@@ -204,8 +197,7 @@ describe('Module: checker', () => {
 
     it('I4: reports a hole below HW, a poll out of order, an ack inside an aborted range and undecodable batches', () => {
       const h = cleanRun();
-      h.invoke('r1', 'poll', { topic: T, partition: 0, offset: 0 });
-      h.complete('r1', 'ok', {
+      poll(h, 'r1', 0, {
         records: [
           [1, 'b'],
           [0, 'a'],
@@ -213,8 +205,7 @@ describe('Module: checker', () => {
         hwm: 3,
         nextOffset: 3,
       });
-      h.invoke('r2', 'poll', { topic: T, partition: 0, offset: 0 });
-      h.complete('r2', 'ok', { records: [], hwm: 3, nextOffset: 0, corrupt: 'CRC mismatch' });
+      poll(h, 'r2', 0, { records: [], hwm: 3, nextOffset: 0, corrupt: 'CRC mismatch' });
       const hole = check({
         events: h.events,
         final: [
@@ -275,10 +266,8 @@ describe('Module: checker', () => {
 
     it('I6: reports a stale hwm after an ack, an hwm going back, and a record at the hwm', () => {
       const h = cleanRun();
-      h.invoke('r1', 'poll', { topic: T, partition: 0, offset: 0 });
-      h.complete('r1', 'ok', { records: [[0, 'a']], hwm: 1, nextOffset: 1 });
-      h.invoke('r2', 'poll', { topic: T, partition: 0, offset: 2 });
-      h.complete('r2', 'ok', { records: [[2, 'c']], hwm: 2, nextOffset: 3 });
+      poll(h, 'r1', 0, { records: [[0, 'a']], hwm: 1, nextOffset: 1 });
+      poll(h, 'r2', 2, { records: [[2, 'c']], hwm: 2, nextOffset: 3 });
       const result = check({ events: h.events });
       const messages = result.violations.filter((v) => v.invariant === 'I6').map((v) => v.message);
       expect(messages).toEqual(
@@ -288,10 +277,8 @@ describe('Module: checker', () => {
         ]),
       );
       const back = new Recorder();
-      back.invoke('r0', 'poll', { topic: T, partition: 0, offset: 3 });
-      back.complete('r0', 'ok', { records: [], hwm: 3, nextOffset: 3 });
-      back.invoke('r0', 'poll', { topic: T, partition: 0, offset: 0 });
-      back.complete('r0', 'ok', {
+      poll(back, 'r0', 3, { records: [], hwm: 3, nextOffset: 3 });
+      poll(back, 'r0', 0, {
         records: [
           [0, 'a'],
           [1, 'b'],
@@ -383,17 +370,43 @@ describe('Module: checker', () => {
 
     describe('consumer groups', () => {
       const G = 'g';
+      const common = { group: G, topic: T };
+      /** A join answered with the member's id, generation and partitions. */
+      const join = (
+        h: Recorder,
+        process: string,
+        member: string,
+        generation: number,
+        partitions: number[],
+      ) => {
+        h.invoke(process, 'join', common);
+        h.complete(process, 'ok', { ...common, member, generation, partitions });
+      };
+      /** A heartbeat from a member holding `owned`, answered with a generation and partitions. */
+      const heartbeat = (
+        h: Recorder,
+        process: string,
+        member: string,
+        generation: number,
+        owned: number[],
+        answer: { generation: number; partitions: number[] },
+      ) => {
+        h.invoke(process, 'heartbeat', { ...common, member, generation, partitions: owned });
+        h.complete(process, 'ok', answer);
+      };
+      /** An accepted commit of partition 0. */
+      const commit = (h: Recorder, process: string, member: string, generation: number, offset: number) => {
+        h.invoke(process, 'commit', { ...common, partition: 0, member, generation, offset });
+        h.complete(process, 'ok', {});
+      };
       function groupRun() {
         const h = cleanRun();
-        const common = { group: G, topic: T };
-        h.invoke('c0', 'join', common);
-        h.complete('c0', 'ok', { ...common, member: 'm0', generation: 1, partitions: [0] });
+        join(h, 'c0', 'm0', 1, [0]);
         for (const [offset, value] of CLEAN_FINAL) {
           h.invoke('c0', 'process', { ...common, partition: 0, member: 'm0', offset, values: [value] });
           h.complete('c0', 'ok', { ...common, partition: 0, member: 'm0', offset, values: [value] });
         }
-        h.invoke('c0', 'commit', { ...common, partition: 0, member: 'm0', generation: 1, offset: 3 });
-        h.complete('c0', 'ok', {});
+        commit(h, 'c0', 'm0', 1, 3);
         return h;
       }
       const committed = (offset: number) => new Map([[`${G}/${T}/0`, offset]]);
@@ -408,16 +421,11 @@ describe('Module: checker', () => {
 
       it('G1: accepts a partition handed over within a generation, and reports the old owner committing after', () => {
         const h = groupRun(); // m0 holds partition 0 at generation 1 and commits 3
-        const common = { group: G, topic: T };
-        h.invoke('c0', 'heartbeat', { ...common, member: 'm0', generation: 1, partitions: [] }); // released
-        h.complete('c0', 'ok', { generation: 1, partitions: [] });
-        h.invoke('c1', 'join', common);
-        h.complete('c1', 'ok', { ...common, member: 'm1', generation: 1, partitions: [0] });
-        h.invoke('c1', 'commit', { ...common, partition: 0, member: 'm1', generation: 1, offset: 3 });
-        h.complete('c1', 'ok', {});
+        heartbeat(h, 'c0', 'm0', 1, [], { generation: 1, partitions: [] }); // released
+        join(h, 'c1', 'm1', 1, [0]);
+        commit(h, 'c1', 'm1', 1, 3);
         expect(check({ events: h.events, committed: committed(3) }).violations).toEqual([]);
-        h.invoke('c0', 'commit', { ...common, partition: 0, member: 'm0', generation: 1, offset: 3 });
-        h.complete('c0', 'ok', {});
+        commit(h, 'c0', 'm0', 1, 3);
         const result = check({ events: h.events, committed: committed(3) });
         expect(result.violations.map((v) => v.message)).toEqual([
           expect.stringContaining(
@@ -428,39 +436,15 @@ describe('Module: checker', () => {
 
       it('G1 and G2: reports a zombie commit accepted after the new owner committed, moving the offset back', () => {
         const h = groupRun();
-        h.invoke('c1', 'commit', {
-          group: G,
-          topic: T,
-          partition: 0,
-          member: 'm1',
-          generation: 2,
-          offset: 3,
-        });
-        h.complete('c1', 'ok', {});
-        h.invoke('c0', 'commit', {
-          group: G,
-          topic: T,
-          partition: 0,
-          member: 'm0',
-          generation: 1,
-          offset: 1,
-        });
-        h.complete('c0', 'ok', {});
+        commit(h, 'c1', 'm1', 2, 3);
+        commit(h, 'c0', 'm0', 1, 1);
         const result = check({ events: h.events, committed: committed(1) });
         expect(invariants(result)).toEqual(['G1', 'G2']);
       });
 
       it('G3: reports a commit past unprocessed records, and records below the final commit never processed', () => {
         const h = new Recorder();
-        h.invoke('c0', 'commit', {
-          group: G,
-          topic: T,
-          partition: 0,
-          member: 'm0',
-          generation: 1,
-          offset: 2,
-        });
-        h.complete('c0', 'ok', {});
+        commit(h, 'c0', 'm0', 1, 2);
         const result = check({ events: h.events, committed: committed(2) });
         expect(result.violations.filter((v) => v.invariant === 'G3').map((v) => v.message)).toEqual([
           expect.stringContaining('offset 2 committed but record 0 had not been processed'),
@@ -470,27 +454,18 @@ describe('Module: checker', () => {
 
       it('G4: reports two members holding a partition at once, and not a member that released it first', () => {
         const h = new Recorder();
-        const common = { group: G, topic: T };
-        h.invoke('c0', 'join', common);
-        h.complete('c0', 'ok', { ...common, member: 'm0', generation: 1, partitions: [0] });
-        h.invoke('c1', 'join', common);
-        h.complete('c1', 'ok', { ...common, member: 'm1', generation: 2, partitions: [0] });
-        h.invoke('c0', 'heartbeat', { ...common, member: 'm0', generation: 1, partitions: [0] });
-        h.complete('c0', 'ok', { generation: 2, partitions: [0] });
-        h.invoke('c1', 'heartbeat', { ...common, member: 'm1', generation: 2, partitions: [0] });
-        h.complete('c1', 'ok', { generation: 2, partitions: [0] });
+        join(h, 'c0', 'm0', 1, [0]);
+        join(h, 'c1', 'm1', 2, [0]);
+        heartbeat(h, 'c0', 'm0', 1, [0], { generation: 2, partitions: [0] });
+        heartbeat(h, 'c1', 'm1', 2, [0], { generation: 2, partitions: [0] });
         const result = check({ events: h.events, final: [finalOf([], 0)], audit: [] });
         expect(result.violations.map((v) => v.invariant)).toEqual(['G4']);
 
         const released = new Recorder();
-        released.invoke('c0', 'join', common);
-        released.complete('c0', 'ok', { ...common, member: 'm0', generation: 1, partitions: [0] });
-        released.invoke('c0', 'heartbeat', { ...common, member: 'm0', generation: 2, partitions: [] });
-        released.complete('c0', 'ok', { generation: 2, partitions: [] });
-        released.invoke('c1', 'join', common);
-        released.complete('c1', 'ok', { ...common, member: 'm1', generation: 2, partitions: [0] });
-        released.invoke('c1', 'heartbeat', { ...common, member: 'm1', generation: 2, partitions: [0] });
-        released.complete('c1', 'ok', { generation: 2, partitions: [0] });
+        join(released, 'c0', 'm0', 1, [0]);
+        heartbeat(released, 'c0', 'm0', 2, [], { generation: 2, partitions: [] });
+        join(released, 'c1', 'm1', 2, [0]);
+        heartbeat(released, 'c1', 'm1', 2, [0], { generation: 2, partitions: [0] });
         expect(check({ events: released.events, final: [finalOf([], 0)], audit: [] }).violations).toEqual([]);
       });
     });

@@ -4,35 +4,29 @@
  * again on its data folder, and cleanup passes racing appenders that die or stall (F13).
  */
 
-import { describe, expect, it } from 'vitest';
-import { expectCleanRun, SCENARIO_TIMEOUT_MS, seedFor } from './support';
+import { describe } from 'vitest';
+import { itRunsClean } from './support';
 
 describe('Reliability: crashes', () => {
-  it(
+  itRunsClean(
     'F5: appenders dying after the object PUT, the reservation, the commit or the advance leave orphans only',
-    async () => {
-      const result = await expectCleanRun('F5 crash', seedFor(31));
-      expect(result.faults).toBeGreaterThan(0);
-    },
-    SCENARIO_TIMEOUT_MS,
+    'F5 crash',
+    31,
+    { faulted: true },
   );
 
-  it(
+  // Seed 1980029279 found an idempotent retry acknowledged above the high-water mark after a restart
+  // (fixed in PartitionAppender.findOlderDuplicate; reproduced deterministically in regressions.test.ts).
+  itRunsClean(
     'F5: SIGKILL of the whole local stack mid-load loses no acknowledged record (regression: seed 1980029279)',
-    async () => {
-      // Seed 1980029279 found an idempotent retry acknowledged above the high-water mark after a restart
-      // (fixed in PartitionAppender.findOlderDuplicate; reproduced deterministically in regressions.test.ts).
-      const result = await expectCleanRun('F5 SIGKILL', seedFor(1980029279));
-      expect(result.faults).toBeGreaterThan(0);
-    },
-    SCENARIO_TIMEOUT_MS,
+    'F5 SIGKILL',
+    1980029279,
+    { faulted: true },
   );
 
-  it(
+  itRunsClean(
     'F13: cleanup passes (repair, merge, retention, collection) racing appenders lose and overlap nothing',
-    async () => {
-      await expectCleanRun('F13', seedFor(33));
-    },
-    SCENARIO_TIMEOUT_MS,
+    'F13',
+    33,
   );
 });

@@ -4,17 +4,14 @@
  * can be killed with SIGKILL and started again on the same data folder.
  */
 
-import { type ChildProcess, spawn } from 'node:child_process';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
 import type { StorageConfig } from '../../shared/config';
 import { type Emulators, startEmulators } from '../../shared/local/emulators';
 import { type LocalStack, startLocalStack } from '../../shared/local/stack';
 import { type AwsClients, createAwsClients } from '../../shared/store/aws-clients';
+import { spawnSluiceDev } from '../support/environment';
 import type { DirectStorage } from './audit';
 import { FaultProxy } from './fault-proxy';
-
-export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 export interface StackUnderTest {
   /** Where clients go: the API proxy when there is one, else the stack. */
@@ -126,27 +123,9 @@ export class ChildStack {
   }
 
   private spawnOnce(): Promise<void> {
-    const child = spawn(
-      process.execPath,
-      [
-        '--openssl-legacy-provider',
-        '--import',
-        'tsx',
-        'cli/main.ts',
-        'dev',
-        '--port',
-        String(this.port),
-        '--data-dir',
-        this.dataDir,
-        '--quiet',
-        '--kafka-port',
-        '0',
-      ],
-      {
-        cwd: ROOT,
-        stdio: ['ignore', 'pipe', 'pipe'],
-        env: { ...process.env, SLUICE_TOKEN: '', AWS_ENDPOINT_URL: '', ...this.env },
-      },
+    const child = spawnSluiceDev(
+      ['--port', String(this.port), '--data-dir', this.dataDir, '--quiet', '--kafka-port', '0'],
+      this.env,
     );
     this.child = child;
     this.exited = new Promise((resolve) => child.once('exit', () => resolve()));

@@ -294,22 +294,16 @@ export class GroupConsumer {
       if (fields.corrupt) continue;
       for (const [offset, value] of fields.records) {
         // The application's work: recorded as it happens.
-        this.recorder.invoke(this.name, 'process', {
+        const work = {
           group: this.group,
           topic: this.topic,
           partition: a.partition,
           member: this.memberId!,
           offset,
           values: [value],
-        });
-        this.recorder.complete(this.name, 'ok', {
-          group: this.group,
-          topic: this.topic,
-          partition: a.partition,
-          member: this.memberId!,
-          offset,
-          values: [value],
-        });
+        };
+        this.recorder.invoke(this.name, 'process', work);
+        this.recorder.complete(this.name, 'ok', work);
         processed = true;
       }
       if (this.owned.has(a.partition)) this.owned.set(a.partition, Math.max(a.offset, r.nextOffset));

@@ -5,23 +5,14 @@
  * delivery from the last commit, one owner per partition at a time.
  */
 
-import { describe, it } from 'vitest';
-import { expectCleanRun, SCENARIO_TIMEOUT_MS, seedFor } from './support';
+import { describe } from 'vitest';
+import { itRunsClean } from './support';
 
 describe('Reliability: consumer groups', () => {
-  it(
+  itRunsClean(
     'F9–F11: crashes, pauses past the session and auto-commit keep delivery at-least-once and fencing intact',
-    async () => {
-      await expectCleanRun('F9', seedFor(41));
-    },
-    SCENARIO_TIMEOUT_MS,
+    'F9',
+    41,
   );
-
-  it(
-    'F12: with skewed clocks, fencing holds',
-    async () => {
-      await expectCleanRun('F12', seedFor(42));
-    },
-    SCENARIO_TIMEOUT_MS,
-  );
+  itRunsClean('F12: with skewed clocks, fencing holds', 'F12', 42);
 });

@@ -3,31 +3,15 @@
  * partition, an audit of storage, and the history checked for I1–I8 (reliability.md).
  */
 
-import { describe, it } from 'vitest';
-import { expectCleanRun, SCENARIO_TIMEOUT_MS, seedFor } from './support';
+import { describe } from 'vitest';
+import { itRunsClean } from './support';
 
 describe('Reliability: load (L1–L3)', () => {
-  it(
-    'L1: 8–12 concurrent idempotent producers on one partition keep every invariant',
-    async () => {
-      await expectCleanRun('L1', seedFor(11));
-    },
-    SCENARIO_TIMEOUT_MS,
-  );
-
-  it(
-    'L2: keyed records over many partitions keep every invariant per partition',
-    async () => {
-      await expectCleanRun('L2', seedFor(12));
-    },
-    SCENARIO_TIMEOUT_MS,
-  );
-
-  it(
+  itRunsClean('L1: 8–12 concurrent idempotent producers on one partition keep every invariant', 'L1', 11);
+  itRunsClean('L2: keyed records over many partitions keep every invariant per partition', 'L2', 12);
+  itRunsClean(
     'L3: long polls return once the high-water mark passes their offset, nothing beyond it',
-    async () => {
-      await expectCleanRun('L3', seedFor(13));
-    },
-    SCENARIO_TIMEOUT_MS,
+    'L3',
+    13,
   );
 });

@@ -12,17 +12,16 @@ import { logTopicMetadata } from '../../shared/api/services';
 import { createServices } from '../../shared/app';
 import { GroupService } from '../../shared/groups/group-service';
 import { type LocalStack, startLocalStack } from '../../shared/local/stack';
-import { SimulatedCrash } from '../../shared/log/faults';
-import type { LogService } from '../../shared/log/log-service';
+import { type CrashPoint, SimulatedCrash } from '../../shared/log/faults';
 import { runCleanup } from '../../shared/retention';
 import { DynamoGroupStore } from '../../shared/store/group-store';
-import { createLogHarness, lostResponse } from '../support/log';
+import { createLogHarness, lostResponse, type WireHook } from '../support/log';
 import { startTestStorage, type TestStorage } from '../support/storage';
 import { type DirectStorage, readAll, StorageAuditor, settle } from './audit';
 import { fuzzBadInput } from './bad-input';
 import { type CheckOptions, checkHistory, type KnownAbortedRange, type Violation } from './checker';
 import { ChildStack, directStorage, type StackUnderTest, startStack } from './environment';
-import { FAULTS, type FaultAction, type FaultPolicy } from './fault-proxy';
+import { FAULTS, type FaultAction, type FaultPolicy, type ProxiedRequest } from './fault-proxy';
 import {
   type ConsumerStats,
   DirectGroupApi,
@@ -103,17 +102,32 @@ async function runLoad(
   return producers.flatMap((p) => p.anomalies);
 }
 
-type ProducerShape = Omit<ProducerSpec, 'name' | 'producerId' | 'epoch' | 'topic'>;
+type ProducerShape = Omit<
+  ProducerSpec,
+  'name' | 'producerId' | 'epoch' | 'topic' | 'partitionCount' | 'partition'
+>;
 
-/** Producers p0…p(n−1) of a topic at epoch 0, ids from firstId; `shape(i)` gives the rest of each spec. */
+/**
+ * Producers p0…p(n−1) of a topic at epoch 0, ids from firstId: producer i writes partition i % partitions,
+ * or with `keyed` keyed records over all of them. `shape(i)` gives the rest of each spec.
+ */
 function producerSpecs(
   n: number,
   firstId: number,
-  topic: string,
+  target: { readonly topic: string; readonly partitions: number; readonly keyed?: boolean },
   shape: (i: number) => ProducerShape,
 ): { spec: ProducerSpec }[] {
+  const { topic, partitions, keyed } = target;
   return Array.from({ length: n }, (_, i) => ({
-    spec: { name: `p${i}`, producerId: firstId + i, epoch: 0, topic, ...shape(i) },
+    spec: {
+      name: `p${i}`,
+      producerId: firstId + i,
+      epoch: 0,
+      topic,
+      partitionCount: partitions,
+      ...(keyed ? {} : { partition: i % partitions }),
+      ...shape(i),
+    },
   }));
 }
 
@@ -233,13 +247,17 @@ type ScenarioFinish = Omit<
   'scenario' | 'seed' | 'recorder' | 'reader' | 'direct'
 >;
 
+/** A load of `shortMs` at the short scale, of a minute at the long one. */
+type ScaledLoadPlan = Omit<Parameters<typeof runLoad>[3], 'durationMs'> & { readonly shortMs: number };
+
 interface ScenarioRun<S extends ScenarioSystem> {
   readonly seed: number;
+  readonly scale: Scale;
   readonly rng: Random;
   readonly system: S;
   readonly recorder: Recorder;
   /** runLoad() on the system's transport, recorded by this run. */
-  load(plan: Parameters<typeof runLoad>[3]): Promise<Violation[]>;
+  load(plan: ScaledLoadPlan): Promise<Violation[]>;
   /** finish() with this run's scenario, seed, recorder, reader and storage. */
   finish(args: ScenarioFinish): Promise<ScenarioResult>;
 }
@@ -247,7 +265,7 @@ interface ScenarioRun<S extends ScenarioSystem> {
 /** Starts the system (it may draw from the run's seeded random), runs the body, stops the system. */
 async function withScenario<S extends ScenarioSystem>(
   scenario: string,
-  seed: number,
+  { seed, scale }: ScenarioOptions,
   start: (rng: Random) => Promise<S>,
   body: (run: ScenarioRun<S>) => Promise<ScenarioResult>,
 ): Promise<ScenarioResult> {
@@ -257,10 +275,18 @@ async function withScenario<S extends ScenarioSystem>(
   try {
     return await body({
       seed,
+      scale,
       rng,
       system,
       recorder,
-      load: (plan) => runLoad(system.transport, recorder, rng, plan, `s${seed}`),
+      load: ({ shortMs, ...plan }) =>
+        runLoad(
+          system.transport,
+          recorder,
+          rng,
+          { ...plan, durationMs: scale === 'short' ? shortMs : 60_000 },
+          `s${seed}`,
+        ),
       finish: (args) =>
         finish({ scenario, seed, recorder, reader: system.reader, direct: system.direct, ...args }),
     });
@@ -280,242 +306,251 @@ function probeResult(
   return { scenario, seed, operations: result.requests, faults: 0, violations: result.violations, counts };
 }
 
-// ---- L1–L3: load through the HTTP API ---------------------------------------------------------------
+// ---- L1–L3, F1–F4, F8: loads through the HTTP API, some with storage faults through the proxy ----------
 
-const L1: Scenario = {
+type PollerPlan = ReturnType<typeof pollerSpecs>[number];
+
+/** What an HTTP load scenario runs: its topic's partitions, producers and pollers, and its bounds. */
+interface HttpLoad {
+  readonly partitions: number;
+  readonly producers: { spec: ProducerSpec }[];
+  readonly pollers: PollerPlan[];
+  /** How long the short scale loads, ms (the long one: a minute). */
+  readonly shortMs: number;
+  readonly giveUpMs: number;
+  readonly settleMs: number;
+}
+
+/**
+ * A seeded load of one topic over HTTP, then the check. With `storageFaults`, the fault proxy between
+ * the stack and its emulators applies the policy drawn for the run while the load runs.
+ */
+function httpLoadScenario(args: {
+  readonly name: string;
+  readonly covers: string;
+  /** Of the topic's name. */
+  readonly prefix: string;
+  /** The policy, given its random and its chance (fixed at the short scale, drawn at the long one). */
+  readonly storageFaults?: FaultChoice;
+  readonly plan: (run: { scale: Scale; rng: Random; topic: string }) => HttpLoad;
+}): Scenario {
+  const { name, storageFaults } = args;
+  return {
+    name,
+    covers: args.covers,
+    run: ({ seed, scale }) =>
+      withScenario(
+        name,
+        { seed, scale },
+        () => httpSystem({ storageFaults: storageFaults !== undefined }),
+        async ({ rng, system, load, finish }) => {
+          const { sut, transport } = system;
+          const topic = topicName(args.prefix, seed);
+          const policy = storageFaults && drawPolicy(rng, scale, storageFaults);
+          const plan = args.plan({ scale, rng, topic });
+          await transport.createTopic(topic, plan.partitions);
+          if (policy) sut.storageProxy!.policy = policy;
+          const { producers, pollers, shortMs, giveUpMs } = plan;
+          const extra = await load({ producers, pollers, shortMs, giveUpMs });
+          if (policy) sut.storageProxy!.policy = undefined;
+          return await finish({ topics: [topic], settleMs: plan.settleMs, faults: sut.faults(), extra });
+        },
+      ),
+  };
+}
+
+/** The chance of a fault at the short scale, and those the long one draws from. */
+type FaultChance = readonly [short: number, long: readonly number[]];
+
+/** The random of a run's faults (its own fork) and their chance, drawn in that order. */
+function faultChance(rng: Random, scale: Scale, [short, long]: FaultChance): { faults: Random; p: number } {
+  const faults = rng.fork();
+  return { faults, p: scale === 'short' ? short : rng.pick(long) };
+}
+
+/** A fault policy made from its own random and a chance. */
+interface FaultChoice {
+  readonly policy: (rng: Random, p: number) => FaultPolicy;
+  readonly chance: FaultChance;
+}
+
+function drawPolicy(rng: Random, scale: Scale, choice: FaultChoice): FaultPolicy {
+  const { faults, p } = faultChance(rng, scale, choice.chance);
+  return choice.policy(faults, p);
+}
+
+const L1 = httpLoadScenario({
   name: 'L1 idempotent producers on one partition',
   covers: 'L1, F3, I1–I8',
-  run: ({ seed, scale }) =>
-    withScenario(
-      L1.name,
-      seed,
-      () => httpSystem(),
-      async ({ rng, system, load, finish }) => {
-        const { transport } = system;
-        const topic = topicName('l1', seed);
-        await transport.createTopic(topic, 1);
-        const n = scale === 'short' ? rng.int(8, 12) : rng.int(8, 32);
-        const producers = producerSpecs(n, 1000, topic, () => ({
-          partitionCount: 1,
-          partition: 0,
-          requests: scale === 'short' ? 8 : 100_000,
-          recordsPerRequest: [1, 5] as const,
-        }));
-        const pollers = pollerSpecs(3, topic, () => [0], [200, 2000]);
-        const extra = await load({
-          producers,
-          pollers,
-          durationMs: scale === 'short' ? 5_000 : 60_000,
-          giveUpMs: 15_000,
-        });
-        return await finish({ topics: [topic], settleMs: 15_000, faults: 0, extra });
-      },
+  prefix: 'l1',
+  plan: ({ scale, rng, topic }) => ({
+    partitions: 1,
+    producers: producerSpecs(
+      scale === 'short' ? rng.int(8, 12) : rng.int(8, 32),
+      1000,
+      { topic, partitions: 1 },
+      () => ({
+        requests: scale === 'short' ? 8 : 100_000,
+        recordsPerRequest: [1, 5] as const,
+      }),
     ),
-};
+    pollers: pollerSpecs(3, topic, () => [0], [200, 2000]),
+    shortMs: 5_000,
+    giveUpMs: 15_000,
+    settleMs: 15_000,
+  }),
+});
 
-const L2: Scenario = {
+const L2 = httpLoadScenario({
   name: 'L2 many partitions, random keys',
   covers: 'L2, I1–I8',
-  run: ({ seed, scale }) =>
-    withScenario(
-      L2.name,
-      seed,
-      () => httpSystem(),
-      async ({ system, load, finish }) => {
-        const { transport } = system;
-        const partitions = scale === 'short' ? 16 : 200;
-        const topic = topicName('l2', seed);
-        await transport.createTopic(topic, partitions);
-        const producers = producerSpecs(8, 2000, topic, () => ({
-          partitionCount: partitions,
-          requests: scale === 'short' ? 10 : 100_000,
-          recordsPerRequest: scale === 'short' ? ([4, 30] as const) : ([20, 120] as const),
-        }));
-        const all = Array.from({ length: partitions }, (_, p) => p);
-        const pollers = pollerSpecs(4, topic, (i) => all.filter((p) => p % 4 === i), [100, 1000]);
-        const extra = await load({
-          producers,
-          pollers,
-          durationMs: scale === 'short' ? 5_000 : 60_000,
-          giveUpMs: 15_000,
-        });
-        return await finish({ topics: [topic], settleMs: 15_000, faults: 0, extra });
-      },
-    ),
-};
+  prefix: 'l2',
+  plan: ({ scale, topic }) => {
+    const partitions = scale === 'short' ? 16 : 200;
+    const all = Array.from({ length: partitions }, (_, p) => p);
+    return {
+      partitions,
+      producers: producerSpecs(8, 2000, { topic, partitions, keyed: true }, () => ({
+        requests: scale === 'short' ? 10 : 100_000,
+        recordsPerRequest: scale === 'short' ? ([4, 30] as const) : ([20, 120] as const),
+      })),
+      pollers: pollerSpecs(4, topic, (i) => all.filter((p) => p % 4 === i), [100, 1000]),
+      shortMs: 5_000,
+      giveUpMs: 15_000,
+      settleMs: 15_000,
+    };
+  },
+});
 
-const L3: Scenario = {
+const L3 = httpLoadScenario({
   name: 'L3 long polls waiting on producers',
   covers: 'L3, I6',
-  run: ({ seed, scale }) =>
-    withScenario(
-      L3.name,
-      seed,
-      () => httpSystem(),
-      async ({ system, load, finish }) => {
-        const { transport } = system;
-        const topic = topicName('l3', seed);
-        await transport.createTopic(topic, 4);
-        const producers = producerSpecs(3, 3000, topic, (i) => ({
-          partitionCount: 4,
-          partition: i % 4,
-          requests: scale === 'short' ? 12 : 150,
-          recordsPerRequest: [1, 3] as const,
-          pauseMs: [100, 500] as const,
-        }));
-        const pollers = pollerSpecs(scale === 'short' ? 16 : 48, topic, (i) => [i % 4], [1000, 5000]);
-        const extra = await load({
-          producers,
-          pollers,
-          durationMs: scale === 'short' ? 5_000 : 60_000,
-          giveUpMs: 15_000,
-        });
-        return await finish({ topics: [topic], settleMs: 15_000, faults: 0, extra });
-      },
-    ),
-};
+  prefix: 'l3',
+  plan: ({ scale, topic }) => ({
+    partitions: 4,
+    producers: producerSpecs(3, 3000, { topic, partitions: 4 }, () => ({
+      requests: scale === 'short' ? 12 : 150,
+      recordsPerRequest: [1, 3] as const,
+      pauseMs: [100, 500] as const,
+    })),
+    pollers: pollerSpecs(scale === 'short' ? 16 : 48, topic, (i) => [i % 4], [1000, 5000]),
+    shortMs: 5_000,
+    giveUpMs: 15_000,
+    settleMs: 15_000,
+  }),
+});
 
-// ---- F1–F4, F8: storage faults through the proxy --------------------------------------------------
+/** Requests that `match` meet a fault with `chance`: one of `actions`, made when it strikes. */
+interface FaultRule {
+  readonly match: (req: ProxiedRequest) => boolean;
+  readonly chance: number;
+  readonly actions: () => FaultAction[];
+}
 
-/** Writes to S3 and DynamoDB fail, throttle, lose their answers or crawl (F1, F2, F4). */
-export function storageWritePolicy(rng: Random, p: number): FaultPolicy {
+/** The first rule that matches a request and strikes gives its fault; a request no rule strikes passes. */
+function rulePolicy(rng: Random, rules: readonly FaultRule[]): FaultPolicy {
   return (req) => {
-    if (req.service === 's3' && req.operation === 'PutObject' && rng.chance(p)) {
-      return rng.pick<FaultAction>([
-        FAULTS.s3SlowDown,
-        FAULTS.s3Internal,
-        { kind: 'reset-before' },
-        { kind: 'reset-after' },
-        { kind: 'delay', ms: rng.int(50, 800) },
-      ]);
-    }
-    if (
-      req.service === 'dynamodb' &&
-      (req.operation === 'UpdateItem' || req.operation === 'PutItem') &&
-      rng.chance(p)
-    ) {
-      return rng.pick<FaultAction>([
-        FAULTS.dynamoThrottle,
-        FAULTS.dynamo500,
-        { kind: 'reset-before' },
-        { kind: 'reset-after' },
-        { kind: 'reset-after' },
-        { kind: 'delay', ms: rng.int(20, 400) },
-      ]);
-    }
-    if (req.service === 'dynamodb' && rng.chance(p / 4)) {
-      return rng.pick<FaultAction>([
-        FAULTS.dynamoThrottle,
-        { kind: 'reset-after' },
-        { kind: 'delay', ms: rng.int(20, 200) },
-      ]);
+    for (const rule of rules) {
+      if (rule.match(req) && rng.chance(rule.chance)) return rng.pick(rule.actions());
     }
     return { kind: 'pass' };
   };
 }
 
-const STORAGE_FAULTS: Scenario = {
+const RESET_BEFORE: FaultAction = { kind: 'reset-before' };
+const RESET_AFTER: FaultAction = { kind: 'reset-after' };
+
+/** Writes to S3 and DynamoDB fail, throttle, lose their answers or crawl (F1, F2, F4). */
+export function storageWritePolicy(rng: Random, p: number): FaultPolicy {
+  const delay = (min: number, max: number): FaultAction => ({ kind: 'delay', ms: rng.int(min, max) });
+  return rulePolicy(rng, [
+    {
+      match: (req) => req.service === 's3' && req.operation === 'PutObject',
+      chance: p,
+      actions: () => [FAULTS.s3SlowDown, FAULTS.s3Internal, RESET_BEFORE, RESET_AFTER, delay(50, 800)],
+    },
+    {
+      match: (req) =>
+        req.service === 'dynamodb' && (req.operation === 'UpdateItem' || req.operation === 'PutItem'),
+      chance: p,
+      actions: () => [
+        FAULTS.dynamoThrottle,
+        FAULTS.dynamo500,
+        RESET_BEFORE,
+        RESET_AFTER,
+        RESET_AFTER,
+        delay(20, 400),
+      ],
+    },
+    {
+      match: (req) => req.service === 'dynamodb',
+      chance: p / 4,
+      actions: () => [FAULTS.dynamoThrottle, RESET_AFTER, delay(20, 200)],
+    },
+  ]);
+}
+
+/** S3 GETs fail, crawl or come back cut short; DynamoDB reads fail now and then (F8). */
+function fetchFaultPolicy(rng: Random, p: number): FaultPolicy {
+  const truncate: FaultAction = { kind: 'truncate' };
+  return rulePolicy(rng, [
+    {
+      match: (req) => req.service === 's3' && req.operation === 'GetObject',
+      chance: p,
+      actions: () => [
+        FAULTS.s3SlowDown,
+        FAULTS.s3Internal,
+        truncate,
+        truncate,
+        RESET_AFTER,
+        { kind: 'delay', ms: rng.int(50, 500) },
+      ],
+    },
+    {
+      match: (req) =>
+        req.service === 'dynamodb' && (req.operation === 'Query' || req.operation === 'GetItem'),
+      chance: p / 5,
+      actions: () => [FAULTS.dynamo500, FAULTS.dynamoThrottle, RESET_AFTER],
+    },
+  ]);
+}
+
+const STORAGE_FAULTS = httpLoadScenario({
   name: 'F1–F4 S3 and DynamoDB write faults',
   covers: 'F1, F2, F3, F4, I1–I8',
-  run: ({ seed, scale }) =>
-    withScenario(
-      STORAGE_FAULTS.name,
-      seed,
-      () => httpSystem({ storageFaults: true }),
-      async ({ rng, system, load, finish }) => {
-        const { sut, transport } = system;
-        const topic = topicName('f1', seed);
-        await transport.createTopic(topic, 2);
-        sut.storageProxy!.policy = storageWritePolicy(
-          rng.fork(),
-          scale === 'short' ? 0.12 : rng.pick([0.05, 0.1, 0.2]),
-        );
-        const producers = producerSpecs(scale === 'short' ? 10 : 16, 4000, topic, (i) => ({
-          partitionCount: 2,
-          partition: i % 2,
-          requests: scale === 'short' ? 8 : 100_000,
-          recordsPerRequest: [1, 6] as const,
-        }));
-        const pollers = pollerSpecs(2, topic, (i) => [i], [200, 1500]);
-        const extra = await load({
-          producers,
-          pollers,
-          durationMs: scale === 'short' ? 6_000 : 60_000,
-          giveUpMs: 30_000,
-        });
-        sut.storageProxy!.policy = undefined;
-        return await finish({
-          topics: [topic],
-          settleMs: 20_000,
-          faults: sut.faults(),
-          extra,
-        });
-      },
-    ),
-};
+  prefix: 'f1',
+  storageFaults: { policy: storageWritePolicy, chance: [0.12, [0.05, 0.1, 0.2]] },
+  plan: ({ scale, topic }) => ({
+    partitions: 2,
+    producers: producerSpecs(scale === 'short' ? 10 : 16, 4000, { topic, partitions: 2 }, () => ({
+      requests: scale === 'short' ? 8 : 100_000,
+      recordsPerRequest: [1, 6] as const,
+    })),
+    pollers: pollerSpecs(2, topic, (i) => [i], [200, 1500]),
+    shortMs: 6_000,
+    giveUpMs: 30_000,
+    settleMs: 20_000,
+  }),
+});
 
-const FETCH_FAULTS: Scenario = {
+const FETCH_FAULTS = httpLoadScenario({
   name: 'F8 S3 GET 503 and truncated bodies on fetch',
   covers: 'F8, I3, I4',
-  run: ({ seed, scale }) =>
-    withScenario(
-      FETCH_FAULTS.name,
-      seed,
-      () => httpSystem({ storageFaults: true }),
-      async ({ rng, system, load, finish }) => {
-        const { sut, transport } = system;
-        const topic = topicName('f8', seed);
-        await transport.createTopic(topic, 3);
-        const faults = rng.fork();
-        const p = scale === 'short' ? 0.3 : rng.pick([0.1, 0.3, 0.5]);
-        sut.storageProxy!.policy = (req) => {
-          if (req.service === 's3' && req.operation === 'GetObject' && faults.chance(p)) {
-            return faults.pick<FaultAction>([
-              FAULTS.s3SlowDown,
-              FAULTS.s3Internal,
-              { kind: 'truncate' },
-              { kind: 'truncate' },
-              { kind: 'reset-after' },
-              { kind: 'delay', ms: faults.int(50, 500) },
-            ]);
-          }
-          if (
-            req.service === 'dynamodb' &&
-            (req.operation === 'Query' || req.operation === 'GetItem') &&
-            faults.chance(p / 5)
-          ) {
-            return faults.pick<FaultAction>([
-              FAULTS.dynamo500,
-              FAULTS.dynamoThrottle,
-              { kind: 'reset-after' },
-            ]);
-          }
-          return { kind: 'pass' };
-        };
-        const producers = producerSpecs(6, 5000, topic, (i) => ({
-          partitionCount: 3,
-          partition: i % 3,
-          requests: scale === 'short' ? 10 : 100_000,
-          recordsPerRequest: [1, 20] as const,
-          pauseMs: [10, 100] as const,
-        }));
-        const pollers = pollerSpecs(6, topic, (i) => [i % 3], [100, 1000]);
-        const extra = await load({
-          producers,
-          pollers,
-          durationMs: scale === 'short' ? 5_000 : 60_000,
-          giveUpMs: 20_000,
-        });
-        sut.storageProxy!.policy = undefined;
-        return await finish({
-          topics: [topic],
-          settleMs: 15_000,
-          faults: sut.faults(),
-          extra,
-        });
-      },
-    ),
-};
+  prefix: 'f8',
+  storageFaults: { policy: fetchFaultPolicy, chance: [0.3, [0.1, 0.3, 0.5]] },
+  plan: ({ scale, topic }) => ({
+    partitions: 3,
+    producers: producerSpecs(6, 5000, { topic, partitions: 3 }, () => ({
+      requests: scale === 'short' ? 10 : 100_000,
+      recordsPerRequest: [1, 20] as const,
+      pauseMs: [10, 100] as const,
+    })),
+    pollers: pollerSpecs(6, topic, (i) => [i % 3], [100, 1000]),
+    shortMs: 5_000,
+    giveUpMs: 20_000,
+    settleMs: 15_000,
+  }),
+});
 
 // ---- F6, F7: lost produce answers, pipelining, zombie epochs ---------------------------------------
 
@@ -525,7 +560,7 @@ const PRODUCER_FAULTS: Scenario = {
   run: ({ seed, scale }) =>
     withScenario(
       PRODUCER_FAULTS.name,
-      seed,
+      { seed, scale },
       () => httpSystem({ apiFaults: true, readerPastApiProxy: true }),
       async ({ rng, system, recorder, finish }) => {
         const { sut, transport } = system;
@@ -547,9 +582,7 @@ const PRODUCER_FAULTS: Scenario = {
           return { kind: 'pass' };
         };
         const requests = scale === 'short' ? 10 : 100_000;
-        const producers = producerSpecs(8, 6000, topic, (i) => ({
-          partitionCount: 2,
-          partition: i % 2,
+        const producers = producerSpecs(8, 6000, { topic, partitions: 2 }, (i) => ({
           requests,
           recordsPerRequest: [1, 4] as const,
           maxInFlight: i % 2 === 0 ? 2 : 1,
@@ -605,11 +638,64 @@ interface InProcessSystem extends ScenarioSystem {
   readonly reader: InProcessTransport;
 }
 
-function inProcessSystem(storage: TestStorage, transport: LogService, reader: LogService): InProcessSystem {
+/**
+ * Faults injected at random while armed, each drawn from the run's own fork of the random with the
+ * run's chance p (or a fraction of it), and counted.
+ */
+class RandomFaults {
+  armed = true;
+  injected = 0;
+
+  constructor(
+    readonly rng: Random,
+    readonly p: number,
+  ) {}
+
+  /** Whether to inject one now: while armed, with chance p / rarer. */
+  hit(rarer = 1): boolean {
+    if (!this.armed || !this.rng.chance(this.p / rarer)) return false;
+    this.injected++;
+    return true;
+  }
+}
+
+interface CrashingSystem extends InProcessSystem {
+  readonly faults: RandomFaults;
+}
+
+/**
+ * Storage in this process and appenders that die at random at their crash points (at `crashAt` only, if
+ * given) and meet the faults of `wire`; the reader is a log service of its own that never crashes.
+ */
+async function crashingSystem(
+  rng: Random,
+  args: {
+    scale: Scale;
+    chance: FaultChance;
+    repairAfterMs: number;
+    crashAt?: CrashPoint;
+    wire: (faults: RandomFaults) => WireHook;
+  },
+): Promise<CrashingSystem> {
+  const storage = await startTestStorage();
+  const drawn = faultChance(rng, args.scale, args.chance);
+  const faults = new RandomFaults(drawn.faults, drawn.p);
+  const { repairAfterMs, crashAt } = args;
+  const harness = createLogHarness(storage, {
+    append: { repairAfterMs, maxAckWaitMs: 3_000 },
+    faults: {
+      crash: (point) => {
+        if ((crashAt === undefined || point === crashAt) && faults.hit()) throw new SimulatedCrash(point);
+      },
+    },
+  });
+  harness.wire = args.wire(faults);
+  const reader = createLogHarness(storage, { append: { repairAfterMs } });
   return {
     storage,
-    transport: new InProcessTransport(transport),
-    reader: new InProcessTransport(reader),
+    faults,
+    transport: new InProcessTransport(harness.log),
+    reader: new InProcessTransport(reader.log),
     direct: { config: storage.config, clients: storage.clients },
     stop: () => storage.stop(),
   };
@@ -619,64 +705,39 @@ const CRASHES: Scenario = {
   name: 'F5 crash points in the append path, lost SDK answers',
   covers: 'F4, F5, F6, I1–I8',
   run({ seed, scale }) {
-    const repairAfterMs = 300;
-    let injected = 0;
-    let armed = true;
-    const start = async (rng: Random) => {
-      const storage = await startTestStorage();
-      const faults = rng.fork();
-      const p = scale === 'short' ? 0.06 : rng.pick([0.02, 0.05, 0.1]);
-      const harness = createLogHarness(storage, {
-        append: { repairAfterMs, maxAckWaitMs: 3_000 },
-        faults: {
-          crash: (point) => {
-            if (armed && faults.chance(p)) {
-              injected++;
-              throw new SimulatedCrash(point);
-            }
-          },
+    const start = (rng: Random) =>
+      crashingSystem(rng, {
+        scale,
+        chance: [0.06, [0.02, 0.05, 0.1]],
+        repairAfterMs: 300,
+        wire: (faults) => async (command, send) => {
+          if ((command === 'UpdateItemCommand' || command === 'PutItemCommand') && faults.hit()) {
+            await send();
+            throw lostResponse(); // applied, the answer lost: the SDK retries the conditional write
+          }
+          if (command === 'PutObjectCommand' && faults.hit(2)) {
+            throw Object.assign(new Error('SlowDown'), {
+              name: 'SlowDown',
+              $metadata: { httpStatusCode: 503 },
+              $fault: 'server',
+            });
+          }
+          return send();
         },
       });
-      harness.wire = async (command, send) => {
-        if (!armed) return send();
-        if ((command === 'UpdateItemCommand' || command === 'PutItemCommand') && faults.chance(p)) {
-          injected++;
-          await send();
-          throw lostResponse(); // applied, the answer lost: the SDK retries the conditional write
-        }
-        if (command === 'PutObjectCommand' && faults.chance(p / 2)) {
-          injected++;
-          throw Object.assign(new Error('SlowDown'), {
-            name: 'SlowDown',
-            $metadata: { httpStatusCode: 503 },
-            $fault: 'server',
-          });
-        }
-        return send();
-      };
-      const fresh = createLogHarness(storage, { append: { repairAfterMs } });
-      return inProcessSystem(storage, harness.log, fresh.log);
-    };
-    return withScenario(CRASHES.name, seed, start, async ({ system, load, finish }) => {
+    return withScenario(CRASHES.name, { seed, scale }, start, async ({ system, load, finish }) => {
       const { reader } = system;
       const topic = topicName('f5', seed);
       await reader.createTopic(topic, 2);
-      const producers = producerSpecs(scale === 'short' ? 8 : 16, 7000, topic, (i) => ({
-        partitionCount: 2,
-        partition: i % 2,
+      const producers = producerSpecs(scale === 'short' ? 8 : 16, 7000, { topic, partitions: 2 }, (i) => ({
         requests: scale === 'short' ? 10 : 100_000,
         recordsPerRequest: [1, 4] as const,
         maxInFlight: (i % 3 === 0 ? 2 : 1) as 1 | 2,
       }));
       const pollers = pollerSpecs(2, topic, (i) => [i], [100, 1000]);
-      const extra = await load({
-        producers,
-        pollers,
-        durationMs: scale === 'short' ? 6_000 : 60_000,
-        giveUpMs: 20_000,
-      });
-      armed = false;
-      return await finish({ topics: [topic], settleMs: 10_000, faults: injected, extra });
+      const extra = await load({ producers, pollers, shortMs: 6_000, giveUpMs: 20_000 });
+      system.faults.armed = false;
+      return await finish({ topics: [topic], settleMs: 10_000, faults: system.faults.injected, extra });
     });
   },
 };
@@ -698,9 +759,7 @@ const KILL: Scenario = {
       await transport.createTopic(topic, 2);
       const recorder = new Recorder();
       const durationMs = scale === 'short' ? 9_000 : 60_000;
-      const producers = producerSpecs(8, 8000, topic, (i) => ({
-        partitionCount: 2,
-        partition: i % 2,
+      const producers = producerSpecs(8, 8000, { topic, partitions: 2 }, (i) => ({
         requests: scale === 'short' ? 1000 : 10_000,
         recordsPerRequest: [1, 5] as const,
         maxInFlight: (i % 4 === 0 ? 2 : 1) as 1 | 2,
@@ -764,38 +823,21 @@ const CLEANUP_RACE: Scenario = {
   covers: 'F13, F5, I1–I8',
   run({ seed, scale }) {
     const repairAfterMs = 400;
-    let armed = true;
-    let injected = 0;
-    const start = async (rng: Random) => {
-      const storage = await startTestStorage();
-      const faults = rng.fork();
-      const p = scale === 'short' ? 0.04 : rng.pick([0.02, 0.04, 0.08]);
-      const harness = createLogHarness(storage, {
-        append: { repairAfterMs, maxAckWaitMs: 3_000 },
-        faults: {
-          crash: (point) => {
-            if (armed && point === 'after-reserve' && faults.chance(p)) {
-              injected++;
-              throw new SimulatedCrash(point);
-            }
-          },
+    const start = (rng: Random) =>
+      crashingSystem(rng, {
+        scale,
+        chance: [0.04, [0.02, 0.04, 0.08]],
+        repairAfterMs,
+        crashAt: 'after-reserve',
+        // Late appenders: a commit that stalls past the repair time finds its range aborted.
+        wire: (faults) => async (command, send) => {
+          if (command === 'PutItemCommand' && faults.hit()) {
+            await sleep(faults.rng.int(repairAfterMs, repairAfterMs * 3));
+          }
+          return send();
         },
       });
-      // Late appenders: a commit that stalls past the repair time finds its range aborted.
-      harness.wire = async (command, send) => {
-        if (armed && command === 'PutItemCommand' && faults.chance(p)) {
-          injected++;
-          await sleep(faults.int(repairAfterMs, repairAfterMs * 3));
-        }
-        return send();
-      };
-      return inProcessSystem(
-        storage,
-        harness.log,
-        createLogHarness(storage, { append: { repairAfterMs } }).log,
-      );
-    };
-    return withScenario(CLEANUP_RACE.name, seed, start, async ({ rng, system, load, finish }) => {
+    return withScenario(CLEANUP_RACE.name, { seed, scale }, start, async ({ rng, system, load, finish }) => {
       const { storage, transport } = system;
       const { log } = transport;
       const deps = createServices(storage.config, storage.clients).cleanup;
@@ -829,21 +871,14 @@ const CLEANUP_RACE: Scenario = {
           await sleep(rng.int(50, 300));
         }
       })();
-      const producers = producerSpecs(scale === 'short' ? 6 : 12, 9500, topic, (i) => ({
-        partitionCount: 2,
-        partition: i % 2,
+      const producers = producerSpecs(scale === 'short' ? 6 : 12, 9500, { topic, partitions: 2 }, () => ({
         requests: scale === 'short' ? 40 : 100_000,
         recordsPerRequest: [1, 4] as const,
         pauseMs: [10, 100] as const,
       }));
       const pollers = pollerSpecs(2, topic, (i) => [i], [100, 800]);
-      const extra = await load({
-        producers,
-        pollers,
-        durationMs: scale === 'short' ? 6_000 : 60_000,
-        giveUpMs: 20_000,
-      });
-      armed = false;
+      const extra = await load({ producers, pollers, shortMs: 6_000, giveUpMs: 20_000 });
+      system.faults.armed = false;
       running = false;
       await cleaner;
       // Quiet passes finish what the racing ones left half done (merge leftovers, pending deletions).
@@ -856,7 +891,7 @@ const CLEANUP_RACE: Scenario = {
         aborted: [...aborted.values()],
         topics: [topic],
         settleMs: 10_000,
-        faults: injected + passes,
+        faults: system.faults.injected + passes,
         extra,
         notes: `${passes} cleanup passes, ${merged} entries merged, retention ${retentionMs ?? 'none'}`,
       });
@@ -869,16 +904,13 @@ const CLEANUP_RACE: Scenario = {
 async function runGroups(
   run: ScenarioRun<ScenarioSystem>,
   args: {
-    scale: Scale;
     /** A group API per consumer: HTTP, or a group service with its own clock. */
     api: (rng: Random, index: number) => GroupApi;
     groupApi: GroupApi;
   },
 ): Promise<ScenarioResult> {
-  const { rng, recorder } = run;
+  const { rng, recorder, scale, seed } = run;
   const { transport, reader } = run.system;
-  const { scale } = args;
-  const seed = run.seed;
   const topic = topicName('grp', seed);
   const partitions = 6;
   await transport.createTopic(topic, partitions);
@@ -914,9 +946,7 @@ async function runGroups(
   };
   const size = scale === 'short' ? 3 : rng.int(3, 5);
   for (let i = 0; i < size; i++) spawn();
-  const durationMs = scale === 'short' ? 6_000 : 60_000;
-  const producers = producerSpecs(3, 9000, topic, () => ({
-    partitionCount: partitions,
+  const producers = producerSpecs(3, 9000, { topic, partitions, keyed: true }, () => ({
     requests: scale === 'short' ? 25 : 100_000,
     recordsPerRequest: [1, 8] as const,
     pauseMs: [20, 200] as const,
@@ -934,7 +964,7 @@ async function runGroups(
       }
     }
   })();
-  const extra = await run.load({ producers, durationMs, giveUpMs: 15_000 });
+  const extra = await run.load({ producers, shortMs: 6_000, giveUpMs: 15_000 });
   // Let the group catch up to the high-water marks, then stop it (commit and leave).
   const deadline = Date.now() + (scale === 'short' ? 30_000 : 40_000);
   let caughtUp = false;
@@ -980,11 +1010,11 @@ const GROUPS: Scenario = {
   run: ({ seed, scale }) =>
     withScenario(
       GROUPS.name,
-      seed,
+      { seed, scale },
       () => httpSystem(),
       (run) => {
         const api = new HttpGroupApi(run.system.transport.http);
-        return runGroups(run, { scale, api: () => api, groupApi: api });
+        return runGroups(run, { api: () => api, groupApi: api });
       },
     ),
 };
@@ -995,7 +1025,7 @@ const CLOCK_SKEW: Scenario = {
   run: ({ seed, scale }) =>
     withScenario(
       CLOCK_SKEW.name,
-      seed,
+      { seed, scale },
       () => httpSystem(),
       (run) => {
         const { direct } = run.system;
@@ -1008,7 +1038,6 @@ const CLOCK_SKEW: Scenario = {
           });
         // Each member's requests go to a service whose clock is off by up to ±600 ms (sessions of 1.5 s).
         return runGroups(run, {
-          scale,
           api: (r) => new DirectGroupApi(service(r.int(-600, 600))),
           groupApi: new DirectGroupApi(service(0)),
         });
@@ -1024,7 +1053,7 @@ const BAD_INPUT: Scenario = {
   run: ({ seed, scale }) =>
     withScenario(
       BAD_INPUT.name,
-      seed,
+      { seed, scale },
       () => httpSystem(),
       async ({ system }) =>
         probeResult(

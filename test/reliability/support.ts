@@ -1,4 +1,4 @@
-import { expect } from 'vitest';
+import { expect, it } from 'vitest';
 import { formatViolations } from './checker';
 import { type ScenarioResult, scenarioNamed } from './scenarios';
 
@@ -15,3 +15,23 @@ export async function expectCleanRun(prefix: string, seed: number): Promise<Scen
 
 /** Generous: the machine running the suite may be loaded. */
 export const SCENARIO_TIMEOUT_MS = 180_000;
+
+/**
+ * A test that runs a scenario's short version with the seed `fallback` (or RELIABILITY_SEED) and expects a
+ * clean history; with `faulted`, also that faults were injected (a run without any proves little).
+ */
+export function itRunsClean(
+  title: string,
+  prefix: string,
+  fallback: number,
+  options: { readonly faulted?: boolean } = {},
+): void {
+  it(
+    title,
+    async () => {
+      const result = await expectCleanRun(prefix, seedFor(fallback));
+      if (options.faulted) expect(result.faults).toBeGreaterThan(0);
+    },
+    SCENARIO_TIMEOUT_MS,
+  );
+}

@@ -71,6 +71,12 @@ export interface HttpClientOptions {
   readonly timeoutMs?: number;
 }
 
+/** The headers of a body in the binary framing of `POST /v1/produce` and `/v1/fetch`, asking for it back. */
+export const FRAMED: Readonly<Record<string, string>> = {
+  'content-type': FRAME_CONTENT_TYPE,
+  accept: FRAME_CONTENT_TYPE,
+};
+
 /** A small HTTP client of its own (keep-alive, a timeout per request, raw paths and bodies). */
 export class HttpClient {
   private readonly agent = new Agent({ keepAlive: true, maxSockets: 256 });
@@ -179,10 +185,7 @@ export class HttpTransport implements LogTransport {
   async produce(parts: readonly ProducePartitionRequest[]): Promise<Outcome<ProduceAnswer>> {
     let res: HttpAnswer;
     try {
-      res = await this.http.request('POST', '/v1/produce', encodeProduceRequest(parts), {
-        'content-type': FRAME_CONTENT_TYPE,
-        accept: FRAME_CONTENT_TYPE,
-      });
+      res = await this.http.request('POST', '/v1/produce', encodeProduceRequest(parts), FRAMED);
     } catch (err) {
       return { type: 'info', error: (err as Error).message };
     }
@@ -201,7 +204,7 @@ export class HttpTransport implements LogTransport {
         'POST',
         '/v1/fetch',
         encodeFetchRequest(request),
-        { 'content-type': FRAME_CONTENT_TYPE, accept: FRAME_CONTENT_TYPE },
+        FRAMED,
         (request.maxWaitMs ?? 0) + 30_000,
       );
     } catch (err) {

@@ -1,21 +1,15 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { decodeRecordBatches } from '../../shared/codec/record-batch';
-import { type CrashPoint, SimulatedCrash } from '../../shared/log/faults';
+import { SimulatedCrash } from '../../shared/log/faults';
 import { partitionId } from '../../shared/log/log-service';
-import { type CleanupOptions, type CleanupStep, runCleanup } from '../../shared/retention';
+import { type CleanupStep, runCleanup } from '../../shared/retention';
+import { MINUTE, SECOND, TestClock } from '../support/clock';
+import { CrashOnce } from '../support/faults';
 import { batchOf, createLogHarness, type LogHarness, uniqueTopic } from '../support/log';
-import { startTestStorage, type TestStorage } from '../support/storage';
-import { auditStorage, batchAt, cleanupDeps, listObjects, ok, readPartition, TestClock } from './support';
+import { useTestStorage } from '../support/suite';
+import { auditStorage, batchAt, cleanupDeps, fastCleanup, listObjects, ok, readPartition } from './support';
 
-const SECOND = 1000;
-const MINUTE = 60 * SECOND;
-const OPTIONS: CleanupOptions = {
-  indexGraceMs: MINUTE,
-  objectGraceMs: MINUTE,
-  orphanWindowMs: 2 * MINUTE,
-  merge: { minAgeMs: MINUTE },
-  collectObjects: false,
-};
+const OPTIONS = fastCleanup({ merge: { minAgeMs: MINUTE }, collectObjects: false });
 
 /** Batches of assorted shapes: 1–3 records, LZ4 or none, keys, headers. */
 function assorted(i: number, timestamp: number): Buffer {
@@ -24,13 +18,7 @@ function assorted(i: number, timestamp: number): Buffer {
 }
 
 describe('Merging small segments', () => {
-  let storage: TestStorage;
-  beforeAll(async () => {
-    storage = await startTestStorage();
-  });
-  afterAll(async () => {
-    await storage.stop();
-  });
+  const storage = useTestStorage();
 
   async function producePlenty(
     h: LogHarness,
@@ -113,22 +101,14 @@ describe('Merging small segments', () => {
     it('leaves young entries and aborted ranges alone, merges a producer’s last batch, and a retry of it still gets its offsets', async () => {
       // Prepare: [0..2] [3 aborted] [4..6] [7 idempotent, last] [8..9] | clock +2 min | [10..11] young
       const clock = new TestClock();
-      let crash = false;
-      const faults = {
-        crash: (point: CrashPoint) => {
-          if (crash && point === 'after-reserve') {
-            crash = false;
-            throw new SimulatedCrash(point);
-          }
-        },
-      };
-      const h = createLogHarness(storage, { now: clock.now, faults, append: { repairAfterMs: 300 } });
+      const dies = new CrashOnce('after-reserve', false);
+      const h = createLogHarness(storage, { now: clock.now, faults: dies, append: { repairAfterMs: 300 } });
       const topic = uniqueTopic('skip');
       await h.log.createTopic({ name: topic, partitionCount: 1, retentionMs: null });
       const plain = async (v: string) =>
         ok((await h.log.produce([{ topic, partition: 0, batches: batchOf([v]) }]))[0]);
       for (const v of ['a', 'b', 'c']) await plain(v);
-      crash = true;
+      dies.armed = true;
       await expect(
         h.log.produce([{ topic, partition: 0, batches: batchOf(['dies']) }]),
       ).rejects.toBeInstanceOf(SimulatedCrash);

@@ -1,23 +1,18 @@
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { decodeRecordBatches } from '../../shared/codec/record-batch';
 import { isSluiceError } from '../../shared/errors';
-import { type CleanupOptions, type CleanupSummary, runCleanup } from '../../shared/retention';
+import { type CleanupSummary, runCleanup } from '../../shared/retention';
 import { emptySummary } from '../../shared/retention/context';
+import { MINUTE, SECOND, TestClock } from '../support/clock';
 import { createLogHarness, type LogHarness, uniqueTopic } from '../support/log';
-import { startTestStorage, type TestStorage } from '../support/storage';
-import { auditStorage, batchAt, cleanupDeps, listObjects, ok, readPartition, TestClock } from './support';
-
-const SECOND = 1000;
-const MINUTE = 60 * SECOND;
+import { useTestStorage } from '../support/suite';
+import { auditStorage, batchAt, cleanupDeps, fastCleanup, listObjects, ok, readPartition } from './support';
 
 /** Windows of seconds and tiny size targets, so a few steps exercise every part of the cleanup. */
-const OPTIONS: CleanupOptions = {
-  indexGraceMs: MINUTE,
-  objectGraceMs: MINUTE,
-  orphanWindowMs: 2 * MINUTE,
+const OPTIONS = fastCleanup({
   merge: { minAgeMs: 30 * SECOND, smallEntryBytes: 400, maxEntryBytes: 700, objectBytes: 1500 },
-};
+});
 
 type Command =
   | { kind: 'append'; partitions: readonly number[]; records: number; size: number }
@@ -48,13 +43,7 @@ const command: fc.Arbitrary<Command> = fc.oneof(
 );
 
 describe('Property: cleanup, merges, appends and fetches in any order', () => {
-  let storage: TestStorage;
-  beforeAll(async () => {
-    storage = await startTestStorage();
-  });
-  afterAll(async () => {
-    await storage.stop();
-  });
+  const storage = useTestStorage();
 
   it('never deletes a referenced object, and a fetch from logStartOffset always returns exactly the acknowledged records', async () => {
     let unique = 0;

@@ -1,31 +1,19 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { type CrashPoint, SimulatedCrash } from '../../shared/log/faults';
 import { partitionId } from '../../shared/log/log-service';
 import { type CleanupOptions, runCleanup } from '../../shared/retention';
 import type { DynamoLogStore } from '../../shared/store/log-store';
+import { HOUR, MINUTE, SECOND, TestClock } from '../support/clock';
+import { storageEnvironment } from '../support/environment';
+import { CrashOnce } from '../support/faults';
 import { batchOf, createLogHarness, type LogHarness, uniqueTopic } from '../support/log';
-import { startTestStorage, type TestStorage } from '../support/storage';
-import { auditStorage, batchAt, cleanupDeps, listObjects, ok, readPartition, TestClock } from './support';
+import { useTestStorage } from '../support/suite';
+import { auditStorage, batchAt, cleanupDeps, fastCleanup, listObjects, ok, readPartition } from './support';
 
-const SECOND = 1000;
-const MINUTE = 60 * SECOND;
-const HOUR = 60 * MINUTE;
-/** Small windows, so a test moves its clock past them. */
-const FAST: CleanupOptions = {
-  indexGraceMs: MINUTE,
-  objectGraceMs: MINUTE,
-  orphanWindowMs: 2 * MINUTE,
-  merge: false,
-};
+const FAST = fastCleanup({ merge: false });
 
 describe('Function: runCleanup', () => {
-  let storage: TestStorage;
-  beforeAll(async () => {
-    storage = await startTestStorage();
-  });
-  afterAll(async () => {
-    await storage.stop();
-  });
+  const storage = useTestStorage();
 
   const setup = () => {
     const clock = new TestClock();
@@ -109,23 +97,15 @@ describe('Function: runCleanup', () => {
       // Prepare: one entry whose first record is old and last is fresh; then a range left open by a
       // dead appender, so HW < LEO.
       const clock = new TestClock();
-      let crash = false;
-      const faults = {
-        crash: (point: CrashPoint) => {
-          if (crash && point === 'after-reserve') {
-            crash = false;
-            throw new SimulatedCrash(point);
-          }
-        },
-      };
-      const h = createLogHarness(storage, { now: clock.now, faults });
+      const dies = new CrashOnce('after-reserve', false);
+      const h = createLogHarness(storage, { now: clock.now, faults: dies });
       const topic = uniqueTopic('split');
       await h.log.createTopic({ name: topic, partitionCount: 1, retentionMs: HOUR });
       const old = clock.now() - 2 * HOUR;
       ok((await h.log.produce([{ topic, partition: 0, batches: batchAt(['a', 'b'], old) }]))[0]);
       const mixed = Buffer.concat([batchAt(['c'], old), batchAt(['d'], clock.now())]);
       ok((await h.log.produce([{ topic, partition: 0, batches: mixed }]))[0]);
-      crash = true;
+      dies.armed = true;
       await expect(
         h.log.produce([{ topic, partition: 0, batches: batchAt(['dies'], old) }]),
       ).rejects.toBeInstanceOf(SimulatedCrash);
@@ -427,15 +407,7 @@ describe('Function: runCleanup', () => {
 
   describe('Function: handler', () => {
     it('runs one pass against the storage its environment names and returns the summary', async () => {
-      const env = {
-        SLUICE_BUCKET: storage.config.bucket,
-        SLUICE_TOPICS_TABLE: storage.config.topicsTable,
-        SLUICE_LOG_TABLE: storage.config.logTable,
-        SLUICE_GROUPS_TABLE: storage.config.groupsTable,
-        AWS_ENDPOINT_URL_DYNAMODB: storage.config.dynamoEndpoint!,
-        AWS_ENDPOINT_URL_S3: storage.config.s3Endpoint!,
-        POWERTOOLS_LOG_LEVEL: 'SILENT',
-      };
+      const env = { ...storageEnvironment(storage.config), POWERTOOLS_LOG_LEVEL: 'SILENT' };
       Object.assign(process.env, env);
       const { handler } = await import('../../functions/cleanup');
       const summary = await handler(undefined, { getRemainingTimeInMillis: () => 30_000 } as never);

@@ -3,19 +3,16 @@ import { createServices } from '../../shared/app';
 import { decodeRecordBatches, encodeRecordBatch, validateBatches } from '../../shared/codec/record-batch';
 import { partitionId } from '../../shared/log/log-service';
 import type { PartitionError, ProducePartitionResult } from '../../shared/log/types';
-import type { CleanupDeps, CleanupHooks } from '../../shared/retention';
+import type { CleanupDeps, CleanupHooks, CleanupOptions } from '../../shared/retention';
 import type { CleanupHead, DynamoLogStore, IndexEntry } from '../../shared/store/log-store';
 import { S3SegmentStore } from '../../shared/store/segment-store';
+import { MINUTE, type TestClock } from '../support/clock';
 import type { LogHarness } from '../support/log';
 import type { TestStorage } from '../support/storage';
 
-/** Real time plus an adjustable skew: tests jump ahead by hours without waiting. */
-export class TestClock {
-  skew = 0;
-  readonly now = () => Date.now() + this.skew;
-  advance(ms: number) {
-    this.skew += ms;
-  }
+/** Cleanup with windows of a minute or two, so a test moves its clock past them. */
+export function fastCleanup(options: CleanupOptions): CleanupOptions {
+  return { indexGraceMs: MINUTE, objectGraceMs: MINUTE, orphanWindowMs: 2 * MINUTE, ...options };
 }
 
 export function cleanupDeps(storage: TestStorage, clock: TestClock, hooks?: CleanupHooks): CleanupDeps {
