@@ -66,6 +66,8 @@ export interface PartitionAppendOutput {
   readonly baseOffset: number;
   readonly count: number;
   readonly duplicate: boolean;
+  /** The index entry this append committed (absent for a duplicate, stored by an earlier one). */
+  readonly entry?: IndexEntry;
 }
 
 /** The range of offsets an append reserved, and the ids of the open ranges recorded for it in the head. */
@@ -169,7 +171,7 @@ export class PartitionAppender {
     }
     this.faults.crash?.('after-commit', pid);
     await this.advanceAndWait(pid, base, input.count, openRangeIds);
-    return { baseOffset: base, count: input.count, duplicate: false };
+    return { baseOffset: base, count: input.count, duplicate: false, entry };
   }
 
   private sameBatch(entry: IndexEntry, input: PartitionAppendInput): boolean {

@@ -7,6 +7,7 @@ import { HighWatermarkSignal } from './high-watermark-signal';
 import type { IndexEntry, LogStore, PartitionHead, SegmentStore } from './ports';
 import { RangeCache } from './range-cache';
 import type { RangeRepairer } from './repair';
+import { RecentAppends } from './recent-appends';
 
 export interface FetchTuning {
   /** First and longest pause between head reads of a long poll. @default 20, 250 */
@@ -65,6 +66,7 @@ interface Plan {
  */
 export class Fetcher {
   private readonly cache: RangeCache;
+  private readonly recent: RecentAppends;
 
   constructor(
     private readonly log: LogStore,
@@ -75,6 +77,16 @@ export class Fetcher {
     readonly highWatermarks: HighWatermarkSignal = new HighWatermarkSignal(),
   ) {
     this.cache = new RangeCache(tuning.cacheBytes);
+    this.recent = new RecentAppends(undefined, now);
+  }
+
+  /**
+   * An append of this process was acknowledged: its entry is kept for the tail fetches this process
+   * serves, and the fetches waiting on its partition wake (deferred by the signal).
+   */
+  appended(pid: string, entry: IndexEntry): void {
+    this.recent.committed(pid, entry);
+    this.highWatermarks.advanced(pid, entry.base + entry.count);
   }
 
   /**
@@ -99,10 +111,22 @@ export class Fetcher {
     let advanced: ReadonlySet<string> | undefined;
     for (;;) {
       const previous = heads;
+      // Woken by an append of this process: what it appended is known here, contiguously from the
+      // offset asked for, so neither the head nor the index need be read again.
+      const known = parts.map((part, i) =>
+        advanced?.has(part.pid) && previous[i]
+          ? this.recent.plan(part.pid, part.offset, part.maxBytes)
+          : undefined,
+      );
       heads = await Promise.all(
-        parts.map((part, i) =>
-          advanced && !advanced.has(part.pid) ? previous[i] : this.log.getHead(part.pid),
-        ),
+        parts.map((part, i) => {
+          const head = previous[i];
+          if (advanced && !advanced.has(part.pid)) return head;
+          const plan = known[i];
+          if (!plan || !head) return this.log.getHead(part.pid);
+          const highWatermark = Math.max(head.highWatermark, plan.highWatermark);
+          return { ...head, highWatermark, logEndOffset: Math.max(head.logEndOffset, highWatermark) };
+        }),
       );
       const errors = parts.map((part, i) => this.checkOffset(part, heads[i]));
       // Re-plan only partitions whose high-water mark moved since the last round.
@@ -110,6 +134,8 @@ export class Fetcher {
         parts.map(async (part, i) => {
           const head = heads[i];
           if (errors[i] || !head) return undefined;
+          const plan = known[i];
+          if (plan) return plan;
           if (head.highWatermark < head.logEndOffset) await this.repairer.repairIfStalled(part.pid, head);
           if (head.highWatermark <= part.offset) return undefined;
           if (seen[i] === head.highWatermark && plans[i]) return plans[i];

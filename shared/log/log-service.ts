@@ -318,11 +318,13 @@ export class LogService {
         if (isSluiceError(outcome.reason)) return { topic, partition, error: outcome.reason };
         throw outcome.reason; // unknown failures (and simulated crashes) fail the whole request
       }
-      const { baseOffset, count, duplicate } = outcome.value;
+      const { baseOffset, count, duplicate, entry } = outcome.value;
       // Acknowledged: the high-water mark is past the last offset (invariant 1). The waiting fetches
       // of this process wake after this answer is on its way (the signal defers them).
       if (baseOffset >= 0) {
-        this.highWatermarks.advanced(partitionId(validated[i]!.topic, partition), baseOffset + count);
+        const pid = partitionId(validated[i]!.topic, partition);
+        if (entry) this.fetcher.appended(pid, entry);
+        else this.highWatermarks.advanced(pid, baseOffset + count);
       }
       return {
         topic,
@@ -445,7 +447,8 @@ export class LogService {
                 }),
               );
               // Acknowledged: wake this process's waiting fetches (deferred by the signal), as produce() does.
-              if (out.baseOffset >= 0) this.highWatermarks.advanced(run.pid, out.baseOffset + out.count);
+              if (out.entry) this.fetcher.appended(run.pid, out.entry);
+              else if (out.baseOffset >= 0) this.highWatermarks.advanced(run.pid, out.baseOffset + out.count);
               let base = out.baseOffset;
               for (const i of run.members) {
                 const count = validated[i]!.count;

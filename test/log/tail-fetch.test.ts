@@ -26,13 +26,18 @@ function counting<T extends object>(target: T, method: keyof T, count: () => voi
   });
 }
 
-/** One process's LogService over the shared storage, counting its head reads and S3 GETs. */
+/** One process's LogService over the shared storage, counting its head reads, index queries and S3 GETs. */
 function processService(storage: TestStorage, options: LogServiceOptions = {}) {
-  const counts = { heads: 0, gets: 0 };
+  const counts = { heads: 0, queries: 0, gets: 0 };
   const clients = createAwsClients(storage.config);
+  const logStore = counting(
+    counting(new DynamoLogStore(clients.dynamo, storage.config.logTable), 'getHead', () => counts.heads++),
+    'queryEntries',
+    () => counts.queries++,
+  );
   const log = new LogService(
     new DynamoTopicStore(clients.dynamo, storage.config.topicsTable),
-    counting(new DynamoLogStore(clients.dynamo, storage.config.logTable), 'getHead', () => counts.heads++),
+    logStore,
     counting(new S3SegmentStore(clients.s3, storage.config.bucket), 'getRange', () => counts.gets++),
     { topicCacheMs: 600_000, ...options },
   );
@@ -58,7 +63,7 @@ describe('Class: LogService', () => {
   const storage = useTestStorage();
 
   describe('Method: fetch (long poll)', () => {
-    it('wakes a waiting fetch when this process commits: one more head read, no polling', async () => {
+    it('wakes a waiting fetch when this process commits, and serves it from what it appended: no polling, no more reads', async () => {
       // Prepare
       const p = processService(storage, NEVER_POLL);
       const topic = uniqueTopic();
@@ -77,8 +82,10 @@ describe('Class: LogService', () => {
       // Assess
       expect(values(second!.records)).toEqual(['woken']);
       expect(first!.records.length).toBe(0);
-      // Both heads in the first round; after the wake, only the head of the partition that advanced.
-      expect(p.counts.heads).toBe(3);
+      // Both heads in the first round; after the wake, the partition that advanced is planned from the
+      // entry this process just committed: no head read, no index query.
+      expect(p.counts.heads).toBe(2);
+      expect(p.counts.queries).toBe(0);
       expect(p.log.highWatermarks.stats).toEqual({ woken: 1, timedOut: 0 });
       p.stop();
     });
@@ -98,14 +105,39 @@ describe('Class: LogService', () => {
       // Act: another partition (no wake-up), then one batch (woken, too few bytes), then a second
       await p.log.produce([{ topic, partition: 1, batches: batchOf(['elsewhere']) }]);
       await p.log.produce([{ topic, partition: 0, batches: one }]);
-      await until(() => p.counts.heads === 2 && p.log.highWatermarks.waiting === 1);
+      await until(() => p.log.highWatermarks.stats.woken === 1 && p.log.highWatermarks.waiting === 1);
       await p.log.produce([{ topic, partition: 0, batches: batchOf(['b']) }]);
       const [result] = await fetching;
       // Assess
       expect(values(result!.records)).toEqual(['a', 'b']);
-      expect(p.counts.heads).toBe(3);
+      // One head read before waiting; both wakes planned from this process's own appends.
+      expect(p.counts.heads).toBe(1);
+      expect(p.counts.queries).toBe(0);
       expect(p.log.highWatermarks.stats).toEqual({ woken: 2, timedOut: 0 });
       p.stop();
+    });
+
+    it('falls back to the head and the index when a range committed elsewhere lies before its own', async () => {
+      // Prepare: this process waits at offset 0; another process commits offset 0, then this one offset 1
+      const here = processService(storage, NEVER_POLL);
+      const elsewhere = processService(storage);
+      const topic = uniqueTopic();
+      await here.log.createTopic({ name: topic, partitionCount: 1 });
+      const fetching = here.log.fetch({
+        partitions: [{ topic, partition: 0, offset: 0 }],
+        maxWaitMs: 20_000,
+      });
+      await until(() => here.log.highWatermarks.waiting === 1);
+      // Act
+      await elsewhere.log.produce([{ topic, partition: 0, batches: batchOf(['far']) }]);
+      await here.log.produce([{ topic, partition: 0, batches: batchOf(['near']) }]);
+      const [result] = await fetching;
+      // Assess: offset 0 is not among this process's appends, so the head and the index were read
+      expect(values(result!.records)).toEqual(['far', 'near']);
+      expect(here.counts.heads).toBe(2);
+      expect(here.counts.queries).toBeGreaterThanOrEqual(1);
+      here.stop();
+      elsewhere.stop();
     });
 
     it('still polls for commits made by another process', async () => {

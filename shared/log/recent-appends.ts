@@ -1,0 +1,95 @@
+import type { IndexEntry } from './ports';
+
+/**
+ * The index entries this process committed lately, per partition, so that a long poll woken by one of
+ * them (HighWatermarkSignal) can plan its read without reading the head and querying the index again.
+ *
+ * Only what is known for sure is kept: an entry goes in once its append was acknowledged (the high-water
+ * mark is past it, invariant 1), and a plan is made only from entries that run contiguously from the
+ * offset asked for. A range committed by another process, or aborted by a repair, breaks the run, and
+ * the fetch falls back to the head and the index. Entries are immutable and their objects outlive any
+ * fetch that read them (retention's grace periods), so a plan made from here reads the same bytes as one
+ * made from the table; it may only see less, never more, than the table would show.
+ */
+export interface RecentPlan {
+  readonly entries: IndexEntry[];
+  readonly bytes: number;
+  readonly nextOffset: number;
+  /** The end of the contiguous run: a high-water mark this process saw acknowledged. */
+  readonly highWatermark: number;
+}
+
+export interface RecentAppendsTuning {
+  /** Entries kept per partition. @default 64 */
+  readonly perPartition: number;
+  /** Partitions kept (the least recently appended are forgotten first). @default 10_000 */
+  readonly partitions: number;
+  /** Entries older than this are not planned from. @default 10_000 */
+  readonly maxAgeMs: number;
+}
+
+export const DEFAULT_RECENT_APPENDS: RecentAppendsTuning = {
+  perPartition: 64,
+  partitions: 10_000,
+  maxAgeMs: 10_000,
+};
+
+export class RecentAppends {
+  /** Partition id → its recent entries, ascending by base. A Map keeps insertion order: oldest first. */
+  private readonly byPartition = new Map<string, IndexEntry[]>();
+
+  constructor(
+    private readonly tuning: RecentAppendsTuning = DEFAULT_RECENT_APPENDS,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** An acknowledged append of this process: its committed entry. */
+  committed(pid: string, entry: IndexEntry): void {
+    if (entry.state !== 'committed') return;
+    let entries = this.byPartition.get(pid);
+    if (entries) {
+      this.byPartition.delete(pid); // re-inserted below: most recently appended last
+    } else {
+      entries = [];
+      if (this.byPartition.size >= this.tuning.partitions) {
+        const oldest = this.byPartition.keys().next().value;
+        if (oldest !== undefined) this.byPartition.delete(oldest);
+      }
+    }
+    // Appends of one process to one partition are acknowledged in order, so this is nearly always a push.
+    let at = entries.length;
+    while (at > 0 && entries[at - 1]!.base > entry.base) at--;
+    if (entries[at - 1]?.base !== entry.base) entries.splice(at, 0, entry);
+    if (entries.length > this.tuning.perPartition)
+      entries.splice(0, entries.length - this.tuning.perPartition);
+    this.byPartition.set(pid, entries);
+  }
+
+  /**
+   * The entries from the one holding `offset`, contiguous and within `maxBytes` (the first one always,
+   * as a fetch returns its first batch even when larger), or undefined if this process does not know
+   * them all.
+   */
+  plan(pid: string, offset: number, maxBytes: number): RecentPlan | undefined {
+    const entries = this.byPartition.get(pid);
+    if (!entries) return undefined;
+    const oldest = this.now() - this.tuning.maxAgeMs;
+    const first = entries.findIndex((e) => e.base <= offset && offset < e.base + e.count);
+    if (first < 0 || entries[first]!.appendedAt < oldest) return undefined;
+    const taken: IndexEntry[] = [];
+    let bytes = 0;
+    let nextOffset = offset;
+    let highWatermark = offset;
+    for (let i = first; i < entries.length; i++) {
+      const entry = entries[i]!;
+      if (entry.base !== highWatermark && i > first) break; // a gap: not all known here
+      highWatermark = entry.base + entry.count;
+      const size = entry.size ?? 0;
+      if (taken.length > 0 && (bytes + size > maxBytes || nextOffset !== entry.base)) continue;
+      taken.push(entry);
+      bytes += size;
+      nextOffset = entry.base + entry.count;
+    }
+    return { entries: taken, bytes, nextOffset, highWatermark };
+  }
+}
