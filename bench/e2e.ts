@@ -279,6 +279,8 @@ async function serve(endpoint: string): Promise<void> {
     quiet: false,
     log: (line) => countApiLine(line, counters),
     env: {},
+    // The proxied emulators are this bench's own, as `npm start`'s are its own.
+    soleWriter: true,
   });
   const send = (m: ServerMessage) => process.send?.(m);
   process.on('message', async (m: ParentMessage) => {

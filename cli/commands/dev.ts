@@ -158,6 +158,8 @@ export function devCommand({ env, io }: CliContext): Command {
             cleanupIntervalMs: opts.cleanupIntervalMs,
             ...(token ? { token } : {}),
             env,
+            // With embedded emulators every commit is made in this process (see soleWriter).
+            soleWriter: !env.AWS_ENDPOINT_URL,
           });
         } catch (err) {
           lock?.release();

@@ -49,7 +49,18 @@ export interface LocalStackOptions {
    * in this process. @default 'process'
    */
   readonly emulators?: EmulatorIsolation;
+  /**
+   * Whether this stack is the only writer of its storage. Then every commit is made in this process,
+   * and wakes the long polls waiting on it at once (HighWatermarkSignal), so their timed head reads are
+   * only a safety net and run rarely (SOLE_WRITER_POLLING). `sluice dev` says so when it embeds the
+   * emulators (the data folder's lock keeps a second stack out; nothing else can reach them). @default
+   * false: others may write (tests that add a second door, LocalStack)
+   */
+  readonly soleWriter?: boolean;
 }
+
+/** The long poll's head reads when every commit is made in this process (see `soleWriter`). */
+export const SOLE_WRITER_POLLING = { minPollMs: 250, maxPollMs: 1000 } as const;
 
 export interface LocalStack {
   /** The base URL, e.g. `http://127.0.0.1:8092`. */
@@ -105,7 +116,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     throw err;
   }
 
-  const services = createServices(config, clients);
+  const services = createServices(
+    config,
+    clients,
+    options.soleWriter ? { log: { fetch: SOLE_WRITER_POLLING } } : {},
+  );
   // The handlers log nothing themselves here: the gateway writes one line per request.
   const logger = new Logger({ serviceName: 'sluice', logLevel: 'SILENT' });
   const handlers = Object.fromEntries(
