@@ -17,7 +17,7 @@
  *   latency      a paced producer (lingerMs) and a tailing group consumer (long poll)
  *   idle         a group consumer long-polling a topic nobody writes to
  *
- *   node --openssl-legacy-provider --import tsx bench/e2e.ts
+ *   node --openssl-legacy-provider --import tsx bench/e2e.ts [--latency | --latency-only]
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import http, { type IncomingHttpHeaders } from 'node:http';
@@ -1332,6 +1332,20 @@ function gatewayMeans(counters: Counters): string {
 }
 
 /** What the floor is made of: each call's p50, one at a time on the idle stack. */
+/** The storage calls of the latency phase, per request and per 1,000 records: counts, not timings. */
+export function formatLatencyCallsTable(result: Pick<E2EResult, 'latency'>): string {
+  const l = result.latency;
+  const lines = [
+    `| latency phase (${l.records} records, ${l.produceRequests} produce requests, ${l.fetches} fetches) | calls | per 1,000 records |`,
+    '|---|--:|--:|',
+  ];
+  const row = (name: string, count: number) =>
+    lines.push(`| ${name} | ${count} | ${f0((1000 * count) / Math.max(1, l.records))} |`);
+  for (const [name, op] of Object.entries(l.counters.dynamo)) row(`DynamoDB ${name}`, op.count);
+  for (const [name, op] of Object.entries(l.counters.s3)) row(`S3 ${name}`, op.count);
+  return lines.join('\n');
+}
+
 export function formatFloorTable(result: Pick<E2EResult, 'floor' | 'latency'>): string {
   const { storage, httpHopMs } = result.floor;
   const floor = floors(result);
@@ -1432,23 +1446,31 @@ if (process.argv.includes('--storage')) {
     console.error(err);
     process.exit(1);
   });
-} else if (process.argv[1] === fileURLToPath(import.meta.url) && process.argv.includes('--latency')) {
-  // The throughput rows and the latency phase with its floor, nothing else (a minute on 2 cores).
-  runLatencyBench({ log: (line) => console.error(line) }).then((result) => {
-    console.log(
-      `load average ${os
-        .loadavg()
-        .map((l) => l.toFixed(2))
-        .join(' ')}\n`,
-    );
-    for (const table of [
-      formatThroughputTable(result),
-      formatLatencyTable(result),
-      formatFloorTable(result),
-    ]) {
-      console.log(`${table}\n`);
-    }
-  });
+} else if (
+  process.argv[1] === fileURLToPath(import.meta.url) &&
+  process.argv.some((a) => a.startsWith('--latency'))
+) {
+  // The throughput rows and the latency phase with its floor, nothing else (a minute on 2 cores);
+  // with --latency-only, not even the throughput rows.
+  const only = process.argv.includes('--latency-only');
+  runLatencyBench({ log: (line) => console.error(line), ...(only ? { workloads: [] } : {}) }).then(
+    (result) => {
+      console.log(
+        `load average ${os
+          .loadavg()
+          .map((l) => l.toFixed(2))
+          .join(' ')}\n`,
+      );
+      for (const table of [
+        formatThroughputTable(result),
+        formatLatencyTable(result),
+        formatFloorTable(result),
+        formatLatencyCallsTable(result),
+      ]) {
+        console.log(`${table}\n`);
+      }
+    },
+  );
 } else if (process.argv[1] === fileURLToPath(import.meta.url)) {
   runE2EBench({ log: (line) => console.error(line) }).then((result) => {
     for (const table of [
