@@ -6,8 +6,8 @@ import { countWithinBudget } from '../model/fetch-budget';
 import { HighWatermarkSignal } from './high-watermark-signal';
 import type { IndexEntry, LogStore, PartitionHead, SegmentStore } from './ports';
 import { RangeCache } from './range-cache';
-import type { RangeRepairer } from './repair';
 import { RecentAppends } from './recent-appends';
+import type { RangeRepairer } from './repair';
 
 export interface FetchTuning {
   /** First and longest pause between head reads of a long poll. @default 20, 250 */
