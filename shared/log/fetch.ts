@@ -118,16 +118,18 @@ export class Fetcher {
           ? this.recent.plan(part.pid, part.offset, part.maxBytes)
           : undefined,
       );
-      heads = await Promise.all(
-        parts.map((part, i) => {
-          const head = previous[i];
-          if (advanced && !advanced.has(part.pid)) return head;
-          const plan = known[i];
-          if (!plan || !head) return this.log.getHead(part.pid);
-          const highWatermark = Math.max(head.highWatermark, plan.highWatermark);
-          return { ...head, highWatermark, logEndOffset: Math.max(head.logEndOffset, highWatermark) };
-        }),
-      );
+      // The heads to read again, all in one request.
+      const stale = parts.filter((part, i) => (!advanced || advanced.has(part.pid)) && !known[i]);
+      const read = await this.log.getHeads(stale.map((part) => part.pid));
+      let next = 0;
+      heads = parts.map((part, i) => {
+        const head = previous[i];
+        if (advanced && !advanced.has(part.pid)) return head;
+        const plan = known[i];
+        if (!plan || !head) return read[next++];
+        const highWatermark = Math.max(head.highWatermark, plan.highWatermark);
+        return { ...head, highWatermark, logEndOffset: Math.max(head.logEndOffset, highWatermark) };
+      });
       const errors = parts.map((part, i) => this.checkOffset(part, heads[i]));
       // Re-plan only partitions whose high-water mark moved since the last round.
       plans = await Promise.all(

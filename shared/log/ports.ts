@@ -79,6 +79,8 @@ export interface ReserveInput {
 export interface LogHeadStore {
   createHead(pid: string): Promise<void>;
   getHead(pid: string): Promise<PartitionHead | undefined>;
+  /** Several heads read consistently in one request (a fetch's partitions), in the order asked. */
+  getHeads(pids: readonly string[]): Promise<(PartitionHead | undefined)[]>;
   /**
    * The reserve step: atomically add `count` to logEndOffset, recording the open range. Returns the
    * base, or undefined if a condition failed (no head, a deleted topic, or this very range was already

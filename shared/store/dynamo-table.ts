@@ -1,5 +1,6 @@
 import {
   type AttributeValue,
+  BatchGetItemCommand,
   BatchWriteItemCommand,
   DeleteItemCommand,
   type DynamoDBClient,
@@ -29,8 +30,9 @@ export interface UpdateExpression extends Expression {
   readonly returnValues?: 'ALL_NEW' | 'UPDATED_NEW';
 }
 
-/** DynamoDB's BatchWriteItem limit. */
+/** DynamoDB's BatchWriteItem and BatchGetItem limits. */
 const BATCH_WRITE_LIMIT = 25;
+const BATCH_GET_LIMIT = 100;
 const PLACEHOLDER = /#\w+/g;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -80,6 +82,32 @@ export class DynamoTable {
       this.dynamo.send(new GetItemCommand({ TableName: this.name, Key: key, ConsistentRead: true })),
     );
     return out.Item;
+  }
+
+  /**
+   * The items at `keys`, in their order (undefined where none is): one BatchGetItem per 100 keys, read
+   * consistently, unprocessed keys retried with backoff until none is left.
+   */
+  async getMany(operation: string, keys: readonly Item[]): Promise<(Item | undefined)[]> {
+    if (keys.length === 0) return [];
+    const keyNames = Object.keys(keys[0]!).sort();
+    const idOf = (item: Item) => JSON.stringify(keyNames.map((name) => item[name]));
+    const found = new Map<string, Item>();
+    // DynamoDB refuses a request that names a key twice.
+    const unique = [...new Map(keys.map((key) => [idOf(key), key])).values()];
+    for (let i = 0; i < unique.length; i += BATCH_GET_LIMIT) {
+      let pending: Item[] = unique.slice(i, i + BATCH_GET_LIMIT);
+      for (let attempt = 0; pending.length > 0; attempt++) {
+        const request = { [this.name]: { Keys: pending, ConsistentRead: true } };
+        const out = await this.send(operation, () =>
+          this.dynamo.send(new BatchGetItemCommand({ RequestItems: request })),
+        );
+        for (const item of out.Responses?.[this.name] ?? []) found.set(idOf(item), item);
+        pending = out.UnprocessedKeys?.[this.name]?.Keys ?? [];
+        if (pending.length > 0) await sleep(Math.min(1000, 50 * 2 ** attempt));
+      }
+    }
+    return keys.map((key) => found.get(idOf(key)));
   }
 
   /** PutItem; false when its condition failed. */

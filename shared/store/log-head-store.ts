@@ -42,6 +42,13 @@ export class DynamoLogHeadStore implements LogHeadStore {
     return item ? parseHead(item) : undefined;
   }
 
+  /** Several heads in one request (a fetch's partitions), in the order asked. */
+  async getHeads(pids: readonly string[]): Promise<(PartitionHead | undefined)[]> {
+    if (pids.length === 1) return [await this.getHead(pids[0]!)];
+    const items = await this.table.getMany('BatchGetItem log heads', pids.map(headKey));
+    return items.map((item) => (item ? parseHead(item) : undefined));
+  }
+
   async reserve(pid: string, input: ReserveInput): Promise<number | undefined> {
     const range = openRangeAttributes(input.reservationId);
     const updated = await this.table.update(

@@ -63,6 +63,7 @@ export class DynamoLogStore extends LogTableAdapters implements CleanupLogStore 
   // LogHeadStore
   readonly createHead = this.heads.createHead.bind(this.heads);
   readonly getHead = this.heads.getHead.bind(this.heads);
+  readonly getHeads = this.heads.getHeads.bind(this.heads);
   readonly reserve = this.heads.reserve.bind(this.heads);
   readonly advance = this.heads.advance.bind(this.heads);
   readonly removeOpenRanges = this.heads.removeOpenRanges.bind(this.heads);

@@ -9,15 +9,15 @@ import { batchOf, createLogHarness, uniqueTopic } from '../support/log';
 import type { TestStorage } from '../support/storage';
 import { useTestStorage } from '../support/suite';
 
-/** Wraps `target` so that every call of `method` is counted first. */
-function counting<T extends object>(target: T, method: keyof T, count: () => void): T {
+/** Wraps `target` so that every call of `method` is counted first (`count` sees its arguments). */
+function counting<T extends object>(target: T, method: keyof T, count: (...args: unknown[]) => void): T {
   return new Proxy(target, {
     get(object, prop) {
       const value = Reflect.get(object, prop, object);
       if (typeof value !== 'function') return value;
       if (prop === method) {
         return (...args: unknown[]) => {
-          count();
+          count(...args);
           return value.apply(object, args);
         };
       }
@@ -26,15 +26,23 @@ function counting<T extends object>(target: T, method: keyof T, count: () => voi
   });
 }
 
-/** One process's LogService over the shared storage, counting its head reads, index queries and S3 GETs. */
+/**
+ * One process's LogService over the shared storage, counting the heads it reads (and the requests
+ * that read them), its index queries and its S3 GETs.
+ */
 function processService(storage: TestStorage, options: LogServiceOptions = {}) {
-  const counts = { heads: 0, queries: 0, gets: 0 };
+  const counts = { heads: 0, headRequests: 0, queries: 0, gets: 0 };
   const clients = createAwsClients(storage.config);
-  const logStore = counting(
-    counting(new DynamoLogStore(clients.dynamo, storage.config.logTable), 'getHead', () => counts.heads++),
-    'queryEntries',
-    () => counts.queries++,
-  );
+  let logStore = new DynamoLogStore(clients.dynamo, storage.config.logTable);
+  logStore = counting(logStore, 'getHead', () => {
+    counts.heads++;
+    counts.headRequests++;
+  });
+  logStore = counting(logStore, 'getHeads', (pids) => {
+    counts.heads += (pids as string[]).length;
+    if ((pids as string[]).length > 0) counts.headRequests++;
+  });
+  logStore = counting(logStore, 'queryEntries', () => counts.queries++);
   const log = new LogService(
     new DynamoTopicStore(clients.dynamo, storage.config.topicsTable),
     logStore,
@@ -82,9 +90,10 @@ describe('Class: LogService', () => {
       // Assess
       expect(values(second!.records)).toEqual(['woken']);
       expect(first!.records.length).toBe(0);
-      // Both heads in the first round; after the wake, the partition that advanced is planned from the
-      // entry this process just committed: no head read, no index query.
+      // Both heads in the first round, in one request; after the wake, the partition that advanced is
+      // planned from the entry this process just committed: no head read, no index query.
       expect(p.counts.heads).toBe(2);
+      expect(p.counts.headRequests).toBe(1);
       expect(p.counts.queries).toBe(0);
       expect(p.log.highWatermarks.stats).toEqual({ woken: 1, timedOut: 0 });
       p.stop();
