@@ -103,7 +103,7 @@ describe('Append protocol (design §4)', () => {
       }
     });
 
-    it('costs one head read, one index query and one GET per object for a fetch at the tail', async () => {
+    it('costs one head request, one index query per partition and one GET per object for a fetch at the tail', async () => {
       const h = createLogHarness(storage);
       const topic = uniqueTopic();
       await h.log.createTopic({ name: topic, partitionCount: 2 });
@@ -126,7 +126,9 @@ describe('Append protocol (design §4)', () => {
         ],
       });
       expect(results.map((r) => r.records.length > 0)).toEqual([true, true]);
-      expect(reader.calls.get('GetItemCommand')).toBe(2);
+      // Both heads in one BatchGetItem.
+      expect(reader.calls.get('BatchGetItemCommand')).toBe(1);
+      expect(reader.calls.get('GetItemCommand')).toBe(0);
       expect(reader.calls.get('QueryCommand')).toBe(2);
       expect(reader.calls.get('GetObjectCommand')).toBe(1); // both partitions' batches sit in one object
     });
