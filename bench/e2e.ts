@@ -599,6 +599,17 @@ export class Api {
 
   request(method: string, path: string, body?: Buffer, type?: string, accept?: string): Promise<Answer> {
     this.requests++;
+    return this.send(method, path, body, type, accept);
+  }
+
+  private send(
+    method: string,
+    path: string,
+    body?: Buffer,
+    type?: string,
+    accept?: string,
+    retried = false,
+  ): Promise<Answer> {
     return new Promise((resolve, reject) => {
       const headers: Record<string, string> = {};
       if (body) {
@@ -612,7 +623,13 @@ export class Api {
           readAll(res).then((b) => resolve({ status: res.statusCode ?? 0, body: b }), reject);
         },
       );
-      req.on('error', reject);
+      req.on('error', (err: NodeJS.ErrnoException) => {
+        // A kept-alive socket the server closed as this request went out (Node's documented race):
+        // nothing was processed, so send it once more on a fresh socket.
+        if (req.reusedSocket && err.code === 'ECONNRESET' && !retried) {
+          this.send(method, path, body, type, accept, true).then(resolve, reject);
+        } else reject(err);
+      });
       req.end(body);
     });
   }
