@@ -52,7 +52,17 @@ const CAVEATS = [
 /** The README's benchmark section: the command, the headline tables as printed, the caveats. */
 function readmeSection(date: string, host: string, seconds: number): string {
   const pick = (key: string) => sections.find((x) => x.key === key);
-  const parts = ['codec', 'compression', 'throughput', 'latency', 'scenarios', 'knobs', 'estimate']
+  const parts = [
+    'codec',
+    'compression',
+    'throughput',
+    'latency',
+    'scenarios',
+    'knobs',
+    'estimate',
+    'append',
+    'merge',
+  ]
     .map(pick)
     .filter((x): x is Section => x !== undefined);
   return [

@@ -188,15 +188,8 @@ export function runProcess(
   });
 }
 
-/** Whether a process with this pid exists. */
-export function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+/** Whether a process with this pid exists: the lock's own check. */
+export { alive } from '../../shared/local/lock';
 
 /** Polls until `check` holds, for at most `timeoutMs` (a bound, not a timing assertion). */
 export async function eventually(
