@@ -183,11 +183,11 @@ const idempotent = (producerId: number, baseSequence = 0) =>
   });
 const plain = encodeRecordBatch([{ value: Buffer.from('{"event":"bench"}') }]);
 
-async function rawHead(bench: Bench, pid: string): Promise<Record<string, AttributeValue>> {
+async function rawHead(bench: Bench, logId: string): Promise<Record<string, AttributeValue>> {
   const result = await bench.dynamo.send(
     new GetItemCommand({
       TableName: bench.config.logTable,
-      Key: { pid: { S: pid }, sk: { N: '-1' } },
+      Key: { pid: { S: logId }, sk: { N: '-1' } },
       ConsistentRead: true,
     }),
   );
@@ -204,12 +204,12 @@ function itemSize(item: Record<string, AttributeValue>): number {
 }
 
 /** The state of producers 1 … n−1, written straight into the table in each layout's own format. */
-async function seedProducers(bench: Bench, code: Code, pid: string, n: number): Promise<void> {
+async function seedProducers(bench: Bench, code: Code, logId: string, n: number): Promise<void> {
   const now = Date.now();
   const num = (v: number): AttributeValue => ({ N: String(v) });
   if (code === 'before') {
     // Six head attributes per producer id, as the old reserve wrote them.
-    const head = await rawHead(bench, pid);
+    const head = await rawHead(bench, logId);
     for (let p = 1; p < n; p++) {
       Object.assign(head, {
         [`pe_${p}`]: num(0),
@@ -226,7 +226,7 @@ async function seedProducers(bench: Bench, code: Code, pid: string, n: number): 
   const items = Array.from({ length: n - 1 }, (_, i) => ({
     PutRequest: {
       Item: {
-        pid: { S: producerKeyOf(pid, i + 1) },
+        pid: { S: producerKeyOf(logId, i + 1) },
         sk: num(PRODUCER_SORT_KEY),
         e: num(0),
         s: num(1),
@@ -259,9 +259,9 @@ export async function runProducerScaleBench(
       const log = logOf(bench, code);
       const topic = `producers-${code}-${producers}`;
       const created = await log.createTopic({ name: topic, partitionCount: 1 });
-      const pid = `${created.topicId}#0`;
+      const logId = `${created.topicId}#0`;
       try {
-        await seedProducers(bench, code, pid, producers);
+        await seedProducers(bench, code, logId, producers);
       } catch (err) {
         rows.push({ code, producers, outcome: `head not storable: ${(err as Error).message}` });
         continue;
@@ -271,7 +271,7 @@ export async function runProducerScaleBench(
       const [result] = await log.produce([{ topic, partition: 0, batches: idempotent(producers) }]);
       const calls = bench.counts.calls;
       const units = bench.counts.units;
-      const headBytes = itemSize(await rawHead(bench, pid));
+      const headBytes = itemSize(await rawHead(bench, logId));
       rows.push({
         code,
         producers,

@@ -322,7 +322,7 @@ export interface StorageFloor {
  */
 async function measureStorageFloor(config: StorageConfig, samples = 40): Promise<StorageFloor> {
   const clients = createAwsClients(config);
-  const pid = `floor-${Date.now().toString(36)}#0`;
+  const logId = `floor-${Date.now().toString(36)}#0`;
   const body = Buffer.alloc(1024, 7);
   const table = config.logTable;
   const series: Record<string, number[]> = {};
@@ -341,11 +341,11 @@ async function measureStorageFloor(config: StorageConfig, samples = 40): Promise
     await clients.dynamo.send(
       new PutItemCommand({
         TableName: table,
-        Item: { pid: { S: pid }, sk: { N: '-1' }, logEndOffset: { N: '0' }, highWatermark: { N: '0' } },
+        Item: { pid: { S: logId }, sk: { N: '-1' }, logEndOffset: { N: '0' }, highWatermark: { N: '0' } },
       }),
     );
     for (let i = 0; i < samples + 5; i++) {
-      const key = `floor/${pid}/${i}`;
+      const key = `floor/${logId}/${i}`;
       let ms = await time('S3 PutObject', () =>
         clients.s3.send(new PutObjectCommand({ Bucket: config.bucket, Key: key, Body: body })),
       );
@@ -353,7 +353,7 @@ async function measureStorageFloor(config: StorageConfig, samples = 40): Promise
         clients.dynamo.send(
           new UpdateItemCommand({
             TableName: table,
-            Key: { pid: { S: pid }, sk: { N: '-1' } },
+            Key: { pid: { S: logId }, sk: { N: '-1' } },
             UpdateExpression: 'SET logEndOffset = logEndOffset + :n',
             ExpressionAttributeValues: { ':n': { N: '1' } },
             ReturnValues: 'UPDATED_NEW',
@@ -364,7 +364,7 @@ async function measureStorageFloor(config: StorageConfig, samples = 40): Promise
         clients.dynamo.send(
           new PutItemCommand({
             TableName: table,
-            Item: { pid: { S: pid }, sk: { N: String(i) }, objectKey: { S: key }, size: { N: '1024' } },
+            Item: { pid: { S: logId }, sk: { N: String(i) }, objectKey: { S: key }, size: { N: '1024' } },
             ConditionExpression: 'attribute_not_exists(sk)',
           }),
         ),
@@ -373,7 +373,7 @@ async function measureStorageFloor(config: StorageConfig, samples = 40): Promise
         clients.dynamo.send(
           new UpdateItemCommand({
             TableName: table,
-            Key: { pid: { S: pid }, sk: { N: '-1' } },
+            Key: { pid: { S: logId }, sk: { N: '-1' } },
             UpdateExpression: 'SET highWatermark = :next',
             ConditionExpression: 'highWatermark = :base',
             ExpressionAttributeValues: { ':base': { N: String(i) }, ':next': { N: String(i + 1) } },
@@ -384,7 +384,7 @@ async function measureStorageFloor(config: StorageConfig, samples = 40): Promise
         clients.dynamo.send(
           new GetItemCommand({
             TableName: table,
-            Key: { pid: { S: pid }, sk: { N: '-1' } },
+            Key: { pid: { S: logId }, sk: { N: '-1' } },
             ConsistentRead: true,
           }),
         ),
@@ -395,7 +395,7 @@ async function measureStorageFloor(config: StorageConfig, samples = 40): Promise
             TableName: table,
             KeyConditionExpression: 'pid = :pid AND sk BETWEEN :from AND :to',
             ExpressionAttributeValues: {
-              ':pid': { S: pid },
+              ':pid': { S: logId },
               ':from': { N: String(i) },
               ':to': { N: String(i) },
             },

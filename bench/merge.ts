@@ -112,7 +112,7 @@ export async function runMergeBench(batches: number, seedBudgetMs: number): Prom
   const producer = serviceOf(seeding);
   const topic = 'catch-up';
   const created = await producer.createTopic({ name: topic, partitionCount: 1, retentionMs: null });
-  const pid = partitionId(created, 0);
+  const logId = partitionId(created, 0);
   const events = generateEvents('jsonEvent', EVENTS_PER_BATCH * 64);
   const bodies = Array.from({ length: 64 }, (_, i) =>
     encodeRecordBatch(
@@ -124,7 +124,7 @@ export async function runMergeBench(batches: number, seedBudgetMs: number): Prom
   const log = new DynamoLogStore(seeding.dynamo, config.logTable);
   const segments = new S3SegmentStore(seeding.s3, config.bucket);
   // One reservation for all: the entries committed below, then one advance over exactly those.
-  await log.reserve(pid, { count: batches * EVENTS_PER_BATCH, reservationId: 'seed', now: now() });
+  await log.reserve(logId, { count: batches * EVENTS_PER_BATCH, reservationId: 'seed', now: now() });
   let next = 0;
   let bytes = 0;
   const produceStarted = performance.now();
@@ -136,7 +136,7 @@ export async function runMergeBench(batches: number, seedBudgetMs: number): Prom
         bytes += body.length;
         const key = newObjectKey();
         await segments.put(key, body);
-        await log.putEntry(pid, {
+        await log.putEntry(logId, {
           base: i * EVENTS_PER_BATCH,
           count: EVENTS_PER_BATCH,
           state: 'committed',
@@ -151,7 +151,7 @@ export async function runMergeBench(batches: number, seedBudgetMs: number): Prom
   );
   // The reservation covered `batches`; the seeding may have stopped short of it on its time budget.
   batches = next;
-  await log.advance(pid, 0, batches * EVENTS_PER_BATCH, ['seed'], now());
+  await log.advance(logId, 0, batches * EVENTS_PER_BATCH, ['seed'], now());
   const produceSeconds = (performance.now() - produceStarted) / 1000;
 
   const catchUp = async (): Promise<CatchUp> => {
@@ -195,7 +195,7 @@ export async function runMergeBench(batches: number, seedBudgetMs: number): Prom
     if (summary.runsMerged === 0) break;
   }
   const mergeSeconds = (performance.now() - mergeStarted) / 1000;
-  const entriesAfter = (await deps.log.queryEntries(pid, 0, Number.MAX_SAFE_INTEGER, 10_000)).length;
+  const entriesAfter = (await deps.log.queryEntries(logId, 0, Number.MAX_SAFE_INTEGER, 10_000)).length;
 
   const after = await catchUp();
   await emulators.stop();

@@ -84,7 +84,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export class PartitionAppender {
   /**
-   * The producer states this instance last claimed or read, by `<pid>#<producerId>` (insertion order
+   * The producer states this instance last claimed or read, by `<logId>#<producerId>` (insertion order
    * is recency). Only an ordering hint, never trusted for correctness: a batch that looks like the
    * producer's next is reserved at once and claimed; one that does not (a likely retry, a gap, a
    * zombie) has its state read first, so a refused batch usually reserves no offsets at all.
@@ -99,23 +99,23 @@ export class PartitionAppender {
     private readonly now: () => number = Date.now,
   ) {}
 
-  async append(pid: string, input: PartitionAppendInput): Promise<PartitionAppendOutput> {
-    if (!input.producer) return this.appendPlain(pid, input);
+  async append(logId: string, input: PartitionAppendInput): Promise<PartitionAppendOutput> {
+    if (!input.producer) return this.appendPlain(logId, input);
     checkSequenceRange(input.producer, input.count);
-    return this.appendIdempotent(pid, input, input.producer);
+    return this.appendIdempotent(logId, input, input.producer);
   }
 
-  private async appendPlain(pid: string, input: PartitionAppendInput): Promise<PartitionAppendOutput> {
-    const range = await this.reserve(pid, input.count);
-    return this.commitAndAnswer(pid, range.base, input, range.ids);
+  private async appendPlain(logId: string, input: PartitionAppendInput): Promise<PartitionAppendOutput> {
+    const range = await this.reserve(logId, input.count);
+    return this.commitAndAnswer(logId, range.base, input, range.ids);
   }
 
   /** The reserve step. A lost answer is recognised: the SDK's retry fails its condition, and the head holds our open range. */
-  private async reserve(pid: string, count: number): Promise<ReservedRange> {
+  private async reserve(logId: string, count: number): Promise<ReservedRange> {
     const id = randomBytes(6).toString('hex');
-    let base = await this.store.reserve(pid, { count, reservationId: id, now: this.now() });
+    let base = await this.store.reserve(logId, { count, reservationId: id, now: this.now() });
     if (base === undefined) {
-      const head = await this.store.getHead(pid);
+      const head = await this.store.getHead(logId);
       if (!head || head.deleted) {
         throw new SluiceError('UNKNOWN_TOPIC_OR_PARTITION', 'The topic or partition does not exist');
       }
@@ -124,18 +124,18 @@ export class PartitionAppender {
         // Made, and already passed: only a repair passes a range nobody committed.
         throw new SluiceError(
           'APPEND_ABORTED',
-          `The range reserved on ${pid} was aborted before its answer arrived`,
+          `The range reserved on ${logId} was aborted before its answer arrived`,
         );
       }
       base = own.base;
     }
-    this.faults.crash?.('after-reserve', pid);
+    this.faults.crash?.('after-reserve', logId);
     return { base, count, ids: [id] };
   }
 
   /** Commit, advance, wait for the high-water mark: the steps after the reserve (and the claim). */
   private async commitAndAnswer(
-    pid: string,
+    logId: string,
     base: number,
     input: PartitionAppendInput,
     openRangeIds: readonly string[],
@@ -153,14 +153,14 @@ export class PartitionAppender {
       baseSequence: input.producer?.baseSequence,
       appendedAt: this.now(),
     };
-    if (!(await this.store.putEntry(pid, entry))) {
+    if (!(await this.store.putEntry(logId, entry))) {
       // Either our own put succeeded and its response was lost (the SDK's retry then failed the
       // condition), or a repair aborted our range, or the other attempt of this idempotent batch won.
-      const existing = await this.store.getEntry(pid, base);
+      const existing = await this.store.getEntry(logId, base);
       if (existing?.state === 'committed' && existing.objectKey === input.objectKey) {
         // our own
       } else if (existing?.state === 'committed' && this.sameBatch(existing, input)) {
-        await this.advanceAndWait(pid, base, input.count, openRangeIds);
+        await this.advanceAndWait(logId, base, input.count, openRangeIds);
         return { baseOffset: base, count: input.count, duplicate: true };
       } else {
         throw new SluiceError(
@@ -169,8 +169,8 @@ export class PartitionAppender {
         );
       }
     }
-    this.faults.crash?.('after-commit', pid);
-    await this.advanceAndWait(pid, base, input.count, openRangeIds);
+    this.faults.crash?.('after-commit', logId);
+    await this.advanceAndWait(logId, base, input.count, openRangeIds);
     return { baseOffset: base, count: input.count, duplicate: false, entry };
   }
 
@@ -184,8 +184,8 @@ export class PartitionAppender {
     );
   }
 
-  private async advanceAndWait(pid: string, base: number, count: number, openRangeIds: readonly string[]) {
-    if (!(await this.advanceWhenReached(pid, base, base + count, openRangeIds))) {
+  private async advanceAndWait(logId: string, base: number, count: number, openRangeIds: readonly string[]) {
+    if (!(await this.advanceWhenReached(logId, base, base + count, openRangeIds))) {
       throw new SluiceError(
         'REQUEST_TIMED_OUT',
         `The records are stored, but earlier offsets did not commit within ${this.tuning.maxAckWaitMs} ms; retry to learn their offsets`,
@@ -205,14 +205,14 @@ export class PartitionAppender {
    * carries the mark over an entry at the mark whose range has been open for more than a few hundred ms.
    */
   private async advanceWhenReached(
-    pid: string,
+    logId: string,
     base: number,
     end: number,
     openRangeIds: readonly string[],
   ): Promise<boolean> {
     const advance = async () => {
-      if (!(await this.store.advance(pid, base, end, openRangeIds, this.now()))) return false;
-      this.faults.crash?.('after-advance', pid);
+      if (!(await this.store.advance(logId, base, end, openRangeIds, this.now()))) return false;
+      this.faults.crash?.('after-advance', logId);
       return true;
     };
     const sent = performance.now();
@@ -225,25 +225,25 @@ export class PartitionAppender {
     if (await advance()) return true;
     let delay = Math.max(2, roundTrip);
     for (;;) {
-      const head = await this.requireHead(pid);
+      const head = await this.requireHead(logId);
       if (head.highWatermark > base) {
-        this.faults.crash?.('after-advance', pid);
+        this.faults.crash?.('after-advance', logId);
         return true;
       }
       if (head.highWatermark === base) {
         if (await advance()) return true;
         continue;
       }
-      await this.repairer.repairIfStalled(pid, head);
+      await this.repairer.repairIfStalled(logId, head);
       if (this.now() > deadline) return false;
       await sleep(Math.min(delay, 200));
       delay *= 2;
     }
   }
 
-  private async requireHead(pid: string): Promise<PartitionHead> {
-    const head = await this.store.getHead(pid);
-    if (!head) throw new SluiceError('UNKNOWN_TOPIC_OR_PARTITION', `Partition ${pid} no longer exists`);
+  private async requireHead(logId: string): Promise<PartitionHead> {
+    const head = await this.store.getHead(logId);
+    if (!head) throw new SluiceError('UNKNOWN_TOPIC_OR_PARTITION', `Partition ${logId} no longer exists`);
     return head;
   }
 
@@ -258,16 +258,16 @@ export class PartitionAppender {
    * anything is reserved.
    */
   private async appendIdempotent(
-    pid: string,
+    logId: string,
     input: PartitionAppendInput,
     batch: ProducerBatch,
   ): Promise<PartitionAppendOutput> {
-    let state = this.cached(pid, batch.producerId);
-    if (!isNext(state, batch)) state = await this.readProducer(pid, batch.producerId);
+    let state = this.cached(logId, batch.producerId);
+    if (!isNext(state, batch)) state = await this.readProducer(logId, batch.producerId);
     // This attempt's own range, once reserved: it holds the batch, or is aborted on the way out.
     let range: ReservedRange | undefined;
     const refuse = async (error: SluiceError): Promise<never> => {
-      if (range) await this.abortRange(pid, range);
+      if (range) await this.abortRange(logId, range);
       throw error;
     };
     // Judge the batch against the state, act on the verdict; a refused claim means the state moved on
@@ -280,34 +280,34 @@ export class PartitionAppender {
       if (verdict.kind === 'refused') return refuse(verdict.error);
       if (verdict.kind === 'older-duplicate') {
         const last = verdict.state;
-        return this.withRangeAborted(pid, range, () => this.findOlderDuplicate(pid, last, input, batch));
+        return this.withRangeAborted(logId, range, () => this.findOlderDuplicate(logId, last, input, batch));
       }
       let expectLastBase: number | undefined;
       if (verdict.kind === 'duplicate-of-last') {
         const last = verdict.state;
         // A retry of the producer's last batch. Its first attempt reserved at last.lastBase: if that
         // committed, answer its offsets; if it is missing (in flight, or died), commit this attempt there.
-        const entry = await this.store.getEntry(pid, last.lastBase);
+        const entry = await this.store.getEntry(logId, last.lastBase);
         if (entry?.state !== 'aborted') {
-          return this.withRangeAborted(pid, range, () =>
-            this.answerDuplicateOfLast(pid, input, last.lastBase, entry),
+          return this.withRangeAborted(logId, range, () =>
+            this.answerDuplicateOfLast(logId, input, last.lastBase, entry),
           );
         }
         // A repair aborted it: store the batch in a new range (this attempt's own, if it reserved one),
         // claimed only while the state still points at the aborted range, so only one retry wins.
         expectLastBase = last.lastBase;
       }
-      range ??= await this.reserve(pid, input.count);
+      range ??= await this.reserve(logId, input.count);
       const claim = this.claimOf(batch, input.count, range.base, expectLastBase);
-      if (!(await this.store.claimProducer(pid, claim))) {
-        state = await this.readProducer(pid, batch.producerId);
+      if (!(await this.store.claimProducer(logId, claim))) {
+        state = await this.readProducer(logId, batch.producerId);
         // Unless the answer was lost: the SDK's retry of our own claim failed its condition, and the
         // state is ours.
         if (!recordsClaim(state, claim)) continue;
       }
-      this.remember(pid, stateAfter(claim));
-      this.faults.crash?.('after-claim', pid);
-      return this.commitAndAnswer(pid, range.base, input, range.ids);
+      this.remember(logId, stateAfter(claim));
+      this.faults.crash?.('after-claim', logId);
+      return this.commitAndAnswer(logId, range.base, input, range.ids);
     }
   }
 
@@ -331,18 +331,18 @@ export class PartitionAppender {
    * committed or missing (`entry`).
    */
   private async answerDuplicateOfLast(
-    pid: string,
+    logId: string,
     input: PartitionAppendInput,
     base: number,
     entry: IndexEntry | undefined,
   ): Promise<PartitionAppendOutput> {
-    const head = await this.requireHead(pid);
+    const head = await this.requireHead(logId);
     const openRangeIds = head.reservations.filter((r) => r.base === base).map((r) => r.id);
     if (!entry) {
-      if (base >= head.highWatermark) return this.commitAndAnswer(pid, base, input, openRangeIds);
+      if (base >= head.highWatermark) return this.commitAndAnswer(logId, base, input, openRangeIds);
       // Below the mark every offset is covered: by a merged entry holding the batch, or by nothing
       // because retention removed it.
-      const covering = await this.store.entryAtOrBefore(pid, base);
+      const covering = await this.store.entryAtOrBefore(logId, base);
       if (covering && this.mergedOver(covering, base, input.count)) {
         return { baseOffset: base, count: input.count, duplicate: true };
       }
@@ -352,7 +352,7 @@ export class PartitionAppender {
       );
     }
     if (this.sameBatch(entry, input)) {
-      if (head.highWatermark <= base) await this.advanceAndWait(pid, base, entry.count, openRangeIds);
+      if (head.highWatermark <= base) await this.advanceAndWait(logId, base, entry.count, openRangeIds);
       return { baseOffset: base, count: input.count, duplicate: true };
     }
     if (this.mergedOver(entry, base, input.count)) {
@@ -384,50 +384,50 @@ export class PartitionAppender {
    * ranges the work may still have to close.
    */
   private async withRangeAborted<T>(
-    pid: string,
+    logId: string,
     range: ReservedRange | undefined,
     work: () => Promise<T>,
   ): Promise<T> {
     if (!range) return work();
-    await this.markAborted(pid, range);
+    await this.markAborted(logId, range);
     try {
       return await work();
     } finally {
-      await this.closeAborted(pid, range);
+      await this.closeAborted(logId, range);
     }
   }
 
-  private async abortRange(pid: string, range: ReservedRange): Promise<void> {
-    await this.markAborted(pid, range);
-    await this.closeAborted(pid, range);
+  private async abortRange(logId: string, range: ReservedRange): Promise<void> {
+    await this.markAborted(logId, range);
+    await this.closeAborted(logId, range);
   }
 
   /** An aborted entry over our own range (if a repair got there first, its aborted entry says the same). */
-  private async markAborted(pid: string, range: ReservedRange): Promise<void> {
-    await this.store.putEntry(pid, {
+  private async markAborted(logId: string, range: ReservedRange): Promise<void> {
+    await this.store.putEntry(logId, {
       base: range.base,
       count: range.count,
       state: 'aborted',
       appendedAt: this.now(),
     });
-    this.faults.crash?.('after-abort', pid);
+    this.faults.crash?.('after-abort', logId);
   }
 
   /** Carries the mark over our aborted range; if earlier ranges stay open that long, the repair will. */
-  private async closeAborted(pid: string, range: ReservedRange): Promise<void> {
-    await this.advanceWhenReached(pid, range.base, range.base + range.count, range.ids);
+  private async closeAborted(logId: string, range: ReservedRange): Promise<void> {
+    await this.advanceWhenReached(logId, range.base, range.base + range.count, range.ids);
   }
 
-  private cacheKey(pid: string, producerId: number): string {
-    return `${pid}#${producerId}`;
+  private cacheKey(logId: string, producerId: number): string {
+    return `${logId}#${producerId}`;
   }
 
-  private cached(pid: string, producerId: number): ProducerState | undefined {
-    return this.producerCache.get(this.cacheKey(pid, producerId));
+  private cached(logId: string, producerId: number): ProducerState | undefined {
+    return this.producerCache.get(this.cacheKey(logId, producerId));
   }
 
-  private remember(pid: string, state: ProducerState): void {
-    const key = this.cacheKey(pid, state.producerId);
+  private remember(logId: string, state: ProducerState): void {
+    const key = this.cacheKey(logId, state.producerId);
     this.producerCache.delete(key);
     this.producerCache.set(key, state);
     if (this.producerCache.size > this.tuning.producerCacheSize) {
@@ -436,10 +436,10 @@ export class PartitionAppender {
     }
   }
 
-  private async readProducer(pid: string, producerId: number): Promise<ProducerState | undefined> {
-    const state = await this.store.getProducer(pid, producerId);
-    if (state) this.remember(pid, state);
-    else this.producerCache.delete(this.cacheKey(pid, producerId));
+  private async readProducer(logId: string, producerId: number): Promise<ProducerState | undefined> {
+    const state = await this.store.getProducer(logId, producerId);
+    if (state) this.remember(logId, state);
+    else this.producerCache.delete(this.cacheKey(logId, producerId));
     return state;
   }
 
@@ -454,15 +454,15 @@ export class PartitionAppender {
    * and epoch (the batch would lie above it), or the whole index from offset 0 with nothing deleted.
    */
   private async findOlderDuplicate(
-    pid: string,
+    logId: string,
     state: ProducerState,
     input: PartitionAppendInput,
     p: ProducerBatch,
   ): Promise<PartitionAppendOutput> {
-    const head = await this.requireHead(pid);
+    const head = await this.requireHead(logId);
     const limit = 1000;
     const from = Math.max(0, state.lastBase - 50_000);
-    const entries = await this.store.queryEntries(pid, from, state.lastBase, limit, true);
+    const entries = await this.store.queryEntries(logId, from, state.lastBase, limit, true);
     const match = entries.find(
       (e) =>
         e.state === 'committed' &&
@@ -476,7 +476,7 @@ export class PartitionAppender {
       // answer only once it is readable (invariant 1), helping the mark over it as a duplicate of the
       // last batch does.
       if (head.highWatermark < match.base + match.count) {
-        await this.advanceAndWait(pid, match.base, match.count, []);
+        await this.advanceAndWait(logId, match.base, match.count, []);
       }
       return { baseOffset: match.base, count: match.count, duplicate: true };
     }

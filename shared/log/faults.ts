@@ -12,7 +12,7 @@ export type CrashPoint =
 
 export interface FaultHooks {
   /** Called as the append passes each point; throwing simulates the process dying there. */
-  readonly crash?: (point: CrashPoint, partitionId: string) => void;
+  readonly crash?: (point: CrashPoint, logId: string) => void;
 }
 
 /** What a crash hook throws: never caught or translated by the log. */

@@ -39,7 +39,7 @@ export const DEFAULT_FETCH_TUNING: FetchTuning = {
 };
 
 export interface PartitionFetch {
-  readonly pid: string;
+  readonly logId: string;
   readonly offset: number;
   readonly maxBytes: number;
 }
@@ -84,9 +84,9 @@ export class Fetcher {
    * An append of this process was acknowledged: its entry is kept for the tail fetches this process
    * serves, and the fetches waiting on its partition wake (deferred by the signal).
    */
-  appended(pid: string, entry: IndexEntry): void {
-    this.recent.committed(pid, entry);
-    this.highWatermarks.advanced(pid, entry.base + entry.count);
+  appended(logId: string, entry: IndexEntry): void {
+    this.recent.committed(logId, entry);
+    this.highWatermarks.advanced(logId, entry.base + entry.count);
   }
 
   /**
@@ -114,17 +114,17 @@ export class Fetcher {
       // Woken by an append of this process: what it appended is known here, contiguously from the
       // offset asked for, so neither the head nor the index need be read again.
       const known = parts.map((part, i) =>
-        advanced?.has(part.pid) && previous[i]
-          ? this.recent.plan(part.pid, part.offset, part.maxBytes)
+        advanced?.has(part.logId) && previous[i]
+          ? this.recent.plan(part.logId, part.offset, part.maxBytes)
           : undefined,
       );
       // The heads to read again, all in one request.
-      const stale = parts.filter((part, i) => (!advanced || advanced.has(part.pid)) && !known[i]);
-      const read = await this.log.getHeads(stale.map((part) => part.pid));
+      const stale = parts.filter((part, i) => (!advanced || advanced.has(part.logId)) && !known[i]);
+      const read = await this.log.getHeads(stale.map((part) => part.logId));
       let next = 0;
       heads = parts.map((part, i) => {
         const head = previous[i];
-        if (advanced && !advanced.has(part.pid)) return head;
+        if (advanced && !advanced.has(part.logId)) return head;
         const plan = known[i];
         if (!plan || !head) return read[next++];
         const highWatermark = Math.max(head.highWatermark, plan.highWatermark);
@@ -138,7 +138,7 @@ export class Fetcher {
           if (errors[i] || !head) return undefined;
           const plan = known[i];
           if (plan) return plan;
-          if (head.highWatermark < head.logEndOffset) await this.repairer.repairIfStalled(part.pid, head);
+          if (head.highWatermark < head.logEndOffset) await this.repairer.repairIfStalled(part.logId, head);
           if (head.highWatermark <= part.offset) return undefined;
           if (seen[i] === head.highWatermark && plans[i]) return plans[i];
           return this.plan(part, head);
@@ -154,7 +154,7 @@ export class Fetcher {
       const watched = new Map<string, number>();
       parts.forEach((part, i) => {
         const hw = heads[i]?.highWatermark;
-        if (hw !== undefined) watched.set(part.pid, hw);
+        if (hw !== undefined) watched.set(part.logId, hw);
       });
       const woken = await this.highWatermarks.wait(
         watched,
@@ -183,10 +183,10 @@ export class Fetcher {
   /** The entries to return for one partition: from the one holding `offset`, contiguous, within maxBytes. */
   private async plan(part: PartitionFetch, head: PartitionHead): Promise<Plan> {
     const hw = head.highWatermark;
-    let entries = await this.log.queryEntries(part.pid, part.offset, hw, this.tuning.entriesPerFetch);
+    let entries = await this.log.queryEntries(part.logId, part.offset, hw, this.tuning.entriesPerFetch);
     if (entries[0]?.base !== part.offset) {
       // The offset lies inside an earlier entry (a consumer that stopped mid-batch, or a rewind).
-      const holding = await this.log.entryAtOrBefore(part.pid, part.offset);
+      const holding = await this.log.entryAtOrBefore(part.logId, part.offset);
       if (holding && holding.base + holding.count > part.offset) entries = [holding, ...entries];
     }
     const run = contiguousRun(entries, part.offset, hw);

@@ -38,13 +38,13 @@ export class HighWatermarkSignal {
   private woken = 0;
   private timedOut = 0;
 
-  /** Tells the waiters of `pid` that its high-water mark is now at least `highWatermark`. */
-  advanced(pid: string, highWatermark: number): void {
+  /** Tells the waiters of `logId` that its high-water mark is now at least `highWatermark`. */
+  advanced(logId: string, highWatermark: number): void {
     // Bounded: only a race is lost when it is forgotten.
-    if (this.latest.size >= LATEST_LIMIT && !this.latest.has(pid)) this.latest.clear();
-    this.latest.set(pid, Math.max(highWatermark, this.latest.get(pid) ?? -1));
-    if (!this.waiters.has(pid)) return;
-    this.pending.set(pid, Math.max(highWatermark, this.pending.get(pid) ?? -1));
+    if (this.latest.size >= LATEST_LIMIT && !this.latest.has(logId)) this.latest.clear();
+    this.latest.set(logId, Math.max(highWatermark, this.latest.get(logId) ?? -1));
+    if (!this.waiters.has(logId)) return;
+    this.pending.set(logId, Math.max(highWatermark, this.pending.get(logId) ?? -1));
     if (this.scheduled) return;
     this.scheduled = true;
     setImmediate(() => this.flush());
@@ -56,10 +56,12 @@ export class HighWatermarkSignal {
    * partitions that advanced; none when the pause ran out.
    */
   wait(seen: ReadonlyMap<string, number>, ms: number): Promise<readonly string[]> {
-    const already = [...seen].filter(([pid, highWatermark]) => (this.latest.get(pid) ?? -1) > highWatermark);
+    const already = [...seen].filter(
+      ([logId, highWatermark]) => (this.latest.get(logId) ?? -1) > highWatermark,
+    );
     if (already.length > 0) {
       this.woken++;
-      return Promise.resolve(already.map(([pid]) => pid));
+      return Promise.resolve(already.map(([logId]) => logId));
     }
     return new Promise((resolve) => {
       let timer: NodeJS.Timeout | undefined;
@@ -72,11 +74,11 @@ export class HighWatermarkSignal {
           resolve(advanced);
         },
       };
-      for (const pid of seen.keys()) {
-        let set = this.waiters.get(pid);
+      for (const logId of seen.keys()) {
+        let set = this.waiters.get(logId);
         if (!set) {
           set = new Set();
-          this.waiters.set(pid, set);
+          this.waiters.set(logId, set);
         }
         set.add(waiter);
       }
@@ -102,11 +104,11 @@ export class HighWatermarkSignal {
     const pending = this.pending;
     this.pending = new Map();
     const due = new Map<Waiter, string[]>();
-    for (const [pid, highWatermark] of pending) {
-      for (const waiter of this.waiters.get(pid) ?? []) {
-        if (highWatermark <= (waiter.seen.get(pid) ?? Number.POSITIVE_INFINITY)) continue;
+    for (const [logId, highWatermark] of pending) {
+      for (const waiter of this.waiters.get(logId) ?? []) {
+        if (highWatermark <= (waiter.seen.get(logId) ?? Number.POSITIVE_INFINITY)) continue;
         const advanced = due.get(waiter) ?? [];
-        advanced.push(pid);
+        advanced.push(logId);
         due.set(waiter, advanced);
       }
     }
@@ -114,11 +116,11 @@ export class HighWatermarkSignal {
   }
 
   private remove(waiter: Waiter): void {
-    for (const pid of waiter.seen.keys()) {
-      const set = this.waiters.get(pid);
+    for (const logId of waiter.seen.keys()) {
+      const set = this.waiters.get(logId);
       if (!set) continue;
       set.delete(waiter);
-      if (set.size === 0) this.waiters.delete(pid);
+      if (set.size === 0) this.waiters.delete(logId);
     }
   }
 }

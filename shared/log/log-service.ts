@@ -264,16 +264,16 @@ export class LogService {
   private async requireHead(
     topicName: string,
     partition: number,
-  ): Promise<{ topic: Topic; pid: string; head: PartitionHead }> {
+  ): Promise<{ topic: Topic; logId: string; head: PartitionHead }> {
     const topic = await this.requirePartition(topicName, partition);
-    const pid = partitionId(topic, partition);
-    const head = await this.log.getHead(pid);
+    const logId = partitionId(topic, partition);
+    const head = await this.log.getHead(logId);
     if (!head)
       throw new SluiceError(
         'UNKNOWN_TOPIC_OR_PARTITION',
         `Partition ${topicName}/${partition} does not exist`,
       );
-    return { topic, pid, head };
+    return { topic, logId, head };
   }
 
   // ---- produce ------------------------------------------------------------------------------
@@ -308,8 +308,8 @@ export class LogService {
     });
     const settled = await Promise.allSettled(
       validated.map((v, i) => {
-        const pid = partitionId(v.topic, v.request.partition);
-        return this.appendInOrder(pid, () => this.appender.append(pid, inputs[i]!));
+        const logId = partitionId(v.topic, v.request.partition);
+        return this.appendInOrder(logId, () => this.appender.append(logId, inputs[i]!));
       }),
     );
     return settled.map((outcome, i) => {
@@ -322,9 +322,9 @@ export class LogService {
       // Acknowledged: the high-water mark is past the last offset (invariant 1). The waiting fetches
       // of this process wake after this answer is on its way (the signal defers them).
       if (baseOffset >= 0) {
-        const pid = partitionId(validated[i]!.topic, partition);
-        if (entry) this.fetcher.appended(pid, entry);
-        else this.highWatermarks.advanced(pid, baseOffset + count);
+        const logId = partitionId(validated[i]!.topic, partition);
+        if (entry) this.fetcher.appended(logId, entry);
+        else this.highWatermarks.advanced(logId, baseOffset + count);
       }
       return {
         topic,
@@ -376,7 +376,7 @@ export class LogService {
     );
     // Runs: what becomes one append. Consecutive non-idempotent parts of a partition share a run.
     interface Run {
-      readonly pid: string;
+      readonly logId: string;
       readonly members: number[];
       count: number;
       size: number;
@@ -388,9 +388,9 @@ export class LogService {
     const order: Run[] = [];
     validated.forEach((v, i) => {
       if (!v) return;
-      const pid = partitionId(v.topic, v.request.partition);
-      const runs = byPartition.get(pid) ?? [];
-      byPartition.set(pid, runs);
+      const logId = partitionId(v.topic, v.request.partition);
+      const runs = byPartition.get(logId) ?? [];
+      byPartition.set(logId, runs);
       const last = runs[runs.length - 1];
       if (last && !last.producer && !v.producer) {
         last.members.push(i);
@@ -400,7 +400,7 @@ export class LogService {
         return;
       }
       const run: Run = {
-        pid,
+        logId,
         members: [i],
         count: v.count,
         size: v.request.batches.length,
@@ -436,8 +436,8 @@ export class LogService {
         [...byPartition.values()].map(async (runs) => {
           for (const run of runs) {
             try {
-              const out = await this.appendInOrder(run.pid, () =>
-                this.appender.append(run.pid, {
+              const out = await this.appendInOrder(run.logId, () =>
+                this.appender.append(run.logId, {
                   count: run.count,
                   objectKey: key,
                   position: run.position,
@@ -447,8 +447,9 @@ export class LogService {
                 }),
               );
               // Acknowledged: wake this process's waiting fetches (deferred by the signal), as produce() does.
-              if (out.entry) this.fetcher.appended(run.pid, out.entry);
-              else if (out.baseOffset >= 0) this.highWatermarks.advanced(run.pid, out.baseOffset + out.count);
+              if (out.entry) this.fetcher.appended(run.logId, out.entry);
+              else if (out.baseOffset >= 0)
+                this.highWatermarks.advanced(run.logId, out.baseOffset + out.count);
               let base = out.baseOffset;
               for (const i of run.members) {
                 const count = validated[i]!.count;
@@ -479,17 +480,17 @@ export class LogService {
    * append costs only that append's three calls. Appends from other processes still contend, as the
    * protocol expects; a Lambda serves one request at a time, so there nothing changes.
    */
-  private appendInOrder<T>(pid: string, append: () => Promise<T>): Promise<T> {
+  private appendInOrder<T>(logId: string, append: () => Promise<T>): Promise<T> {
     if (this.options.appendInOrder === false) return append();
-    const previous = this.appending.get(pid) ?? Promise.resolve();
+    const previous = this.appending.get(logId) ?? Promise.resolve();
     const run = previous.then(append, append);
     const settled = run.then(
       () => undefined,
       () => undefined,
     );
-    this.appending.set(pid, settled);
+    this.appending.set(logId, settled);
     void settled.then(() => {
-      if (this.appending.get(pid) === settled) this.appending.delete(pid);
+      if (this.appending.get(logId) === settled) this.appending.delete(logId);
     });
     return run;
   }
@@ -562,7 +563,11 @@ export class LogService {
       request.partitions.map(async (p) => {
         try {
           const topic = await this.requirePartition(p.topic, p.partition);
-          return { pid: partitionId(topic, p.partition), offset: p.offset, maxBytes: p.maxBytes ?? maxBytes };
+          return {
+            logId: partitionId(topic, p.partition),
+            offset: p.offset,
+            maxBytes: p.maxBytes ?? maxBytes,
+          };
         } catch (err) {
           if (isSluiceError(err)) return err;
           throw err;
@@ -619,18 +624,18 @@ export class LogService {
     partition: number,
     spec: OffsetSpec,
   ): Promise<{ offset: number; timestamp: number | null }> {
-    const { pid, head } = await this.requireHead(topicName, partition);
+    const { logId, head } = await this.requireHead(topicName, partition);
     if (spec === 'earliest') return { offset: head.logStartOffset, timestamp: null };
     if (spec === 'latest') return { offset: head.highWatermark, timestamp: null };
     const target = spec.timestamp;
     // The index keeps each entry's max timestamp: the first entry reaching the target holds the answer.
     let from = head.logStartOffset;
     while (from < head.highWatermark) {
-      const entries = await this.log.queryEntries(pid, from, head.highWatermark, 1000);
+      const entries = await this.log.queryEntries(logId, from, head.highWatermark, 1000);
       if (entries.length === 0) break;
       for (const entry of entries) {
         if (entry.state !== 'committed' || (entry.maxTimestamp ?? -1) < target) continue;
-        const [found] = await this.fetcher.fetch([{ pid, offset: entry.base, maxBytes: entry.size ?? 1 }], {
+        const [found] = await this.fetcher.fetch([{ logId, offset: entry.base, maxBytes: entry.size ?? 1 }], {
           maxWaitMs: 0,
           minBytes: 0,
           maxBytes: LOG_LIMITS.maxFetchBytes,
@@ -657,12 +662,12 @@ export class LogService {
     topicName: string,
     partition: number,
   ): Promise<{ offset: number; timestamp: number } | null> {
-    const { pid, head } = await this.requireHead(topicName, partition);
+    const { logId, head } = await this.requireHead(topicName, partition);
     // The index keeps each entry's max timestamp: find the entry first reaching the largest one.
     let best: { base: number; size: number; maxTimestamp: number } | undefined;
     let from = head.logStartOffset;
     while (from < head.highWatermark) {
-      const entries = await this.log.queryEntries(pid, from, head.highWatermark, 1000);
+      const entries = await this.log.queryEntries(logId, from, head.highWatermark, 1000);
       if (entries.length === 0) break;
       for (const entry of entries) {
         if (entry.state !== 'committed' || entry.maxTimestamp === undefined) continue;
@@ -674,7 +679,7 @@ export class LogService {
       from = last.base + last.count;
     }
     if (!best) return null;
-    const [found] = await this.fetcher.fetch([{ pid, offset: best.base, maxBytes: best.size }], {
+    const [found] = await this.fetcher.fetch([{ logId, offset: best.base, maxBytes: best.size }], {
       maxWaitMs: 0,
       minBytes: 0,
       maxBytes: LOG_LIMITS.maxFetchBytes,

@@ -77,61 +77,61 @@ export interface ReserveInput {
 
 /** The partition head (design §4): its offsets, its high-water mark and its open ranges. */
 export interface LogHeadStore {
-  createHead(pid: string): Promise<void>;
-  getHead(pid: string): Promise<PartitionHead | undefined>;
+  createHead(logId: string): Promise<void>;
+  getHead(logId: string): Promise<PartitionHead | undefined>;
   /** Several heads read consistently in one request (a fetch's partitions), in the order asked. */
-  getHeads(pids: readonly string[]): Promise<(PartitionHead | undefined)[]>;
+  getHeads(logIds: readonly string[]): Promise<(PartitionHead | undefined)[]>;
   /**
    * The reserve step: atomically add `count` to logEndOffset, recording the open range. Returns the
    * base, or undefined if a condition failed (no head, a deleted topic, or this very range was already
    * reserved: an SDK retry after a lost answer; read the head to tell).
    */
-  reserve(pid: string, input: ReserveInput): Promise<number | undefined>;
+  reserve(logId: string, input: ReserveInput): Promise<number | undefined>;
   /**
    * The advance step: move the high-water mark from `from` to `to`, forgetting the open ranges it now
    * passes (`passedRanges`, by id); the new head, or undefined if the mark was not at `from`.
    */
   advance(
-    pid: string,
+    logId: string,
     from: number,
     to: number,
     passedRanges: readonly string[],
     now: number,
   ): Promise<PartitionHead | undefined>;
   /** Forgets open ranges the high-water mark has passed. */
-  removeOpenRanges(pid: string, ids: readonly string[]): Promise<void>;
-  markDeleted(pid: string): Promise<void>;
+  removeOpenRanges(logId: string, ids: readonly string[]): Promise<void>;
+  markDeleted(logId: string): Promise<void>;
   /** Raises logStartOffset (never past the high-water mark); false if it was already at or past `to`. */
-  advanceLogStartOffset(pid: string, to: number): Promise<boolean>;
+  advanceLogStartOffset(logId: string, to: number): Promise<boolean>;
 }
 
 /** The segment index: one entry per committed or aborted range of offsets, keyed by its base offset. */
 export interface LogIndexStore {
   /** The commit step: put the entry unless one exists at its base. */
-  putEntry(pid: string, entry: IndexEntry): Promise<boolean>;
-  getEntry(pid: string, base: number): Promise<IndexEntry | undefined>;
+  putEntry(logId: string, entry: IndexEntry): Promise<boolean>;
+  getEntry(logId: string, base: number): Promise<IndexEntry | undefined>;
   /** Entries with from <= base < to, ascending (or descending, newest first). */
   queryEntries(
-    pid: string,
+    logId: string,
     from: number,
     to: number,
     limit: number,
     descending?: boolean,
   ): Promise<IndexEntry[]>;
   /** The entry with the greatest base <= offset. */
-  entryAtOrBefore(pid: string, offset: number): Promise<IndexEntry | undefined>;
-  deleteEntries(pid: string, bases: readonly number[]): Promise<void>;
+  entryAtOrBefore(logId: string, offset: number): Promise<IndexEntry | undefined>;
+  deleteEntries(logId: string, bases: readonly number[]): Promise<void>;
 }
 
 /** The idempotent producer's state on each partition it wrote. */
 export interface ProducerStateStore {
   /** The idempotent producer's state on a partition, if any (consistent read). */
-  getProducer(pid: string, producerId: number): Promise<ProducerState | undefined>;
+  getProducer(logId: string, producerId: number): Promise<ProducerState | undefined>;
   /**
    * The claim step: record the batch as the producer's last, only if its sequence is the one expected
    * (or sequence 0 of a new producer or a newer epoch). False when the condition failed.
    */
-  claimProducer(pid: string, claim: ProducerClaim): Promise<boolean>;
+  claimProducer(logId: string, claim: ProducerClaim): Promise<boolean>;
 }
 
 /** The log table as the log uses it. */

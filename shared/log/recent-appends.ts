@@ -44,11 +44,11 @@ export class RecentAppends {
   ) {}
 
   /** An acknowledged append of this process: its committed entry. */
-  committed(pid: string, entry: IndexEntry): void {
+  committed(logId: string, entry: IndexEntry): void {
     if (entry.state !== 'committed') return;
-    let entries = this.byPartition.get(pid);
+    let entries = this.byPartition.get(logId);
     if (entries) {
-      this.byPartition.delete(pid); // re-inserted below: most recently appended last
+      this.byPartition.delete(logId); // re-inserted below: most recently appended last
     } else {
       entries = [];
       if (this.byPartition.size >= this.tuning.partitions) {
@@ -62,7 +62,7 @@ export class RecentAppends {
     if (entries[at - 1]?.base !== entry.base) entries.splice(at, 0, entry);
     if (entries.length > this.tuning.perPartition)
       entries.splice(0, entries.length - this.tuning.perPartition);
-    this.byPartition.set(pid, entries);
+    this.byPartition.set(logId, entries);
   }
 
   /**
@@ -70,8 +70,8 @@ export class RecentAppends {
    * as a fetch returns its first batch even when larger), or undefined if this process does not know
    * them all.
    */
-  plan(pid: string, offset: number, maxBytes: number): RecentPlan | undefined {
-    const entries = this.byPartition.get(pid);
+  plan(logId: string, offset: number, maxBytes: number): RecentPlan | undefined {
+    const entries = this.byPartition.get(logId);
     if (!entries) return undefined;
     const oldest = this.now() - this.tuning.maxAgeMs;
     const first = entries.findIndex((e) => e.base <= offset && offset < e.base + e.count);

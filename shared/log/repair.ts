@@ -37,10 +37,10 @@ export class RangeRepairer {
   ) {}
 
   /** Repairs the ranges stalled at the high-water mark of `head`; true when it moved the mark. */
-  async repairIfStalled(pid: string, head: PartitionHead): Promise<boolean> {
+  async repairIfStalled(logId: string, head: PartitionHead): Promise<boolean> {
     let moved = false;
     for (let round = 0; round < MAX_ROUNDS && head.highWatermark < head.logEndOffset; round++) {
-      const next = await this.repairOnce(pid, head);
+      const next = await this.repairOnce(logId, head);
       if (!next || next.highWatermark === head.highWatermark) break;
       moved = true;
       head = next;
@@ -49,7 +49,7 @@ export class RangeRepairer {
   }
 
   /** Repairs the range at the high-water mark if it is stalled; returns the head after, if it did. */
-  private async repairOnce(pid: string, head: PartitionHead): Promise<PartitionHead | undefined> {
+  private async repairOnce(logId: string, head: PartitionHead): Promise<PartitionHead | undefined> {
     const hw = head.highWatermark;
     const now = this.now();
     const open = head.reservations.find((r) => r.base === hw) ?? inferOpenRange(head);
@@ -57,16 +57,16 @@ export class RangeRepairer {
     // An entry at the mark whose appender died before advancing: anyone may advance over it. Live
     // appenders advance over their own (see PartitionAppender): a second is far beyond their pace.
     if (age < Math.min(1000, this.tuning.repairAfterMs / 4)) return undefined;
-    const atMark = await this.store.getEntry(pid, hw);
+    const atMark = await this.store.getEntry(logId, hw);
     if (!atMark) {
       if (age < this.tuning.repairAfterMs) return undefined;
       // Abort exactly the open range: later ranges belong to appenders that may be alive.
-      await this.store.putEntry(pid, { base: hw, count: open.count, state: 'aborted', appendedAt: now });
+      await this.store.putEntry(logId, { base: hw, count: open.count, state: 'aborted', appendedAt: now });
     }
-    const fresh = await this.store.getHead(pid);
+    const fresh = await this.store.getHead(logId);
     if (!fresh) return undefined;
-    if (fresh.highWatermark === hw) await this.chain(pid, fresh);
-    return this.store.getHead(pid);
+    if (fresh.highWatermark === hw) await this.chain(logId, fresh);
+    return this.store.getHead(logId);
   }
 
   /**
@@ -74,15 +74,15 @@ export class RangeRepairer {
    * mark to X looks for an entry at X; an appender whose advance failed committed before trying, so
    * either its advance succeeds or the one who later reaches its base finds its entry.
    */
-  private async chain(pid: string, head: PartitionHead): Promise<void> {
+  private async chain(logId: string, head: PartitionHead): Promise<void> {
     for (;;) {
       const hw = head.highWatermark;
       const passed = head.reservations.filter((r) => r.base + r.count <= hw).map((r) => r.id);
       if (head.logEndOffset <= hw) {
-        await this.store.removeOpenRanges(pid, passed);
+        await this.store.removeOpenRanges(logId, passed);
         return;
       }
-      const entries = await this.store.queryEntries(pid, hw, head.logEndOffset, this.tuning.chainBatch);
+      const entries = await this.store.queryEntries(logId, hw, head.logEndOffset, this.tuning.chainBatch);
       let end = hw;
       for (const entry of entries) {
         if (entry.base !== end) break;
@@ -90,11 +90,11 @@ export class RangeRepairer {
       }
       if (end === hw) {
         // The range at the mark is still open: its appender advances when it commits.
-        await this.store.removeOpenRanges(pid, passed);
+        await this.store.removeOpenRanges(logId, passed);
         return;
       }
       const covered = head.reservations.filter((r) => r.base < end).map((r) => r.id);
-      const next = await this.store.advance(pid, hw, end, covered, this.now());
+      const next = await this.store.advance(logId, hw, end, covered, this.now());
       if (!next) return; // someone else moved it, and carries on from there
       head = next;
     }

@@ -25,7 +25,7 @@ export type CleanupStep =
   | 'object-candidates-recorded';
 
 export interface CleanupHooks {
-  readonly step?: (step: CleanupStep, partitionId: string) => void | Promise<void>;
+  readonly step?: (step: CleanupStep, logId: string) => void | Promise<void>;
 }
 
 /** What one pass did. Counts, so repeated passes can be compared and logged. */
@@ -98,8 +98,8 @@ export class PassContext {
     return this.deps.segments;
   }
 
-  async step(step: CleanupStep, pid: string): Promise<void> {
-    await this.deps.hooks?.step?.(step, pid);
+  async step(step: CleanupStep, logId: string): Promise<void> {
+    await this.deps.hooks?.step?.(step, logId);
   }
 
   /** True while the pass may start more work. */

@@ -18,16 +18,16 @@ export async function finishDeletedTopics(ctx: PassContext): Promise<boolean> {
     if (live?.topicId === topic.topicId) continue;
     let finished = true;
     for (let p = 0; p < topic.partitionCount; p++) {
-      const pid = partitionId(topic, p);
-      const deletedAt = await ctx.log.markDeletedAt(pid, ctx.now());
+      const logId = partitionId(topic, p);
+      const deletedAt = await ctx.log.markDeletedAt(logId, ctx.now());
       if (deletedAt !== undefined && ctx.now() - deletedAt < ctx.options.indexGraceMs) {
         finished = false;
         continue;
       }
-      if (!(await deleteEntriesBelow(ctx, pid, Number.MAX_SAFE_INTEGER))) return false;
+      if (!(await deleteEntriesBelow(ctx, logId, Number.MAX_SAFE_INTEGER))) return false;
       if (deletedAt !== undefined) {
         if (!ctx.reserveDeletes(1)) return false;
-        if (await ctx.log.deleteHead(pid)) ctx.summary.headsDeleted++;
+        if (await ctx.log.deleteHead(logId)) ctx.summary.headsDeleted++;
         else ctx.returnDeletes(1);
       }
     }

@@ -66,14 +66,14 @@ export interface MergeOutcome {
  */
 export async function mergePartition(
   ctx: PassContext,
-  pid: string,
+  logId: string,
   head: CleanupHead,
   options: ResolvedMergeOptions,
   expiredBefore?: number,
 ): Promise<MergeOutcome> {
   const start = head.mergeCheckpoint ?? 0;
   if (start >= head.highWatermark) return { tiled: true, done: true };
-  const plan = await planMerge(ctx, pid, start, head, options, expiredBefore);
+  const plan = await planMerge(ctx, logId, start, head, options, expiredBefore);
   if (plan.overlap) ctx.summary.overlapsFound++;
 
   // Finish an interrupted merge first, in ascending order as the merge itself deletes.
@@ -82,7 +82,7 @@ export async function mergePartition(
       ctx.stop();
       return { tiled: false, done: false };
     }
-    if (await ctx.log.deleteEntryIfUnchanged(pid, leftover)) ctx.summary.mergeLeftoversDeleted++;
+    if (await ctx.log.deleteEntryIfUnchanged(logId, leftover)) ctx.summary.mergeLeftoversDeleted++;
     else ctx.returnDeletes(1);
   }
 
@@ -104,19 +104,19 @@ export async function mergePartition(
       next++;
     }
     if (group.length === 0) break; // the delete budget ran out
-    const failed = await writeAndReplace(ctx, pid, group, options);
+    const failed = await writeAndReplace(ctx, logId, group, options);
     if (failed !== undefined) unmerged ??= failed;
   }
   if (next < plan.runs.length) unmerged ??= plan.runs[next]!.entries[0]!.base;
 
   const checkpoint = Math.min(plan.checkpoint, unmerged ?? Number.POSITIVE_INFINITY);
-  if (checkpoint > (head.mergeCheckpoint ?? -1)) await ctx.log.setMergeCheckpoint(pid, checkpoint);
+  if (checkpoint > (head.mergeCheckpoint ?? -1)) await ctx.log.setMergeCheckpoint(logId, checkpoint);
   return { tiled: !plan.overlap, done: next >= plan.runs.length };
 }
 
 async function planMerge(
   ctx: PassContext,
-  pid: string,
+  logId: string,
   start: number,
   head: CleanupHead,
   options: ResolvedMergeOptions,
@@ -137,7 +137,7 @@ async function planMerge(
   let from = start;
   scan: for (let examined = 0; from < highWatermark && examined < options.maxScanEntries; ) {
     const limit = Math.min(PAGE, options.maxScanEntries - examined);
-    const entries = await ctx.log.queryEntries(pid, from, highWatermark, limit);
+    const entries = await ctx.log.queryEntries(logId, from, highWatermark, limit);
     for (const entry of entries) {
       if (end !== undefined && entry.base < end) {
         if (entry.base + entry.count <= end) {
@@ -190,7 +190,7 @@ async function planMerge(
  */
 async function writeAndReplace(
   ctx: PassContext,
-  pid: string,
+  logId: string,
   runs: Run[],
   options: ResolvedMergeOptions,
 ): Promise<number | undefined> {
@@ -212,7 +212,7 @@ async function writeAndReplace(
   await ctx.segments.put(key, Buffer.concat(kept.map((k) => k.body)));
   const writtenAt = ctx.now();
   ctx.summary.mergeObjectsWritten++;
-  await ctx.step('merge-object-written', pid);
+  await ctx.step('merge-object-written', logId);
   let position = 0;
   for (const { run, body } of kept) {
     const first = run.entries[0]!;
@@ -225,7 +225,7 @@ async function writeAndReplace(
       unmerged ??= first.base;
       continue;
     }
-    const replaced = await ctx.log.replaceWithMerged(pid, first, {
+    const replaced = await ctx.log.replaceWithMerged(logId, first, {
       count: run.entries.reduce((sum, e) => sum + e.count, 0),
       objectKey: key,
       position: at,
@@ -237,11 +237,11 @@ async function writeAndReplace(
       unmerged ??= first.base;
       continue;
     }
-    await ctx.step('merge-entry-replaced', pid);
+    await ctx.step('merge-entry-replaced', logId);
     for (const entry of run.entries.slice(1)) {
-      if (await ctx.log.deleteEntryIfUnchanged(pid, entry)) ctx.summary.entriesDeleted++;
+      if (await ctx.log.deleteEntryIfUnchanged(logId, entry)) ctx.summary.entriesDeleted++;
       else ctx.returnDeletes(1);
-      await ctx.step('merge-entry-deleted', pid);
+      await ctx.step('merge-entry-deleted', logId);
     }
     ctx.summary.runsMerged++;
     ctx.summary.entriesMerged += run.entries.length;

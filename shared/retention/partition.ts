@@ -21,15 +21,15 @@ export const entryTime = (entry: IndexEntry) =>
  * Deletes the entries ending at or below `below`, oldest first, within the pass's budget. An entry that
  * straddles `below` stays. True when none is left; false when the budget ran out first.
  */
-export async function deleteEntriesBelow(ctx: PassContext, pid: string, below: number): Promise<boolean> {
+export async function deleteEntriesBelow(ctx: PassContext, logId: string, below: number): Promise<boolean> {
   for (;;) {
     if (!ctx.hasTime) return ctx.stop();
-    const entries = await ctx.log.queryEntries(pid, 0, below, PAGE);
+    const entries = await ctx.log.queryEntries(logId, 0, below, PAGE);
     const gone = entries.filter((e) => e.base + e.count <= below).map((e) => e.base);
     if (gone.length === 0) return true;
     const granted = ctx.takeDeletes(gone.length);
     if (granted > 0) {
-      await ctx.log.deleteEntries(pid, gone.slice(0, granted));
+      await ctx.log.deleteEntries(logId, gone.slice(0, granted));
       ctx.summary.entriesDeleted += granted;
     }
     if (granted < gone.length) return false;
@@ -48,53 +48,53 @@ export async function deleteEntriesBelow(ctx: PassContext, pid: string, below: n
  * Returns false when the pass's budget ran out before the partition was done.
  */
 export async function cleanPartition(ctx: PassContext, topic: Topic, partition: number): Promise<boolean> {
-  const pid = partitionId(topic, partition);
-  let head = await ctx.log.getHeadForCleanup(pid);
+  const logId = partitionId(topic, partition);
+  let head = await ctx.log.getHeadForCleanup(logId);
   if (!head || head.deleted) return true;
 
-  if (head.highWatermark < head.logEndOffset && (await ctx.repairer.repairIfStalled(pid, head))) {
+  if (head.highWatermark < head.logEndOffset && (await ctx.repairer.repairIfStalled(logId, head))) {
     ctx.summary.rangesRepaired++;
-    head = (await ctx.log.getHeadForCleanup(pid)) ?? head;
+    head = (await ctx.log.getHeadForCleanup(logId)) ?? head;
   }
 
   let pending = head.pendingDeletion;
   if (pending && ctx.now() - pending.at >= ctx.options.indexGraceMs) {
-    if (!(await deleteEntriesBelow(ctx, pid, pending.below))) return false;
-    await ctx.log.clearPendingDeletion(pid, pending.below);
+    if (!(await deleteEntriesBelow(ctx, logId, pending.below))) return false;
+    await ctx.log.clearPendingDeletion(logId, pending.below);
     pending = undefined;
   }
 
   let merged = { tiled: true, done: true };
   if (ctx.options.merge) {
     const expiredBefore = topic.retentionMs === null ? undefined : ctx.now() - topic.retentionMs;
-    merged = await mergePartition(ctx, pid, head, ctx.options.merge, expiredBefore);
+    merged = await mergePartition(ctx, logId, head, ctx.options.merge, expiredBefore);
     if (!merged.tiled) return merged.done;
   }
 
   let logStartOffset = head.logStartOffset;
-  const target = await retentionTarget(ctx, pid, head, topic);
+  const target = await retentionTarget(ctx, logId, head, topic);
   if (target > logStartOffset) {
     // Conditional: never backwards, never past the high-water mark.
-    if (await ctx.log.advanceLogStartOffset(pid, target)) {
+    if (await ctx.log.advanceLogStartOffset(logId, target)) {
       ctx.summary.logStartOffsetsAdvanced++;
       logStartOffset = target;
-      await ctx.step('log-start-offset-advanced', pid);
+      await ctx.step('log-start-offset-advanced', logId);
     } else {
-      logStartOffset = (await ctx.log.getHead(pid))?.logStartOffset ?? logStartOffset;
+      logStartOffset = (await ctx.log.getHead(logId))?.logStartOffset ?? logStartOffset;
     }
   }
 
   if (!pending && logStartOffset > 0) {
     // The grace period starts when a pass first sees entries below logStartOffset: no earlier than
     // the move itself, whoever made it, so a crash between the move and this write is harmless.
-    const [oldest] = await ctx.log.queryEntries(pid, 0, logStartOffset, 1);
+    const [oldest] = await ctx.log.queryEntries(logId, 0, logStartOffset, 1);
     if (oldest && oldest.base + oldest.count <= logStartOffset) {
-      await ctx.log.recordPendingDeletion(pid, logStartOffset, ctx.now());
+      await ctx.log.recordPendingDeletion(logId, logStartOffset, ctx.now());
     }
   }
 
   if (head.legacyProducerAttributes.length > 0) {
-    await ctx.log.removeLegacyProducerAttributes(pid, head.legacyProducerAttributes);
+    await ctx.log.removeLegacyProducerAttributes(logId, head.legacyProducerAttributes);
   }
 
   return merged.done;
@@ -109,9 +109,9 @@ export async function cleanPartition(ctx: PassContext, topic: Topic, partition: 
  * which meets each merged entry before any old entries left inside it, so it is always a boundary
  * between entries, never past HW. A walk too long for one pass stops early; the next goes on.
  */
-async function retentionTarget(ctx: PassContext, pid: string, head: CleanupHead, topic: Topic) {
+async function retentionTarget(ctx: PassContext, logId: string, head: CleanupHead, topic: Topic) {
   const cutoff = topic.retentionMs === null ? undefined : ctx.now() - topic.retentionMs;
-  const sizeBound = await sizeRetentionBound(ctx, pid, head, topic);
+  const sizeBound = await sizeRetentionBound(ctx, logId, head, topic);
   if (cutoff === undefined && sizeBound <= head.logStartOffset) return head.logStartOffset;
   const expired = (entry: IndexEntry) =>
     cutoff !== undefined && (entry.state === 'aborted' || entryTime(entry) < cutoff);
@@ -119,7 +119,7 @@ async function retentionTarget(ctx: PassContext, pid: string, head: CleanupHead,
   let end: number | undefined;
   let from = head.logStartOffset;
   for (let examined = 0; from < head.highWatermark && examined < MAX_RETENTION_SCAN; ) {
-    const entries = await ctx.log.queryEntries(pid, from, head.highWatermark, PAGE);
+    const entries = await ctx.log.queryEntries(logId, from, head.highWatermark, PAGE);
     for (const entry of entries) {
       // Inside a merged entry already passed: old entries of a merge not yet finished.
       if (end !== undefined && entry.base < end) continue;
@@ -140,12 +140,12 @@ async function retentionTarget(ctx: PassContext, pid: string, head: CleanupHead,
  * down from HW (logStartOffset when they do not, or when the scan finds entries out of line: a merge
  * not yet finished, decided on a later pass).
  */
-async function sizeRetentionBound(ctx: PassContext, pid: string, head: CleanupHead, topic: Topic) {
+async function sizeRetentionBound(ctx: PassContext, logId: string, head: CleanupHead, topic: Topic) {
   if (topic.retentionBytes === null) return head.logStartOffset;
   let total = 0;
   let lowest = head.highWatermark;
   for (let examined = 0; lowest > head.logStartOffset && examined < MAX_RETENTION_SCAN; ) {
-    const entries = await ctx.log.queryEntries(pid, head.logStartOffset, lowest, PAGE, true);
+    const entries = await ctx.log.queryEntries(logId, head.logStartOffset, lowest, PAGE, true);
     for (const entry of entries) {
       if (entry.base + entry.count !== lowest) return head.logStartOffset;
       lowest = entry.base;

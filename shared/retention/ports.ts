@@ -15,7 +15,7 @@ export interface CleanupHead extends PartitionHead {
 
 /** A producer-state item found by the table scan. */
 export interface ProducerRef {
-  readonly pid: string;
+  readonly logId: string;
   readonly producerId: number;
   readonly updatedAt: number;
 }
@@ -41,24 +41,24 @@ export interface ObjectReferences {
 /** The cleanup's own reads and writes of the log table. */
 export interface LogCleanupStore {
   /** The head with the cleanup's own attributes. */
-  getHeadForCleanup(pid: string): Promise<CleanupHead | undefined>;
+  getHeadForCleanup(logId: string): Promise<CleanupHead | undefined>;
   /** Records that entries ending at or below `below` may be deleted after a grace period from `at`. */
-  recordPendingDeletion(pid: string, below: number, at: number): Promise<boolean>;
-  clearPendingDeletion(pid: string, below: number): Promise<boolean>;
+  recordPendingDeletion(logId: string, below: number, at: number): Promise<boolean>;
+  clearPendingDeletion(logId: string, below: number): Promise<boolean>;
   /** Raises the merge checkpoint (never lowers it). */
-  setMergeCheckpoint(pid: string, offset: number): Promise<boolean>;
+  setMergeCheckpoint(logId: string, offset: number): Promise<boolean>;
   /** Marks a head deleted and returns when a pass first did; undefined when there is no head. */
-  markDeletedAt(pid: string, at: number): Promise<number | undefined>;
+  markDeletedAt(logId: string, at: number): Promise<number | undefined>;
   /** Deletes the head of a deleted partition; false if absent or not deleted. */
-  deleteHead(pid: string): Promise<boolean>;
+  deleteHead(logId: string): Promise<boolean>;
   /** Deletes a producer's state if it is still as read (same updated-at); false otherwise. */
-  deleteIdleProducer(pid: string, producerId: number, updatedAt: number): Promise<boolean>;
+  deleteIdleProducer(logId: string, producerId: number, updatedAt: number): Promise<boolean>;
   /** Removes producer-state attributes left in a head by a version that kept them there. */
-  removeLegacyProducerAttributes(pid: string, names: readonly string[]): Promise<void>;
+  removeLegacyProducerAttributes(logId: string, names: readonly string[]): Promise<void>;
   /** The merge's swap: the run's first entry covers the whole run, if it still points at its old bytes. */
-  replaceWithMerged(pid: string, first: IndexEntry, merged: MergedRange): Promise<boolean>;
+  replaceWithMerged(logId: string, first: IndexEntry, merged: MergedRange): Promise<boolean>;
   /** Deletes an entry only if it still points at the same bytes. */
-  deleteEntryIfUnchanged(pid: string, entry: IndexEntry): Promise<boolean>;
+  deleteEntryIfUnchanged(logId: string, entry: IndexEntry): Promise<boolean>;
   /** A consistent scan of the whole table: referenced object keys, recorded candidates, producer states. */
   scanForCollection(): Promise<ObjectReferences>;
   putObjectCandidates(keys: readonly string[], seenAt: number): Promise<void>;

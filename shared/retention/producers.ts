@@ -20,7 +20,7 @@ export async function expireIdleProducers(
   for (const producer of idle) {
     if (!ctx.hasTime) return ctx.stop();
     if (!ctx.reserveDeletes(1)) return false;
-    if (await ctx.log.deleteIdleProducer(producer.pid, producer.producerId, producer.updatedAt)) {
+    if (await ctx.log.deleteIdleProducer(producer.logId, producer.producerId, producer.updatedAt)) {
       ctx.summary.producersExpired++;
     } else {
       ctx.returnDeletes(1);

@@ -44,8 +44,8 @@ export class DynamoLogCleanupStore implements LogCleanupStore {
     private readonly heads: DynamoLogHeadStore,
   ) {}
 
-  async getHeadForCleanup(pid: string): Promise<CleanupHead | undefined> {
-    const item = await this.heads.readItem(pid);
+  async getHeadForCleanup(logId: string): Promise<CleanupHead | undefined> {
+    const item = await this.heads.readItem(logId);
     if (!item) return undefined;
     const below = optionalNumber(item[A.pendingDeletionBelow]);
     const at = optionalNumber(item[A.pendingDeletionAt]);
@@ -58,9 +58,9 @@ export class DynamoLogCleanupStore implements LogCleanupStore {
     };
   }
 
-  recordPendingDeletion(pid: string, below: number, at: number): Promise<boolean> {
+  recordPendingDeletion(logId: string, below: number, at: number): Promise<boolean> {
     return this.heads.updateIf(
-      pid,
+      logId,
       'record pending deletion',
       'SET #pendingDeletionBelow = :below, #pendingDeletionAt = :at',
       {
@@ -71,26 +71,26 @@ export class DynamoLogCleanupStore implements LogCleanupStore {
     );
   }
 
-  clearPendingDeletion(pid: string, below: number): Promise<boolean> {
+  clearPendingDeletion(logId: string, below: number): Promise<boolean> {
     return this.heads.updateIf(
-      pid,
+      logId,
       'clear pending deletion',
       'REMOVE #pendingDeletionBelow, #pendingDeletionAt',
       { condition: '#pendingDeletionBelow = :below', values: { ':below': n(below) } },
     );
   }
 
-  setMergeCheckpoint(pid: string, offset: number): Promise<boolean> {
-    return this.heads.updateIf(pid, 'merge checkpoint', 'SET #mergeCheckpoint = :offset', {
+  setMergeCheckpoint(logId: string, offset: number): Promise<boolean> {
+    return this.heads.updateIf(logId, 'merge checkpoint', 'SET #mergeCheckpoint = :offset', {
       condition: `${HEAD_EXISTS} AND (attribute_not_exists(#mergeCheckpoint) OR #mergeCheckpoint < :offset)`,
       values: { ':offset': n(offset) },
     });
   }
 
-  async markDeletedAt(pid: string, at: number): Promise<number | undefined> {
+  async markDeletedAt(logId: string, at: number): Promise<number | undefined> {
     const head = await this.table.update(
       'UpdateItem mark deleted at',
-      headKey(pid),
+      headKey(logId),
       // The first pass to see the partition deleted starts the grace period; later passes keep it.
       'SET #deleted = :true, #deletedAt = if_not_exists(#deletedAt, :at)',
       { condition: HEAD_EXISTS, values: { ':true': { BOOL: true }, ':at': n(at) }, returnValues: 'ALL_NEW' },
@@ -98,38 +98,38 @@ export class DynamoLogCleanupStore implements LogCleanupStore {
     return head === undefined ? undefined : Number(head[A.deletedAt]!.N);
   }
 
-  deleteHead(pid: string): Promise<boolean> {
-    return this.table.delete('DeleteItem log head', headKey(pid), {
+  deleteHead(logId: string): Promise<boolean> {
+    return this.table.delete('DeleteItem log head', headKey(logId), {
       // Only the head of a deleted topic: a live partition's head is never removed.
       condition: '#deleted = :true',
       values: { ':true': { BOOL: true } },
     });
   }
 
-  deleteIdleProducer(pid: string, producerId: number, updatedAt: number): Promise<boolean> {
-    return this.table.delete('DeleteItem producer state', producerItemKey(pid, producerId), {
+  deleteIdleProducer(logId: string, producerId: number, updatedAt: number): Promise<boolean> {
+    return this.table.delete('DeleteItem producer state', producerItemKey(logId, producerId), {
       // Only state still idle as read: a producer that wrote meanwhile keeps its sequence state.
       condition: '#updatedAt = :t',
       values: { ':t': n(updatedAt) },
     });
   }
 
-  async removeLegacyProducerAttributes(pid: string, names: readonly string[]): Promise<void> {
+  async removeLegacyProducerAttributes(logId: string, names: readonly string[]): Promise<void> {
     for (let i = 0; i < names.length; i += LEGACY_NAMES_PER_REMOVE) {
       const chunk = names
         .slice(i, i + LEGACY_NAMES_PER_REMOVE)
         .filter((name) => LEGACY_PRODUCER_ATTRIBUTE.test(name));
       if (chunk.length === 0) continue;
-      await this.heads.updateIf(pid, 'remove legacy producer state', `REMOVE ${chunk.join(', ')}`, {
+      await this.heads.updateIf(logId, 'remove legacy producer state', `REMOVE ${chunk.join(', ')}`, {
         condition: HEAD_EXISTS,
       });
     }
   }
 
-  async replaceWithMerged(pid: string, first: IndexEntry, merged: MergedRange): Promise<boolean> {
+  async replaceWithMerged(logId: string, first: IndexEntry, merged: MergedRange): Promise<boolean> {
     const updated = await this.table.update(
       'UpdateItem merge',
-      itemKey(pid, first.base),
+      itemKey(logId, first.base),
       // The merged entry speaks for several batches (and producers): it keeps no producer fields.
       'SET #count = :cnt, #objectKey = :k, #position = :pos, #size = :len, #maxTimestamp = :mts REMOVE #producerId, #producerEpoch, #baseSequence',
       {
@@ -151,8 +151,8 @@ export class DynamoLogCleanupStore implements LogCleanupStore {
     return updated !== undefined;
   }
 
-  deleteEntryIfUnchanged(pid: string, entry: IndexEntry): Promise<boolean> {
-    return this.table.delete('DeleteItem index entry', itemKey(pid, entry.base), {
+  deleteEntryIfUnchanged(logId: string, entry: IndexEntry): Promise<boolean> {
+    return this.table.delete('DeleteItem index entry', itemKey(logId, entry.base), {
       // Only the entry as read: one another merge has since rewritten is not ours to delete.
       condition: '#objectKey = :k AND #position = :pos AND #count = :cnt',
       values: {
@@ -172,11 +172,11 @@ export class DynamoLogCleanupStore implements LogCleanupStore {
     });
     for await (const items of pages) {
       for (const item of items) {
-        const pid = item[A.partitionId]?.S ?? '';
-        if (pid.startsWith(CANDIDATE_PREFIX)) {
-          candidates.set(pid.slice(CANDIDATE_PREFIX.length), Number(item[A.seenAt]?.N ?? 0));
+        const logId = item[A.partitionId]?.S ?? '';
+        if (logId.startsWith(CANDIDATE_PREFIX)) {
+          candidates.set(logId.slice(CANDIDATE_PREFIX.length), Number(item[A.seenAt]?.N ?? 0));
         } else if (item[A.sortKey]?.N === String(PRODUCER_SORT_KEY)) {
-          producers.push({ ...parseProducerKey(pid), updatedAt: Number(item[A.updatedAt]?.N ?? 0) });
+          producers.push({ ...parseProducerKey(logId), updatedAt: Number(item[A.updatedAt]?.N ?? 0) });
         } else {
           const objectKey = item[A.objectKey]?.S;
           if (objectKey !== undefined) referenced.add(objectKey);

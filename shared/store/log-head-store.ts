@@ -20,9 +20,9 @@ export const HEAD_EXISTS = 'attribute_exists(#logEndOffset)';
 export class DynamoLogHeadStore implements LogHeadStore {
   constructor(private readonly table: DynamoTable) {}
 
-  async createHead(pid: string): Promise<void> {
+  async createHead(logId: string): Promise<void> {
     const head: Item = {
-      ...headKey(pid),
+      ...headKey(logId),
       [A.logEndOffset]: n(0),
       [A.highWatermark]: n(0),
       [A.logStartOffset]: n(0),
@@ -33,27 +33,27 @@ export class DynamoLogHeadStore implements LogHeadStore {
   }
 
   /** The head item as stored, with the attributes only the cleanup reads. */
-  readItem(pid: string): Promise<Item | undefined> {
-    return this.table.get('GetItem log head', headKey(pid));
+  readItem(logId: string): Promise<Item | undefined> {
+    return this.table.get('GetItem log head', headKey(logId));
   }
 
-  async getHead(pid: string): Promise<PartitionHead | undefined> {
-    const item = await this.readItem(pid);
+  async getHead(logId: string): Promise<PartitionHead | undefined> {
+    const item = await this.readItem(logId);
     return item ? parseHead(item) : undefined;
   }
 
   /** Several heads in one request (a fetch's partitions), in the order asked. */
-  async getHeads(pids: readonly string[]): Promise<(PartitionHead | undefined)[]> {
-    if (pids.length === 1) return [await this.getHead(pids[0]!)];
-    const items = await this.table.getMany('BatchGetItem log heads', pids.map(headKey));
+  async getHeads(logIds: readonly string[]): Promise<(PartitionHead | undefined)[]> {
+    if (logIds.length === 1) return [await this.getHead(logIds[0]!)];
+    const items = await this.table.getMany('BatchGetItem log heads', logIds.map(headKey));
     return items.map((item) => (item ? parseHead(item) : undefined));
   }
 
-  async reserve(pid: string, input: ReserveInput): Promise<number | undefined> {
+  async reserve(logId: string, input: ReserveInput): Promise<number | undefined> {
     const range = openRangeAttributes(input.reservationId);
     const updated = await this.table.update(
       'UpdateItem reserve',
-      headKey(pid),
+      headKey(logId),
       // Operands of SET read the item before the update: the range's base gets the old logEndOffset.
       `SET #logEndOffset = #logEndOffset + :count, ${range.base} = #logEndOffset, ${range.count} = :count, ${range.reservedAt} = :now`,
       {
@@ -68,7 +68,7 @@ export class DynamoLogHeadStore implements LogHeadStore {
   }
 
   async advance(
-    pid: string,
+    logId: string,
     from: number,
     to: number,
     passedRanges: readonly string[],
@@ -77,7 +77,7 @@ export class DynamoLogHeadStore implements LogHeadStore {
     const remove = openRangesAttributes(passedRanges);
     const head = await this.table.update(
       'UpdateItem advance',
-      headKey(pid),
+      headKey(logId),
       `SET #highWatermark = :to, #highWatermarkMovedAt = :now${remove.length ? ` REMOVE ${remove.join(', ')}` : ''}`,
       {
         // Only the one who finds the high-water mark exactly at the end of the range before ours may
@@ -90,29 +90,29 @@ export class DynamoLogHeadStore implements LogHeadStore {
     return head === undefined ? undefined : parseHead(head);
   }
 
-  async removeOpenRanges(pid: string, ids: readonly string[]): Promise<void> {
+  async removeOpenRanges(logId: string, ids: readonly string[]): Promise<void> {
     if (ids.length === 0) return;
-    await this.updateIf(pid, 'remove open ranges', `REMOVE ${openRangesAttributes(ids).join(', ')}`, {
+    await this.updateIf(logId, 'remove open ranges', `REMOVE ${openRangesAttributes(ids).join(', ')}`, {
       condition: HEAD_EXISTS,
     });
   }
 
-  async markDeleted(pid: string): Promise<void> {
-    await this.updateIf(pid, 'mark deleted', 'SET #deleted = :true', {
+  async markDeleted(logId: string): Promise<void> {
+    await this.updateIf(logId, 'mark deleted', 'SET #deleted = :true', {
       condition: HEAD_EXISTS,
       values: { ':true': { BOOL: true } },
     });
   }
 
-  advanceLogStartOffset(pid: string, to: number): Promise<boolean> {
-    return this.updateIf(pid, 'log start offset', 'SET #logStartOffset = :to', {
+  advanceLogStartOffset(logId: string, to: number): Promise<boolean> {
+    return this.updateIf(logId, 'log start offset', 'SET #logStartOffset = :to', {
       condition: '#logStartOffset < :to AND #highWatermark >= :to',
       values: { ':to': n(to) },
     });
   }
 
   /** A conditional update of the head (the cleanup's head writes too); false when the condition failed. */
-  async updateIf(pid: string, what: string, update: string, expression: Expression): Promise<boolean> {
-    return (await this.table.update(`UpdateItem ${what}`, headKey(pid), update, expression)) !== undefined;
+  async updateIf(logId: string, what: string, update: string, expression: Expression): Promise<boolean> {
+    return (await this.table.update(`UpdateItem ${what}`, headKey(logId), update, expression)) !== undefined;
   }
 }

@@ -10,12 +10,12 @@ import { n, parseProducer, producerItemKey } from './log-table';
 export class DynamoProducerStateStore implements ProducerStateStore {
   constructor(private readonly table: DynamoTable) {}
 
-  async getProducer(pid: string, producerId: number): Promise<ProducerState | undefined> {
-    const item = await this.table.get('GetItem producer state', producerItemKey(pid, producerId));
+  async getProducer(logId: string, producerId: number): Promise<ProducerState | undefined> {
+    const item = await this.table.get('GetItem producer state', producerItemKey(logId, producerId));
     return item ? parseProducer(producerId, item) : undefined;
   }
 
-  async claimProducer(pid: string, claim: ProducerClaim): Promise<boolean> {
+  async claimProducer(logId: string, claim: ProducerClaim): Promise<boolean> {
     const values: Record<string, AttributeValue> = {
       ':epoch': n(claim.epoch),
       ':next': n(claim.nextSequence),
@@ -41,7 +41,7 @@ export class DynamoProducerStateStore implements ProducerStateStore {
     }
     const updated = await this.table.update(
       'UpdateItem producer claim',
-      producerItemKey(pid, claim.producerId),
+      producerItemKey(logId, claim.producerId),
       'SET #epoch = :epoch, #nextSequence = :next, #lastFirstSequence = :seq, #lastBase = :base, #lastCount = :count, #updatedAt = :now, #expiresAt = :exp',
       { condition, values },
     );

@@ -4,10 +4,10 @@ import { DynamoTable, type Item } from './dynamo-table';
 import { TABLE_KEYS } from './tables';
 
 /**
- * The `log` table: per partition (`pid` = `<topicId>#<partition>`) one head item at sk = -1 and one
+ * The `log` table: per partition (`pid`, the log id `<topicId>#<partition>`) one head item at sk = -1 and one
  * segment-index entry per committed (or aborted) range of offsets, keyed by its base offset; beside
  * them, one producer-state item per (partition, idempotent producer id), under a partition key of its
- * own (`<pid>#p<producerId>`, sk = -2), and the cleanup's own items under keys no partition id has.
+ * own (`<logId>#p<producerId>`, sk = -2), and the cleanup's own items under keys no partition id has.
  *
  * Why producer state has a key of its own: producers never contend with each other or with the head,
  * the head stays small and of constant size whatever the number of producers (serverless producers get
@@ -16,7 +16,7 @@ import { TABLE_KEYS } from './tables';
 
 /** Sort key of a partition's head item. */
 export const HEAD_SORT_KEY = -1;
-/** Sort key of a producer-state item (its partition key is `<pid>#p<producerId>`). */
+/** Sort key of a producer-state item (its partition key is `<logId>#p<producerId>`). */
 export const PRODUCER_SORT_KEY = -2;
 /** Sort key of the cleanup's lease and candidate items. */
 export const CLEANUP_SORT_KEY = 0;
@@ -123,12 +123,12 @@ export const LEGACY_PRODUCER_ATTRIBUTE = /^p[esfbct]_\d+$/;
 export const LEASE_PARTITION_ID = '#cleanup';
 export const CANDIDATE_PREFIX = '#gc#';
 
-export const producerKeyOf = (pid: string, producerId: number) => `${pid}#p${producerId}`;
+export const producerKeyOf = (logId: string, producerId: number) => `${logId}#p${producerId}`;
 
 /** The producer-state item's partition key, split back into partition id and producer id. */
-export function parseProducerKey(key: string): { pid: string; producerId: number } {
+export function parseProducerKey(key: string): { logId: string; producerId: number } {
   const at = key.lastIndexOf('#p');
-  return { pid: key.slice(0, at), producerId: Number(key.slice(at + 2)) };
+  return { logId: key.slice(0, at), producerId: Number(key.slice(at + 2)) };
 }
 
 export const n = (value: number): AttributeValue => ({ N: String(value) });
@@ -137,13 +137,13 @@ export const optionalNumber = (v: AttributeValue | undefined) =>
   v?.N === undefined ? undefined : Number(v.N);
 const numberOr = (v: AttributeValue | undefined, fallback: number) => optionalNumber(v) ?? fallback;
 
-export function itemKey(pid: string, sortKey: number): Item {
-  return { [A.partitionId]: { S: pid }, [A.sortKey]: n(sortKey) };
+export function itemKey(logId: string, sortKey: number): Item {
+  return { [A.partitionId]: { S: logId }, [A.sortKey]: n(sortKey) };
 }
 
-export const headKey = (pid: string) => itemKey(pid, HEAD_SORT_KEY);
-export const producerItemKey = (pid: string, producerId: number) =>
-  itemKey(producerKeyOf(pid, producerId), PRODUCER_SORT_KEY);
+export const headKey = (logId: string) => itemKey(logId, HEAD_SORT_KEY);
+export const producerItemKey = (logId: string, producerId: number) =>
+  itemKey(producerKeyOf(logId, producerId), PRODUCER_SORT_KEY);
 
 /** The log table of `name`, whose expressions name attributes by LOG_ATTRIBUTES. */
 export const logTable = (dynamo: DynamoDBClient, name: string) =>
@@ -191,9 +191,9 @@ export function parseProducer(producerId: number, item: Item): ProducerState {
   };
 }
 
-export function entryItem(pid: string, entry: IndexEntry): Item {
+export function entryItem(logId: string, entry: IndexEntry): Item {
   const item: Item = {
-    ...itemKey(pid, entry.base),
+    ...itemKey(logId, entry.base),
     [A.count]: n(entry.count),
     [A.entryState]: { S: entry.state === 'committed' ? COMMITTED : ABORTED },
     [A.appendedAt]: n(entry.appendedAt),

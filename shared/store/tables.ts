@@ -16,7 +16,7 @@ export const TABLE_KEYS = {
   topics: { partitionKey: 'name', sortKey: undefined },
   /**
    * log: per partition (`<topicId>#<partition>`) a head item at sk = -1 and one index entry per base
-   * offset; per (partition, idempotent producer) a state item (`<pid>#p<producerId>`, sk = -2) whose
+   * offset; per (partition, idempotent producer) a state item (`<logId>#p<producerId>`, sk = -2) whose
    * `expiresAt` (epoch seconds) is the table's TTL attribute on AWS.
    */
   log: { partitionKey: 'pid', sortKey: 'sk', sortKeyType: 'N', timeToLiveAttribute: 'expiresAt' },

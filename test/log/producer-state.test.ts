@@ -44,7 +44,7 @@ describe('Producer state (one item per partition and producer id)', () => {
     });
     const topic = uniqueTopic('many');
     await log.createTopic({ name: topic, partitionCount: 1 });
-    const pid = partitionId(await log.requireTopic(topic), 0);
+    const logId = partitionId(await log.requireTopic(topic), 0);
     const produce = async (producerId: number) =>
       ok(
         (
@@ -57,7 +57,7 @@ describe('Producer state (one item per partition and producer id)', () => {
     meter.reset();
     const first = await produce(1);
     const firstCost = meter.snapshot();
-    const firstHead = await rawHead(storage, pid);
+    const firstHead = await rawHead(storage, logId);
     const headAfterFirst = { size: dynamoItemSize(firstHead), names: Object.keys(firstHead).sort() };
 
     await mapLimit(
@@ -75,7 +75,7 @@ describe('Producer state (one item per partition and producer id)', () => {
       let requests = chunk.map((producerId) => ({
         PutRequest: {
           Item: {
-            pid: { S: producerKeyOf(pid, producerId) },
+            pid: { S: producerKeyOf(logId, producerId) },
             sk: n(PRODUCER_SORT_KEY),
             ...{ e: n(0), s: n(1), f: n(0), b: n(producerId), c: n(1), t: n(now) },
             [TTL_ATTRIBUTE]: n(Math.ceil((now + 3_600_000) / 1000)),
@@ -98,7 +98,7 @@ describe('Producer state (one item per partition and producer id)', () => {
     // Assess: every append succeeded, at its own offset.
     expect(first.baseOffset).toBe(0);
     expect(last.baseOffset).toBe(REAL);
-    const head = await rawHead(storage, pid);
+    const head = await rawHead(storage, logId);
     const headSize = dynamoItemSize(head);
     expect(headSize).toBeLessThanOrEqual(1024);
     // Constant: the same attributes as after the first append (only the offsets' digits differ).
@@ -114,7 +114,7 @@ describe('Producer state (one item per partition and producer id)', () => {
     expect(firstCost.units).toBeLessThanOrEqual(4); // one unit per write: every item is under 1 KB
     // All 10,000 states are there, each a small item of its own.
     for (const producerId of [1, REAL, REAL + 1, PRODUCERS - 1, PRODUCERS]) {
-      expect(await store.getProducer(pid, producerId)).toMatchObject({
+      expect(await store.getProducer(logId, producerId)).toMatchObject({
         producerId,
         epoch: 0,
         nextSequence: 1,
@@ -123,7 +123,7 @@ describe('Producer state (one item per partition and producer id)', () => {
     const item = await storage.clients.dynamo.send(
       new GetItemCommand({
         TableName: storage.config.logTable,
-        Key: { pid: { S: producerKeyOf(pid, PRODUCERS) }, sk: { N: String(PRODUCER_SORT_KEY) } },
+        Key: { pid: { S: producerKeyOf(logId, PRODUCERS) }, sk: { N: String(PRODUCER_SORT_KEY) } },
         ConsistentRead: true,
       }),
     );
@@ -136,11 +136,11 @@ describe('Producer state (one item per partition and producer id)', () => {
     await h.log.createTopic({ name: topic, partitionCount: 1 });
     const before = Date.now();
     ok((await h.log.produce([{ topic, partition: 0, batches: idem(61, 0, 0, ['x']) }]))[0]);
-    const pid = partitionId(await h.log.requireTopic(topic), 0);
+    const logId = partitionId(await h.log.requireTopic(topic), 0);
     const item = await storage.clients.dynamo.send(
       new GetItemCommand({
         TableName: storage.config.logTable,
-        Key: { pid: { S: producerKeyOf(pid, 61) }, sk: { N: String(PRODUCER_SORT_KEY) } },
+        Key: { pid: { S: producerKeyOf(logId, 61) }, sk: { N: String(PRODUCER_SORT_KEY) } },
         ConsistentRead: true,
       }),
     );
@@ -167,10 +167,10 @@ describe('Producer state (one item per partition and producer id)', () => {
     expect(coldRetry).toMatchObject({ baseOffset: first.baseOffset, duplicate: true });
     const next = ok((await cold.log.produce([{ topic, partition: 0, batches: idem(51, 0, 1, ['b']) }]))[0]);
     expect(next.baseOffset).toBe(2);
-    const pid = partitionId(await warm.log.requireTopic(topic), 0);
-    const head = (await warm.log.log.getHead(pid))!;
+    const logId = partitionId(await warm.log.requireTopic(topic), 0);
+    const head = (await warm.log.log.getHead(logId))!;
     expect(head).toMatchObject({ highWatermark: 3, logEndOffset: 3, reservations: [] });
-    const entries = await warm.log.log.queryEntries(pid, 0, 3, 10);
+    const entries = await warm.log.log.queryEntries(logId, 0, 3, 10);
     expect(entries.map((e) => [e.base, e.state])).toEqual([
       [0, 'committed'],
       [1, 'aborted'],
@@ -193,14 +193,14 @@ describe('Producer state (one item per partition and producer id)', () => {
       code: 'OUT_OF_ORDER_SEQUENCE',
     });
     const after = ok((await h.log.produce([{ topic, partition: 0, batches: idem(52, 1, 1, ['b']) }]))[0]);
-    const pid = partitionId(await h.log.requireTopic(topic), 0);
-    const head = (await h.log.log.getHead(pid))!;
+    const logId = partitionId(await h.log.requireTopic(topic), 0);
+    const head = (await h.log.log.getHead(logId))!;
     expect(head.highWatermark).toBe(head.logEndOffset);
     expect(head.reservations).toEqual([]);
     const [r] = await h.log.fetch({ partitions: [{ topic, partition: 0, offset: 0 }] });
     expect(r!.nextOffset).toBe(head.highWatermark);
     expect(after.baseOffset).toBe(head.highWatermark - 1);
-    expect((await h.log.log.getProducer(pid, 52))!).toMatchObject({ epoch: 1, nextSequence: 2 });
+    expect((await h.log.log.getProducer(logId, 52))!).toMatchObject({ epoch: 1, nextSequence: 2 });
   });
 
   it('recognises its own claim when the claim’s answer is lost (F4)', async () => {
@@ -217,9 +217,9 @@ describe('Producer state (one item per partition and producer id)', () => {
     const r = ok((await h.log.produce([{ topic, partition: 0, batches: idem(54, 0, 0, ['once']) }]))[0]);
     h.wire = undefined;
     expect(r).toMatchObject({ baseOffset: 0, duplicate: false });
-    const pid = partitionId(await h.log.requireTopic(topic), 0);
-    expect(await h.log.log.getHead(pid)).toMatchObject({ highWatermark: 1, logEndOffset: 1 });
-    expect(await h.log.log.getProducer(pid, 54)).toMatchObject({ lastBase: 0, nextSequence: 1 });
+    const logId = partitionId(await h.log.requireTopic(topic), 0);
+    expect(await h.log.log.getHead(logId)).toMatchObject({ highWatermark: 1, logEndOffset: 1 });
+    expect(await h.log.log.getProducer(logId, 54)).toMatchObject({ lastBase: 0, nextSequence: 1 });
   });
 
   it('keeps every invariant when a refused batch’s appender dies after aborting its range (after-abort)', async () => {
@@ -241,13 +241,13 @@ describe('Producer state (one item per partition and producer id)', () => {
     // The aborted entry sits at the mark with nobody to advance over it: the next appender's repair does.
     const next = ok((await h.log.produce([{ topic, partition: 0, batches: idem(55, 0, 1, ['b']) }]))[0]);
     expect(next.baseOffset).toBe(2);
-    const pid = partitionId(await h.log.requireTopic(topic), 0);
-    expect(await h.log.log.getHead(pid)).toMatchObject({
+    const logId = partitionId(await h.log.requireTopic(topic), 0);
+    expect(await h.log.log.getHead(logId)).toMatchObject({
       highWatermark: 3,
       logEndOffset: 3,
       reservations: [],
     });
-    const entries = await h.log.log.queryEntries(pid, 0, 3, 10);
+    const entries = await h.log.log.queryEntries(logId, 0, 3, 10);
     expect(entries.map((e) => [e.base, e.count, e.state])).toEqual([
       [0, 1, 'committed'],
       [1, 1, 'aborted'],
@@ -276,8 +276,8 @@ describe('Producer state (one item per partition and producer id)', () => {
     const commits = 16 * perProducer;
     // 4 uncontended (the claim is the fourth); contention adds what it adds to the plain append.
     expect(h.calls.total('dynamo') / commits).toBeLessThanOrEqual(5);
-    const pid = partitionId(await h.log.requireTopic(topic), 0);
-    const head = (await h.log.log.getHead(pid))!;
+    const logId = partitionId(await h.log.requireTopic(topic), 0);
+    const head = (await h.log.log.getHead(logId))!;
     expect(head).toMatchObject({ highWatermark: commits + 1, logEndOffset: commits + 1, reservations: [] });
   });
 });

@@ -129,8 +129,8 @@ describe('DynamoDB limits against the emulator', () => {
     const h = createLogHarness(storage);
     const topic = uniqueTopic('legacy');
     await h.log.createTopic({ name: topic, partitionCount: 1, retentionMs: null });
-    const pid = partitionId(await h.log.requireTopic(topic), 0);
-    const head = await rawHead(storage, pid);
+    const logId = partitionId(await h.log.requireTopic(topic), 0);
+    const head = await rawHead(storage, logId);
     const item = { ...head };
     // Sized as dynalite sizes items, to 40 bytes below its 400 KB limit: the reserve's ~55 bytes cross it.
     const limit = 400 * 1024;
@@ -155,7 +155,7 @@ describe('DynamoDB limits against the emulator', () => {
       retriable: false,
       details: { limit: 'DynamoDB item size (400 KB)' },
     });
-    expect(await h.log.log.getHead(pid)).toMatchObject({ logEndOffset: 0, highWatermark: 0 });
+    expect(await h.log.log.getHead(logId)).toMatchObject({ logEndOffset: 0, highWatermark: 0 });
 
     // The cleanup removes the producer state the old layout kept in the head; appends work again.
     await runCleanup(
@@ -166,7 +166,7 @@ describe('DynamoDB limits against the emulator', () => {
       },
       { collectObjects: false, merge: false },
     );
-    expect(Object.keys(await rawHead(storage, pid)).filter((n) => /^p[esfbct]_/.test(n))).toEqual([]);
+    expect(Object.keys(await rawHead(storage, logId)).filter((n) => /^p[esfbct]_/.test(n))).toEqual([]);
     const [after] = await h.log.produce([{ topic, partition: 0, batches: batchOf(['x']) }]);
     expect(after).toMatchObject({ baseOffset: 0 });
   });

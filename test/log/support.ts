@@ -88,15 +88,15 @@ export function createMeteredLog(
 }
 
 /** A partition's head item exactly as stored. */
-export async function rawHead(storage: TestStorage, pid: string): Promise<Record<string, AttributeValue>> {
+export async function rawHead(storage: TestStorage, logId: string): Promise<Record<string, AttributeValue>> {
   const result = await storage.clients.dynamo.send(
     new GetItemCommand({
       TableName: storage.config.logTable,
-      Key: { pid: { S: pid }, sk: { N: String(HEAD_SORT_KEY) } },
+      Key: { pid: { S: logId }, sk: { N: String(HEAD_SORT_KEY) } },
       ConsistentRead: true,
     }),
   );
-  if (!result.Item) throw new Error(`no head ${pid}`);
+  if (!result.Item) throw new Error(`no head ${logId}`);
   return result.Item;
 }
 

@@ -38,9 +38,9 @@ function processService(storage: TestStorage, options: LogServiceOptions = {}) {
     counts.heads++;
     counts.headRequests++;
   });
-  logStore = counting(logStore, 'getHeads', (pids) => {
-    counts.heads += (pids as string[]).length;
-    if ((pids as string[]).length > 0) counts.headRequests++;
+  logStore = counting(logStore, 'getHeads', (logIds) => {
+    counts.heads += (logIds as string[]).length;
+    if ((logIds as string[]).length > 0) counts.headRequests++;
   });
   logStore = counting(logStore, 'queryEntries', () => counts.queries++);
   const log = new LogService(

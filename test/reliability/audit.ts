@@ -34,17 +34,17 @@ export class StorageAuditor {
     this.log = new DynamoLogStore(storage.clients.dynamo, storage.config.logTable);
   }
 
-  private async pids(topicName: string): Promise<string[]> {
+  private async logIds(topicName: string): Promise<string[]> {
     const topic = await this.topics.get(topicName);
     if (!topic) throw new Error(`audit: topic ${topicName} does not exist`);
     return Array.from({ length: topic.partitionCount }, (_, p) => partitionId(topic, p));
   }
 
   async heads(topicName: string): Promise<PartitionHead[]> {
-    const pids = await this.pids(topicName);
-    return mapLimit(pids, 16, async (pid) => {
-      const head = await this.log.getHead(pid);
-      if (!head) throw new Error(`audit: no head for ${pid}`);
+    const logIds = await this.logIds(topicName);
+    return mapLimit(logIds, 16, async (logId) => {
+      const head = await this.log.getHead(logId);
+      if (!head) throw new Error(`audit: no head for ${logId}`);
       return head;
     });
   }
@@ -68,11 +68,11 @@ export class StorageAuditor {
     return got;
   }
 
-  private async entries(pid: string): Promise<IndexEntry[]> {
+  private async entries(logId: string): Promise<IndexEntry[]> {
     const all: IndexEntry[] = [];
     let from = 0;
     for (;;) {
-      const page = await this.log.queryEntries(pid, from, Number.MAX_SAFE_INTEGER, 1000);
+      const page = await this.log.queryEntries(logId, from, Number.MAX_SAFE_INTEGER, 1000);
       all.push(...page);
       if (page.length < 1000) return all;
       from = page[page.length - 1]!.base + 1;
@@ -115,13 +115,13 @@ export class StorageAuditor {
 
   /** The aborted ranges in the index now: retention deletes them later, so runs with retention keep a record. */
   async abortedRanges(topicName: string): Promise<KnownAbortedRange[]> {
-    const pids = await this.pids(topicName);
-    const ranges = await mapLimit(pids, 8, async (pid) =>
-      (await this.entries(pid))
+    const logIds = await this.logIds(topicName);
+    const ranges = await mapLimit(logIds, 8, async (logId) =>
+      (await this.entries(logId))
         .filter((e) => e.state === 'aborted')
         .map((e) => ({
           topic: topicName,
-          partition: Number(pid.slice(pid.lastIndexOf('#') + 1)),
+          partition: Number(logId.slice(logId.lastIndexOf('#') + 1)),
           base: e.base,
           count: e.count,
         })),
@@ -130,14 +130,14 @@ export class StorageAuditor {
   }
 
   async audit(topicName: string): Promise<PartitionAudit[]> {
-    const pids = await this.pids(topicName);
-    return mapLimit(pids, 8, async (pid) => {
-      const head = await this.log.getHead(pid);
-      if (!head) throw new Error(`audit: no head for ${pid}`);
-      const entries = await mapLimit(await this.entries(pid), 8, (e) => this.auditEntry(e));
+    const logIds = await this.logIds(topicName);
+    return mapLimit(logIds, 8, async (logId) => {
+      const head = await this.log.getHead(logId);
+      if (!head) throw new Error(`audit: no head for ${logId}`);
+      const entries = await mapLimit(await this.entries(logId), 8, (e) => this.auditEntry(e));
       return {
         topic: topicName,
-        partition: Number(pid.slice(pid.lastIndexOf('#') + 1)),
+        partition: Number(logId.slice(logId.lastIndexOf('#') + 1)),
         logStartOffset: head.logStartOffset,
         highWatermark: head.highWatermark,
         logEndOffset: head.logEndOffset,

@@ -189,10 +189,10 @@ describe('Merging small segments', () => {
           }
         }
       };
-      const pid = partitionId(await h.log.requireTopic(topic), 0);
+      const logId = partitionId(await h.log.requireTopic(topic), 0);
       const hooks = {
         step: async (step: CleanupStep, at: string) => {
-          if (!step.startsWith('merge-') || at !== pid) return;
+          if (!step.startsWith('merge-') || at !== logId) return;
           steps.push(step);
           await check();
         },
@@ -228,11 +228,11 @@ describe('Merging small segments', () => {
         await h.log.createTopic({ name: topic, partitionCount: 1, retentionMs: null });
         await producePlenty(h, topic, 8, clock);
         const before = await readPartition(h, topic);
-        const pid = partitionId(await h.log.requireTopic(topic), 0);
+        const logId = partitionId(await h.log.requireTopic(topic), 0);
         let seen = 0;
         const hooks = {
           step: (step: CleanupStep, at: string) => {
-            if (step === dieAt && at === pid && ++seen === nth) throw new Error(`pass died after ${step}`);
+            if (step === dieAt && at === logId && ++seen === nth) throw new Error(`pass died after ${step}`);
           },
         };
         const dying = cleanupDeps(storage, clock, hooks);

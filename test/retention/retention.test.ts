@@ -24,7 +24,7 @@ describe('Function: runCleanup', () => {
     return { clock, h, pass, store };
   };
 
-  const pidOf = async (h: LogHarness, topic: string, partition = 0) =>
+  const logIdOf = async (h: LogHarness, topic: string, partition = 0) =>
     partitionId(await h.log.requireTopic(topic, true), partition);
 
   describe('Retention by time', () => {
@@ -109,8 +109,8 @@ describe('Function: runCleanup', () => {
       await expect(
         h.log.produce([{ topic, partition: 0, batches: batchAt(['dies'], old) }]),
       ).rejects.toBeInstanceOf(SimulatedCrash);
-      const pid = await pidOf(h, topic);
-      expect(await h.log.log.getHead(pid)).toMatchObject({ highWatermark: 4, logEndOffset: 5 });
+      const logId = await logIdOf(h, topic);
+      expect(await h.log.log.getHead(logId)).toMatchObject({ highWatermark: 4, logEndOffset: 5 });
 
       // Act
       clock.advance(20 * SECOND); // past repairAfterMs
@@ -172,17 +172,17 @@ describe('Function: runCleanup', () => {
       ]);
       await h.log.produce([{ topic, partition: 0, batches: batchOf(['c']) }]);
       const t = await h.log.requireTopic(topic, true);
-      const pids = [partitionId(t, 0), partitionId(t, 1)];
-      const keys = (await h.log.log.queryEntries(pids[0]!, 0, 10, 10)).map((e) => e.objectKey!);
+      const logIds = [partitionId(t, 0), partitionId(t, 1)];
+      const keys = (await h.log.log.queryEntries(logIds[0]!, 0, 10, 10)).map((e) => e.objectKey!);
       await h.log.deleteTopic(topic);
 
       const first = await pass();
       expect(first.headsDeleted).toBe(0);
-      expect(await store.getHeadForCleanup(pids[0]!)).toMatchObject({
+      expect(await store.getHeadForCleanup(logIds[0]!)).toMatchObject({
         deleted: true,
         deletedAt: expect.any(Number),
       });
-      expect(await h.log.log.queryEntries(pids[0]!, 0, 10, 10)).toHaveLength(2);
+      expect(await h.log.log.queryEntries(logIds[0]!, 0, 10, 10)).toHaveLength(2);
 
       clock.advance(MINUTE + SECOND);
       const second = await pass();
@@ -190,9 +190,9 @@ describe('Function: runCleanup', () => {
       expect(second.headsDeleted).toBeGreaterThanOrEqual(2);
       expect(second.topicsFinished).toBeGreaterThanOrEqual(1);
       expect(second.entriesDeleted).toBeGreaterThanOrEqual(3);
-      for (const pid of pids) {
-        expect(await h.log.log.getHead(pid)).toBeUndefined();
-        expect(await h.log.log.queryEntries(pid, 0, 10, 10)).toEqual([]);
+      for (const logId of logIds) {
+        expect(await h.log.log.getHead(logId)).toBeUndefined();
+        expect(await h.log.log.queryEntries(logId, 0, 10, 10)).toEqual([]);
       }
       expect((await h.log.topics.listTombstones()).map((x) => x.topicId)).not.toContain(t.topicId);
 
@@ -259,9 +259,9 @@ describe('Function: runCleanup', () => {
       const summary = await pass();
 
       expect(summary.producersExpired).toBe(1);
-      const pid = await pidOf(h, topic);
-      expect(await store.getProducer(pid, 41)).toBeUndefined();
-      expect(await store.getProducer(pid, 42)).toMatchObject({ producerId: 42, nextSequence: 1 });
+      const logId = await logIdOf(h, topic);
+      expect(await store.getProducer(logId, 41)).toBeUndefined();
+      expect(await store.getProducer(logId, 42)).toMatchObject({ producerId: 42, nextSequence: 1 });
       // The expired producer starts afresh, as Kafka's does after producer.id.expiration.ms.
       ok((await h.log.produce([{ topic, partition: 0, batches: idem(41, 'again') }]))[0]);
     });
@@ -273,19 +273,19 @@ describe('Function: runCleanup', () => {
       const idem = (baseSequence: number, v: string) =>
         batchOf([v], { producerId: 43, producerEpoch: 0, baseSequence });
       ok((await h.log.produce([{ topic, partition: 0, batches: idem(0, 'old') }]))[0]);
-      const pid = await pidOf(h, topic);
+      const logId = await logIdOf(h, topic);
       const { producers } = await store.scanForCollection();
-      const seen = producers.find((p) => p.pid === pid && p.producerId === 43)!;
+      const seen = producers.find((p) => p.logId === logId && p.producerId === 43)!;
       clock.advance(8 * 24 * HOUR);
       ok((await h.log.produce([{ topic, partition: 0, batches: idem(1, 'new') }]))[0]);
       // A pass that scanned before the write and deletes after it: refused, the state stays.
-      expect(await store.deleteIdleProducer(pid, 43, seen.updatedAt)).toBe(false);
-      expect(await store.getProducer(pid, 43)).toMatchObject({ nextSequence: 2 });
+      expect(await store.deleteIdleProducer(logId, 43, seen.updatedAt)).toBe(false);
+      expect(await store.getProducer(logId, 43)).toMatchObject({ nextSequence: 2 });
       // Deleting twice (a pass dying after its delete, the next one retrying) is harmless.
-      const fresh = (await store.getProducer(pid, 43))!;
-      expect(await store.deleteIdleProducer(pid, 43, fresh.updatedAt)).toBe(true);
-      expect(await store.deleteIdleProducer(pid, 43, fresh.updatedAt)).toBe(false);
-      expect(await store.getProducer(pid, 43)).toBeUndefined();
+      const fresh = (await store.getProducer(logId, 43))!;
+      expect(await store.deleteIdleProducer(logId, 43, fresh.updatedAt)).toBe(true);
+      expect(await store.deleteIdleProducer(logId, 43, fresh.updatedAt)).toBe(false);
+      expect(await store.getProducer(logId, 43)).toBeUndefined();
     });
   });
 

@@ -61,8 +61,8 @@ export async function readPartition(
   options: { maxBytes?: number; from?: number } = {},
 ): Promise<PartitionRead> {
   const t = await h.log.requireTopic(topic, true);
-  const pid = partitionId(t, partition);
-  const head = (await h.log.log.getHead(pid))!;
+  const logId = partitionId(t, partition);
+  const head = (await h.log.log.getHead(logId))!;
   let offset = options.from ?? head.logStartOffset;
   const records: { offset: number; value: string }[] = [];
   const pieces: Buffer[] = [];
@@ -86,11 +86,11 @@ export async function readPartition(
     offset = r!.nextOffset;
   }
   const store = h.log.log as DynamoLogStore;
-  const entries = await h.log.log.queryEntries(pid, 0, Number.MAX_SAFE_INTEGER, 100_000);
+  const entries = await h.log.log.queryEntries(logId, 0, Number.MAX_SAFE_INTEGER, 100_000);
   return {
     records,
     bytes: Buffer.concat(pieces),
-    head: (await store.getHeadForCleanup(pid))!,
+    head: (await store.getHeadForCleanup(logId))!,
     entries,
     fetches,
   };

@@ -10,15 +10,15 @@ describe('Class: DynamoLogStore', () => {
       // Prepare: 120 heads, each moved to a high-water mark of its own
       const store = new DynamoLogStore(storage.clients.dynamo, storage.config.logTable);
       const run = Date.now().toString(36);
-      const pids = Array.from({ length: 120 }, (_, i) => `heads-${run}#${i}`);
-      for (const pid of pids) await store.createHead(pid);
+      const logIds = Array.from({ length: 120 }, (_, i) => `heads-${run}#${i}`);
+      for (const logId of logIds) await store.createHead(logId);
       await Promise.all(
-        pids.map(async (pid, i) => {
-          await store.reserve(pid, { count: i + 1, reservationId: 'r', now: 0 });
-          await store.advance(pid, 0, i + 1, ['r'], 0);
+        logIds.map(async (logId, i) => {
+          await store.reserve(logId, { count: i + 1, reservationId: 'r', now: 0 });
+          await store.advance(logId, 0, i + 1, ['r'], 0);
         }),
       );
-      const asked = [pids[5]!, `heads-${run}#missing`, pids[5]!, ...pids];
+      const asked = [logIds[5]!, `heads-${run}#missing`, logIds[5]!, ...logIds];
       // Act
       const heads = await store.getHeads(asked);
       // Assess
@@ -26,7 +26,7 @@ describe('Class: DynamoLogStore', () => {
       expect(heads[0]?.highWatermark).toBe(6);
       expect(heads[1]).toBeUndefined();
       expect(heads[2]?.highWatermark).toBe(6);
-      expect(heads.slice(3).map((h) => h?.highWatermark)).toEqual(pids.map((_, i) => i + 1));
+      expect(heads.slice(3).map((h) => h?.highWatermark)).toEqual(logIds.map((_, i) => i + 1));
       expect(await store.getHeads([])).toEqual([]);
     });
   });
