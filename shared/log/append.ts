@@ -61,7 +61,8 @@ export interface PartitionAppendInput {
   readonly producer?: ProducerBatch;
 }
 
-export interface PartitionAppendOutput {
+/** What one append to a partition did (Kafka's LogAppendInfo). */
+export interface LogAppendInfo {
   /** -1 when the batch duplicates an older one whose offsets are no longer at hand (Kafka's DUPLICATE_SEQUENCE_NUMBER). */
   readonly baseOffset: number;
   readonly count: number;
@@ -99,13 +100,13 @@ export class PartitionAppender {
     private readonly now: () => number = Date.now,
   ) {}
 
-  async append(logId: string, input: PartitionAppendInput): Promise<PartitionAppendOutput> {
+  async append(logId: string, input: PartitionAppendInput): Promise<LogAppendInfo> {
     if (!input.producer) return this.appendPlain(logId, input);
     checkSequenceRange(input.producer, input.count);
     return this.appendIdempotent(logId, input, input.producer);
   }
 
-  private async appendPlain(logId: string, input: PartitionAppendInput): Promise<PartitionAppendOutput> {
+  private async appendPlain(logId: string, input: PartitionAppendInput): Promise<LogAppendInfo> {
     const range = await this.reserve(logId, input.count);
     return this.commitAndAnswer(logId, range.base, input, range.ids);
   }
@@ -139,7 +140,7 @@ export class PartitionAppender {
     base: number,
     input: PartitionAppendInput,
     openRangeIds: readonly string[],
-  ): Promise<PartitionAppendOutput> {
+  ): Promise<LogAppendInfo> {
     const entry: IndexEntry = {
       base,
       count: input.count,
@@ -261,7 +262,7 @@ export class PartitionAppender {
     logId: string,
     input: PartitionAppendInput,
     batch: ProducerBatch,
-  ): Promise<PartitionAppendOutput> {
+  ): Promise<LogAppendInfo> {
     let state = this.cached(logId, batch.producerId);
     if (!isNext(state, batch)) state = await this.readProducer(logId, batch.producerId);
     // This attempt's own range, once reserved: it holds the batch, or is aborted on the way out.
@@ -335,7 +336,7 @@ export class PartitionAppender {
     input: PartitionAppendInput,
     base: number,
     entry: IndexEntry | undefined,
-  ): Promise<PartitionAppendOutput> {
+  ): Promise<LogAppendInfo> {
     const head = await this.requireHead(logId);
     const openRangeIds = head.reservations.filter((r) => r.base === base).map((r) => r.id);
     if (!entry) {
@@ -458,7 +459,7 @@ export class PartitionAppender {
     state: ProducerState,
     input: PartitionAppendInput,
     p: ProducerBatch,
-  ): Promise<PartitionAppendOutput> {
+  ): Promise<LogAppendInfo> {
     const head = await this.requireHead(logId);
     const limit = 1000;
     const from = Math.max(0, state.lastBase - 50_000);

@@ -44,7 +44,8 @@ export interface PartitionFetch {
   readonly maxBytes: number;
 }
 
-export interface PartitionFetchOutcome {
+/** What a fetch read from one partition (Kafka's FetchDataInfo). */
+export interface FetchDataInfo {
   readonly head?: PartitionHead;
   readonly records: Buffer;
   readonly nextOffset: number;
@@ -100,7 +101,7 @@ export class Fetcher {
   async fetch(
     parts: readonly PartitionFetch[],
     options: { maxWaitMs: number; minBytes: number; maxBytes: number },
-  ): Promise<PartitionFetchOutcome[]> {
+  ): Promise<FetchDataInfo[]> {
     const deadline = this.now() + Math.min(options.maxWaitMs, LOG_LIMITS.maxWaitMsCap);
     let pause = this.tuning.minPollMs;
     let seen: (number | undefined)[] = [];
@@ -205,7 +206,7 @@ export class Fetcher {
     errors: (SluiceError | undefined)[],
     plans: (Plan | undefined)[],
     maxBytes: number,
-  ): Promise<PartitionFetchOutcome[]> {
+  ): Promise<FetchDataInfo[]> {
     // Trim plans to the response budget, partition by partition (the first entry of the answer is
     // taken whole, so one large batch never blocks a consumer).
     let used = 0;
