@@ -100,5 +100,3 @@ export function toTimestamp(value: number | string | undefined, field: string): 
   }
   return n;
 }
-
-export const tpKey = (topic: string, partition: number) => `${topic}\u0000${partition}`;

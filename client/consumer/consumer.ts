@@ -17,11 +17,12 @@
 
 import { SluiceError } from '../../shared/errors';
 import { LOG_LIMITS } from '../../shared/model';
+import { partitionMemoryKey } from '../../shared/model/partitions';
 import { intInRange } from '../options';
 import { type Clock, SYSTEM_CLOCK } from '../producer/clock';
 import { type ResolvedRetry, resolveRetry } from '../retry';
 import type { Transport } from '../transport';
-import { type TopicPartition, type TopicPartitionOffset, tpKey } from '../types';
+import type { TopicPartition, TopicPartitionOffset } from '../types';
 import { Fetcher } from './fetcher';
 import { GroupMember } from './group-member';
 import { describeTopic, OffsetManager } from './offset-manager';
@@ -245,7 +246,10 @@ export class Consumer {
       if (p.offset !== undefined)
         this.offsets.seekWhenAssigned({ topic: p.topic, partition: p.partition, offset: p.offset });
     this.runner.target = new Map(
-      partitions.map((p) => [tpKey(p.topic, p.partition), { topic: p.topic, partition: p.partition }]),
+      partitions.map((p) => [
+        partitionMemoryKey(p.topic, p.partition),
+        { topic: p.topic, partition: p.partition },
+      ]),
     );
     this.runner.wake();
   }
@@ -285,7 +289,8 @@ export class Consumer {
         const target = new Map<string, TopicPartition>();
         for (const topic of this.topics) {
           const { partitionCount } = await describeTopic(this.transport, topic);
-          for (let p = 0; p < partitionCount; p++) target.set(tpKey(topic, p), { topic, partition: p });
+          for (let p = 0; p < partitionCount; p++)
+            target.set(partitionMemoryKey(topic, p), { topic, partition: p });
         }
         this.runner.target = target;
       }

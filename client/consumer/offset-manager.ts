@@ -7,10 +7,11 @@
  */
 
 import { isSluiceError, SluiceError } from '../../shared/errors';
+import { partitionMemoryKey } from '../../shared/model/partitions';
 import { type Clock, SYSTEM_CLOCK } from '../producer/clock';
 import { isRetriable } from '../retry';
 import { seg, type Transport } from '../transport';
-import { type TopicPartition, type TopicPartitionOffset, tpKey } from '../types';
+import type { TopicPartition, TopicPartitionOffset } from '../types';
 import { type CommitIdentity, groupPath, membershipEnded } from './group-member';
 import type { ConsumerEmitter } from './types';
 
@@ -64,7 +65,7 @@ export function describeTopic(transport: Transport, topic: string): Promise<Topi
 }
 
 export class OffsetManager {
-  /** The partitions held, by tpKey. */
+  /** The partitions held, by partitionMemoryKey. */
   readonly partitions = new Map<string, PartitionState>();
   /** Where the reset policy starts partitions without a committed offset. */
   resetPolicy: 'earliest' | 'latest' = 'latest';
@@ -94,24 +95,24 @@ export class OffsetManager {
       revoked: false,
       highWatermark: undefined,
     };
-    this.partitions.set(tpKey(tp.topic, tp.partition), state);
+    this.partitions.set(partitionMemoryKey(tp.topic, tp.partition), state);
     return state;
   }
 
   /** Sets the next offset to read, at once on a partition held, else when it is assigned. */
   seek(target: TopicPartitionOffset): void {
-    const state = this.partitions.get(tpKey(target.topic, target.partition));
+    const state = this.partitions.get(partitionMemoryKey(target.topic, target.partition));
     if (state && state.position !== undefined) {
       state.position = target.offset;
       state.positionVersion++;
     } else {
-      this.pendingSeeks.set(tpKey(target.topic, target.partition), target.offset);
+      this.pendingSeeks.set(partitionMemoryKey(target.topic, target.partition), target.offset);
     }
   }
 
   /** A seek applied when the partition is next assigned (`assign` with offsets). */
   seekWhenAssigned(target: TopicPartitionOffset): void {
-    this.pendingSeeks.set(tpKey(target.topic, target.partition), target.offset);
+    this.pendingSeeks.set(partitionMemoryKey(target.topic, target.partition), target.offset);
   }
 
   /** The partitions held now with their positions (-1 while unresolved), sorted. */
@@ -140,12 +141,12 @@ export class OffsetManager {
           undefined,
           { query: { topic } },
         );
-        for (const o of offsets) committed.set(tpKey(o.topic, o.partition), o.offset);
+        for (const o of offsets) committed.set(partitionMemoryKey(o.topic, o.partition), o.offset);
       }
     }
     const needPolicy: PartitionState[] = [];
     for (const s of states) {
-      const key = tpKey(s.topic, s.partition);
+      const key = partitionMemoryKey(s.topic, s.partition);
       const c = committed.get(key);
       s.committed = c;
       const seekTo = this.pendingSeeks.get(key);
@@ -165,14 +166,17 @@ export class OffsetManager {
     for (let i = 0; i < topics.length; i += RESOLVE_CONCURRENCY) {
       await Promise.all(
         topics.slice(i, i + RESOLVE_CONCURRENCY).map(async (topic) => {
-          if (states.every((s) => s.topic !== topic || described.has(tpKey(s.topic, s.partition)))) return;
+          if (
+            states.every((s) => s.topic !== topic || described.has(partitionMemoryKey(s.topic, s.partition)))
+          )
+            return;
           const d = await describeTopic(this.transport, topic);
-          for (const p of d.partitions) described.set(tpKey(topic, p.partition), p);
+          for (const p of d.partitions) described.set(partitionMemoryKey(topic, p.partition), p);
         }),
       );
     }
     for (const s of states) {
-      const b = described.get(tpKey(s.topic, s.partition));
+      const b = described.get(partitionMemoryKey(s.topic, s.partition));
       if (b === undefined) {
         throw new SluiceError('UNKNOWN_TOPIC_OR_PARTITION', `${s.topic}/${s.partition} does not exist`);
       }
@@ -224,7 +228,7 @@ export class OffsetManager {
         const lost = (err.details.fenced as TopicPartition[] | undefined) ?? [];
         const committed = (err.details.committed as TopicPartition[] | undefined) ?? [];
         for (const tp of committed) {
-          const s = this.partitions.get(tpKey(tp.topic, tp.partition));
+          const s = this.partitions.get(partitionMemoryKey(tp.topic, tp.partition));
           const o = offsets.find((x) => x.topic === tp.topic && x.partition === tp.partition);
           if (s && o) s.committed = o.offset;
         }
@@ -232,7 +236,7 @@ export class OffsetManager {
         else {
           // Partitions moved to another member: stop consuming them; the heartbeat will confirm.
           for (const tp of lost) {
-            const s = this.partitions.get(tpKey(tp.topic, tp.partition));
+            const s = this.partitions.get(partitionMemoryKey(tp.topic, tp.partition));
             if (s) s.revoked = true;
           }
           this.membership.heartbeat();
@@ -241,7 +245,7 @@ export class OffsetManager {
       throw err;
     }
     for (const o of offsets) {
-      const s = this.partitions.get(tpKey(o.topic, o.partition));
+      const s = this.partitions.get(partitionMemoryKey(o.topic, o.partition));
       if (s) s.committed = o.offset;
     }
     this.events.emit('commit', { offsets: [...offsets] });

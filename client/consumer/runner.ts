@@ -19,9 +19,10 @@
 
 import { isSluiceError } from '../../shared/errors';
 import type { FetchPartitionResult } from '../../shared/model';
+import { partitionMemoryKey, partitionMemoryKeyPrefix } from '../../shared/model/partitions';
 import type { Clock } from '../producer/clock';
 import { backoffMs, isRetriable, type ResolvedRetry } from '../retry';
-import { type KafkaMessage, type TopicPartition, tpKey } from '../types';
+import type { KafkaMessage, TopicPartition } from '../types';
 import { decodeMessages, type Fetcher } from './fetcher';
 import type { GroupMember } from './group-member';
 import type { OffsetManager, PartitionState } from './offset-manager';
@@ -107,7 +108,7 @@ export class Runner {
 
   /** The group's assignment: partitions no longer in it are revoked, and their fetched data stale. */
   setAssignment(assignment: readonly TopicPartition[]): void {
-    const next = new Map(assignment.map((tp) => [tpKey(tp.topic, tp.partition), tp]));
+    const next = new Map(assignment.map((tp) => [partitionMemoryKey(tp.topic, tp.partition), tp]));
     const same =
       this.target !== undefined &&
       next.size === this.target.size &&
@@ -129,7 +130,7 @@ export class Runner {
   pause(topics: TopicPartitions): void {
     for (const t of topics) {
       if (t.partitions === undefined) this.pausedTopics.add(t.topic);
-      else for (const p of t.partitions) this.pausedPartitions.add(tpKey(t.topic, p));
+      else for (const p of t.partitions) this.pausedPartitions.add(partitionMemoryKey(t.topic, p));
     }
     this.wake();
   }
@@ -139,14 +140,16 @@ export class Runner {
       if (t.partitions === undefined) {
         this.pausedTopics.delete(t.topic);
         for (const key of [...this.pausedPartitions])
-          if (key.startsWith(`${t.topic}\u0000`)) this.pausedPartitions.delete(key);
-      } else for (const p of t.partitions) this.pausedPartitions.delete(tpKey(t.topic, p));
+          if (key.startsWith(partitionMemoryKeyPrefix(t.topic))) this.pausedPartitions.delete(key);
+      } else for (const p of t.partitions) this.pausedPartitions.delete(partitionMemoryKey(t.topic, p));
     }
     this.wake();
   }
 
   isPaused(s: TopicPartition): boolean {
-    return this.pausedTopics.has(s.topic) || this.pausedPartitions.has(tpKey(s.topic, s.partition));
+    return (
+      this.pausedTopics.has(s.topic) || this.pausedPartitions.has(partitionMemoryKey(s.topic, s.partition))
+    );
   }
 
   /** Cuts the long poll or the idle wait short: something changed. */
@@ -315,7 +318,7 @@ export class Runner {
   ): Promise<number | undefined> {
     const { offsets } = this.parts;
     const current = () =>
-      offsets.partitions.get(tpKey(state.topic, state.partition)) === state &&
+      offsets.partitions.get(partitionMemoryKey(state.topic, state.partition)) === state &&
       state.positionVersion === positionVersion &&
       !state.revoked;
     if (!current() || this.isPaused(state)) return undefined;
@@ -327,7 +330,7 @@ export class Runner {
           r.logStartOffset >= 0 && r.highWatermark >= 0
             ? new Map([
                 [
-                  tpKey(state.topic, state.partition),
+                  partitionMemoryKey(state.topic, state.partition),
                   { logStartOffset: r.logStartOffset, highWatermark: r.highWatermark },
                 ],
               ])

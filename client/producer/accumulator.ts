@@ -20,7 +20,7 @@ import {
   type Compression,
   encodeRecordBatch,
 } from '../../shared/codec/record-batch';
-import { tpKey } from '../types';
+import { partitionMemoryKey } from '../../shared/model/partitions';
 import type { BufferPool, SendContext } from './buffer';
 import { PartitionIdentity } from './identity';
 
@@ -157,7 +157,7 @@ export class RecordAccumulator {
   }
 
   private queue(topic: string, partition: number): PartitionQueue {
-    const key = tpKey(topic, partition);
+    const key = partitionMemoryKey(topic, partition);
     let q = this.queues.get(key);
     if (q === undefined) {
       q = {

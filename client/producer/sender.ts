@@ -15,9 +15,9 @@
 
 import { decodeProduceResponse, encodeProduceRequest, FRAME_CONTENT_TYPE } from '../../shared/api/framing';
 import { isSluiceError, SluiceError } from '../../shared/errors';
+import { partitionMemoryKey } from '../../shared/model/partitions';
 import { backoffMs, type ResolvedRetry } from '../retry';
 import { seg, type TransportRequest, type TransportResponse } from '../transport';
-import { tpKey } from '../types';
 import type { Part, RecordAccumulator } from './accumulator';
 import type { BufferPool } from './buffer';
 import type { Clock } from './clock';
@@ -199,9 +199,9 @@ export class Sender {
       retry: false,
     });
     const answers = decodeProduceResponse(res.body);
-    const byKey = new Map(answers.map((a) => [tpKey(a.topic, a.partition), a]));
+    const byKey = new Map(answers.map((a) => [partitionMemoryKey(a.topic, a.partition), a]));
     return parts.map((p) => {
-      const a = byKey.get(tpKey(p.queue.topic, p.queue.partition));
+      const a = byKey.get(partitionMemoryKey(p.queue.topic, p.queue.partition));
       if (a === undefined) {
         return new SluiceError(
           'UNKNOWN_SERVER_ERROR',

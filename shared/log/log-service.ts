@@ -15,7 +15,7 @@ import {
   type TopicDescription,
 } from '../model';
 import { validateTopicName } from '../model/names';
-import { partitionLogId } from '../model/partitions';
+import { partitionLogId, partitionMemoryKey } from '../model/partitions';
 import {
   type AppendTuning,
   DEFAULT_APPEND_TUNING,
@@ -508,7 +508,7 @@ export class LogService {
     const seen = new Set<string>();
     return Promise.all(
       parts.map(async (request) => {
-        const id = `${request.topic}\u0000${request.partition}`;
+        const id = partitionMemoryKey(request.topic, request.partition);
         if (seen.has(id)) {
           throw new SluiceError(
             'INVALID_REQUEST',

@@ -33,3 +33,8 @@ export function parsePartitionLabel(label: string): { topic: string; partition: 
 export function partitionMemoryKey(topic: string, partition: number): string {
   return `${topic}\u0000${partition}`;
 }
+
+/** What every partitionMemoryKey of `topic` starts with, and no other topic's does. */
+export function partitionMemoryKeyPrefix(topic: string): string {
+  return `${topic}\u0000`;
+}
