@@ -15,7 +15,7 @@ import { writeFile } from 'node:fs/promises';
 import { createServices } from '../shared/app';
 import { encodeRecordBatch } from '../shared/codec/record-batch';
 import { startEmulators } from '../shared/local/emulators';
-import { LogService, newObjectKey, partitionId } from '../shared/log/log-service';
+import { LogService, logIdOf, newObjectKey } from '../shared/log/log-service';
 import { LOG_LIMITS } from '../shared/model';
 import { runCleanup } from '../shared/retention';
 import { type AwsClients, createAwsClients } from '../shared/store/aws-clients';
@@ -112,7 +112,7 @@ export async function runMergeBench(batches: number, seedBudgetMs: number): Prom
   const producer = serviceOf(seeding);
   const topic = 'catch-up';
   const created = await producer.createTopic({ name: topic, partitionCount: 1, retentionMs: null });
-  const logId = partitionId(created, 0);
+  const logId = logIdOf(created, 0);
   const events = generateEvents('jsonEvent', EVENTS_PER_BATCH * 64);
   const bodies = Array.from({ length: 64 }, (_, i) =>
     encodeRecordBatch(

@@ -69,8 +69,8 @@ function validateRetention(name: string, value: unknown, fallback: number | null
   return value as number;
 }
 
-/** A partition's id in the log table: the topic's creation id, so a recreated topic starts afresh. */
-export const partitionId = (topic: Topic, partition: number) => partitionLogId(topic.topicId, partition);
+/** A partition's log id (its key in the log table): by the topic's creation id, so a recreated topic starts afresh. */
+export const logIdOf = (topic: Topic, partition: number) => partitionLogId(topic.topicId, partition);
 
 /** S3 keys spread over 4,096 prefixes (S3 scales request rates per prefix); the ULID keeps them unique. */
 export const newObjectKey = () => `segments/${randomBytes(2).toString('hex').slice(0, 3)}/${ulid()}`;
@@ -149,7 +149,7 @@ export class LogService {
     }
     // Heads first: the topic becomes visible only once every partition can take appends.
     await Promise.all(
-      Array.from({ length: topic.partitionCount }, (_, p) => this.log.createHead(partitionId(topic, p))),
+      Array.from({ length: topic.partitionCount }, (_, p) => this.log.createHead(logIdOf(topic, p))),
     );
     await this.topics.create(topic);
     this.topicCache.set(topic.name, { topic, at: this.now() });
@@ -164,7 +164,7 @@ export class LogService {
     const topic = await this.requireTopic(name, true);
     const partitions = await Promise.all(
       Array.from({ length: topic.partitionCount }, async (_, p): Promise<PartitionInfo> => {
-        const head = await this.log.getHead(partitionId(topic, p));
+        const head = await this.log.getHead(logIdOf(topic, p));
         return {
           partition: p,
           logStartOffset: head?.logStartOffset ?? 0,
@@ -183,7 +183,7 @@ export class LogService {
     this.topicCache.delete(name);
     // Appends racing the delete fail their reserve from here on; cleanup removes the data later.
     await Promise.all(
-      Array.from({ length: topic.partitionCount }, (_, p) => this.log.markDeleted(partitionId(topic, p))),
+      Array.from({ length: topic.partitionCount }, (_, p) => this.log.markDeleted(logIdOf(topic, p))),
     );
   }
 
@@ -198,7 +198,7 @@ export class LogService {
     }
     await Promise.all(
       Array.from({ length: partitionCount - topic.partitionCount }, (_, i) =>
-        this.log.createHead(partitionId(topic, topic.partitionCount + i)),
+        this.log.createHead(logIdOf(topic, topic.partitionCount + i)),
       ),
     );
     if (!(await this.topics.setPartitionCount(name, topic.partitionCount, partitionCount))) {
@@ -266,7 +266,7 @@ export class LogService {
     partition: number,
   ): Promise<{ topic: Topic; logId: string; head: PartitionHead }> {
     const topic = await this.requirePartition(topicName, partition);
-    const logId = partitionId(topic, partition);
+    const logId = logIdOf(topic, partition);
     const head = await this.log.getHead(logId);
     if (!head)
       throw new SluiceError(
@@ -308,7 +308,7 @@ export class LogService {
     });
     const settled = await Promise.allSettled(
       validated.map((v, i) => {
-        const logId = partitionId(v.topic, v.request.partition);
+        const logId = logIdOf(v.topic, v.request.partition);
         return this.appendInOrder(logId, () => this.appender.append(logId, inputs[i]!));
       }),
     );
@@ -322,7 +322,7 @@ export class LogService {
       // Acknowledged: the high-water mark is past the last offset (invariant 1). The waiting fetches
       // of this process wake after this answer is on its way (the signal defers them).
       if (baseOffset >= 0) {
-        const logId = partitionId(validated[i]!.topic, partition);
+        const logId = logIdOf(validated[i]!.topic, partition);
         if (entry) this.fetcher.appended(logId, entry);
         else this.highWatermarks.advanced(logId, baseOffset + count);
       }
@@ -388,7 +388,7 @@ export class LogService {
     const order: Run[] = [];
     validated.forEach((v, i) => {
       if (!v) return;
-      const logId = partitionId(v.topic, v.request.partition);
+      const logId = logIdOf(v.topic, v.request.partition);
       const runs = byPartition.get(logId) ?? [];
       byPartition.set(logId, runs);
       const last = runs[runs.length - 1];
@@ -564,7 +564,7 @@ export class LogService {
         try {
           const topic = await this.requirePartition(p.topic, p.partition);
           return {
-            logId: partitionId(topic, p.partition),
+            logId: logIdOf(topic, p.partition),
             offset: p.offset,
             maxBytes: p.maxBytes ?? maxBytes,
           };

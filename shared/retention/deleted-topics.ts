@@ -1,4 +1,4 @@
-import { partitionId } from '../log/log-service';
+import { logIdOf } from '../log/log-service';
 import type { PassContext } from './context';
 import { deleteEntriesBelow } from './partition';
 
@@ -18,7 +18,7 @@ export async function finishDeletedTopics(ctx: PassContext): Promise<boolean> {
     if (live?.topicId === topic.topicId) continue;
     let finished = true;
     for (let p = 0; p < topic.partitionCount; p++) {
-      const logId = partitionId(topic, p);
+      const logId = logIdOf(topic, p);
       const deletedAt = await ctx.log.markDeletedAt(logId, ctx.now());
       if (deletedAt !== undefined && ctx.now() - deletedAt < ctx.options.indexGraceMs) {
         finished = false;

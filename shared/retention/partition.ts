@@ -1,4 +1,4 @@
-import { partitionId } from '../log/log-service';
+import { logIdOf } from '../log/log-service';
 import type { IndexEntry } from '../log/ports';
 import type { Topic } from '../model';
 import type { PassContext } from './context';
@@ -48,7 +48,7 @@ export async function deleteEntriesBelow(ctx: PassContext, logId: string, below:
  * Returns false when the pass's budget ran out before the partition was done.
  */
 export async function cleanPartition(ctx: PassContext, topic: Topic, partition: number): Promise<boolean> {
-  const logId = partitionId(topic, partition);
+  const logId = logIdOf(topic, partition);
   let head = await ctx.log.getHeadForCleanup(logId);
   if (!head || head.deleted) return true;
 

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeRecordBatch } from '../../shared/codec/record-batch';
-import { partitionId } from '../../shared/log/log-service';
+import { logIdOf } from '../../shared/log/log-service';
 import { type KafkaTestStack, startKafkaTestStack, uniqueTopic } from './support';
 
 let kafka: KafkaTestStack;
@@ -48,7 +48,7 @@ describe('Method: LogService.produceGathered', () => {
       'UNKNOWN_TOPIC_OR_PARTITION',
       'CORRUPT_MESSAGE',
     ]);
-    const entries = await log.log.queryEntries(partitionId(t, 0), 0, 10, 10);
+    const entries = await log.log.queryEntries(logIdOf(t, 0), 0, 10, 10);
     expect(entries.map((e) => [e.base, e.count])).toEqual([[0, 3]]); // one append for both parts
   });
 
@@ -73,7 +73,7 @@ describe('Method: LogService.produceGathered', () => {
     expect(first.map((r) => (r.error ? r.error.code : r.baseOffset))).toEqual([0, 2]);
     expect(retry.map((r) => (r.error ? r.error.code : [r.baseOffset, r.duplicate]))).toEqual([[2, true]]);
     expect(gap.map((r) => r.error?.code)).toEqual(['OUT_OF_ORDER_SEQUENCE']);
-    const entries = await log.log.queryEntries(partitionId(t, 0), 0, 10, 10);
+    const entries = await log.log.queryEntries(logIdOf(t, 0), 0, 10, 10);
     expect(entries.map((e) => [e.base, e.count])).toEqual([
       [0, 2],
       [2, 1],

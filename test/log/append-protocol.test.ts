@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { decodeRecordBatches } from '../../shared/codec/record-batch';
 import { type CrashPoint, SimulatedCrash } from '../../shared/log/faults';
-import { partitionId } from '../../shared/log/log-service';
+import { logIdOf } from '../../shared/log/log-service';
 import type { PartitionError, ProducePartitionResult } from '../../shared/log/types';
 import type { IndexEntry } from '../../shared/store/log-store';
 import { TestClock } from '../support/clock';
@@ -37,8 +37,8 @@ async function readAll(h: LogHarness, topic: string, partition = 0) {
     offset = r!.nextOffset;
   }
   const t = await h.log.requireTopic(topic, true);
-  const head = (await h.log.log.getHead(partitionId(t, partition)))!;
-  const entries = await h.log.log.queryEntries(partitionId(t, partition), 0, head.logEndOffset + 1, 10_000);
+  const head = (await h.log.log.getHead(logIdOf(t, partition)))!;
+  const entries = await h.log.log.queryEntries(logIdOf(t, partition), 0, head.logEndOffset + 1, 10_000);
   return { values, head, entries };
 }
 
@@ -238,7 +238,7 @@ describe('Append protocol (design §4)', () => {
       clock.advance(REPAIR_AFTER_MS + 50);
       const [r] = await h.log.fetch({ partitions: [{ topic, partition: 0, offset: 0 }], maxWaitMs: 5000 });
       const t = await h.log.requireTopic(topic);
-      const head = (await h.log.log.getHead(partitionId(t, 0)))!;
+      const head = (await h.log.log.getHead(logIdOf(t, 0)))!;
       expect(head.highWatermark).toBe(3);
       expect(head.logEndOffset).toBe(3);
       expect(r!.nextOffset).toBe(3); // the consumer skips the aborted ranges
@@ -495,7 +495,7 @@ describe('Append protocol (design §4)', () => {
       expect(throttled!.error).toMatchObject({ code: 'THROTTLED', retriable: true });
       h.wire = undefined;
       const t = await h.log.requireTopic(topic);
-      expect(await h.log.log.getHead(partitionId(t, 0))).toMatchObject({ highWatermark: 0, logEndOffset: 0 });
+      expect(await h.log.log.getHead(logIdOf(t, 0))).toMatchObject({ highWatermark: 0, logEndOffset: 0 });
     });
 
     it('never returns a truncated S3 body as batches (F8)', async () => {

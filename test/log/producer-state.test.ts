@@ -6,7 +6,7 @@
 import { BatchWriteItemCommand, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CrashPoint, SimulatedCrash } from '../../shared/log/faults';
-import { partitionId } from '../../shared/log/log-service';
+import { logIdOf } from '../../shared/log/log-service';
 import type { PartitionError, ProducePartitionResult } from '../../shared/log/types';
 import { PRODUCER_SORT_KEY, producerKeyOf, TTL_ATTRIBUTE } from '../../shared/store/log-store';
 import { batchOf, createLogHarness, lostResponse, MemorySegmentStore, uniqueTopic } from '../support/log';
@@ -44,7 +44,7 @@ describe('Producer state (one item per partition and producer id)', () => {
     });
     const topic = uniqueTopic('many');
     await log.createTopic({ name: topic, partitionCount: 1 });
-    const logId = partitionId(await log.requireTopic(topic), 0);
+    const logId = logIdOf(await log.requireTopic(topic), 0);
     const produce = async (producerId: number) =>
       ok(
         (
@@ -136,7 +136,7 @@ describe('Producer state (one item per partition and producer id)', () => {
     await h.log.createTopic({ name: topic, partitionCount: 1 });
     const before = Date.now();
     ok((await h.log.produce([{ topic, partition: 0, batches: idem(61, 0, 0, ['x']) }]))[0]);
-    const logId = partitionId(await h.log.requireTopic(topic), 0);
+    const logId = logIdOf(await h.log.requireTopic(topic), 0);
     const item = await storage.clients.dynamo.send(
       new GetItemCommand({
         TableName: storage.config.logTable,
@@ -167,7 +167,7 @@ describe('Producer state (one item per partition and producer id)', () => {
     expect(coldRetry).toMatchObject({ baseOffset: first.baseOffset, duplicate: true });
     const next = ok((await cold.log.produce([{ topic, partition: 0, batches: idem(51, 0, 1, ['b']) }]))[0]);
     expect(next.baseOffset).toBe(2);
-    const logId = partitionId(await warm.log.requireTopic(topic), 0);
+    const logId = logIdOf(await warm.log.requireTopic(topic), 0);
     const head = (await warm.log.log.getHead(logId))!;
     expect(head).toMatchObject({ highWatermark: 3, logEndOffset: 3, reservations: [] });
     const entries = await warm.log.log.queryEntries(logId, 0, 3, 10);
@@ -193,7 +193,7 @@ describe('Producer state (one item per partition and producer id)', () => {
       code: 'OUT_OF_ORDER_SEQUENCE',
     });
     const after = ok((await h.log.produce([{ topic, partition: 0, batches: idem(52, 1, 1, ['b']) }]))[0]);
-    const logId = partitionId(await h.log.requireTopic(topic), 0);
+    const logId = logIdOf(await h.log.requireTopic(topic), 0);
     const head = (await h.log.log.getHead(logId))!;
     expect(head.highWatermark).toBe(head.logEndOffset);
     expect(head.reservations).toEqual([]);
@@ -217,7 +217,7 @@ describe('Producer state (one item per partition and producer id)', () => {
     const r = ok((await h.log.produce([{ topic, partition: 0, batches: idem(54, 0, 0, ['once']) }]))[0]);
     h.wire = undefined;
     expect(r).toMatchObject({ baseOffset: 0, duplicate: false });
-    const logId = partitionId(await h.log.requireTopic(topic), 0);
+    const logId = logIdOf(await h.log.requireTopic(topic), 0);
     expect(await h.log.log.getHead(logId)).toMatchObject({ highWatermark: 1, logEndOffset: 1 });
     expect(await h.log.log.getProducer(logId, 54)).toMatchObject({ lastBase: 0, nextSequence: 1 });
   });
@@ -241,7 +241,7 @@ describe('Producer state (one item per partition and producer id)', () => {
     // The aborted entry sits at the mark with nobody to advance over it: the next appender's repair does.
     const next = ok((await h.log.produce([{ topic, partition: 0, batches: idem(55, 0, 1, ['b']) }]))[0]);
     expect(next.baseOffset).toBe(2);
-    const logId = partitionId(await h.log.requireTopic(topic), 0);
+    const logId = logIdOf(await h.log.requireTopic(topic), 0);
     expect(await h.log.log.getHead(logId)).toMatchObject({
       highWatermark: 3,
       logEndOffset: 3,
@@ -276,7 +276,7 @@ describe('Producer state (one item per partition and producer id)', () => {
     const commits = 16 * perProducer;
     // 4 uncontended (the claim is the fourth); contention adds what it adds to the plain append.
     expect(h.calls.total('dynamo') / commits).toBeLessThanOrEqual(5);
-    const logId = partitionId(await h.log.requireTopic(topic), 0);
+    const logId = logIdOf(await h.log.requireTopic(topic), 0);
     const head = (await h.log.log.getHead(logId))!;
     expect(head).toMatchObject({ highWatermark: commits + 1, logEndOffset: commits + 1, reservations: [] });
   });

@@ -6,7 +6,7 @@ import { createRequire } from 'node:module';
 import { type AttributeValue, BatchWriteItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SluiceError } from '../../shared/errors';
-import { partitionId } from '../../shared/log/log-service';
+import { logIdOf } from '../../shared/log/log-service';
 import { runCleanup } from '../../shared/retention';
 import { translateAwsError } from '../../shared/store/errors';
 import { DynamoLogStore } from '../../shared/store/log-store';
@@ -129,7 +129,7 @@ describe('DynamoDB limits against the emulator', () => {
     const h = createLogHarness(storage);
     const topic = uniqueTopic('legacy');
     await h.log.createTopic({ name: topic, partitionCount: 1, retentionMs: null });
-    const logId = partitionId(await h.log.requireTopic(topic), 0);
+    const logId = logIdOf(await h.log.requireTopic(topic), 0);
     const head = await rawHead(storage, logId);
     const item = { ...head };
     // Sized as dynalite sizes items, to 40 bytes below its 400 KB limit: the reserve's ~55 bytes cross it.

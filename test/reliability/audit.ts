@@ -9,7 +9,7 @@ import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { decodeRecordBatches, validateBatches } from '../../shared/codec/record-batch';
 import { mapLimit } from '../../shared/concurrency';
 import type { StorageConfig } from '../../shared/config';
-import { partitionId } from '../../shared/log/log-service';
+import { logIdOf } from '../../shared/log/log-service';
 import type { AwsClients } from '../../shared/store/aws-clients';
 import { DynamoLogStore, type IndexEntry, type PartitionHead } from '../../shared/store/log-store';
 import { DynamoTopicStore } from '../../shared/store/topic-store';
@@ -37,7 +37,7 @@ export class StorageAuditor {
   private async logIds(topicName: string): Promise<string[]> {
     const topic = await this.topics.get(topicName);
     if (!topic) throw new Error(`audit: topic ${topicName} does not exist`);
-    return Array.from({ length: topic.partitionCount }, (_, p) => partitionId(topic, p));
+    return Array.from({ length: topic.partitionCount }, (_, p) => logIdOf(topic, p));
   }
 
   async heads(topicName: string): Promise<PartitionHead[]> {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { decodeRecordBatches } from '../../shared/codec/record-batch';
 import { SimulatedCrash } from '../../shared/log/faults';
-import { partitionId } from '../../shared/log/log-service';
+import { logIdOf } from '../../shared/log/log-service';
 import { type CleanupStep, runCleanup } from '../../shared/retention';
 import { MINUTE, SECOND, TestClock } from '../support/clock';
 import { CrashOnce } from '../support/faults';
@@ -189,7 +189,7 @@ describe('Merging small segments', () => {
           }
         }
       };
-      const logId = partitionId(await h.log.requireTopic(topic), 0);
+      const logId = logIdOf(await h.log.requireTopic(topic), 0);
       const hooks = {
         step: async (step: CleanupStep, at: string) => {
           if (!step.startsWith('merge-') || at !== logId) return;
@@ -228,7 +228,7 @@ describe('Merging small segments', () => {
         await h.log.createTopic({ name: topic, partitionCount: 1, retentionMs: null });
         await producePlenty(h, topic, 8, clock);
         const before = await readPartition(h, topic);
-        const logId = partitionId(await h.log.requireTopic(topic), 0);
+        const logId = logIdOf(await h.log.requireTopic(topic), 0);
         let seen = 0;
         const hooks = {
           step: (step: CleanupStep, at: string) => {

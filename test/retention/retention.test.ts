@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { type CrashPoint, SimulatedCrash } from '../../shared/log/faults';
-import { partitionId } from '../../shared/log/log-service';
+import { logIdOf } from '../../shared/log/log-service';
 import { type CleanupOptions, runCleanup } from '../../shared/retention';
 import type { DynamoLogStore } from '../../shared/store/log-store';
 import { HOUR, MINUTE, SECOND, TestClock } from '../support/clock';
@@ -24,8 +24,8 @@ describe('Function: runCleanup', () => {
     return { clock, h, pass, store };
   };
 
-  const logIdOf = async (h: LogHarness, topic: string, partition = 0) =>
-    partitionId(await h.log.requireTopic(topic, true), partition);
+  const findLogId = async (h: LogHarness, topic: string, partition = 0) =>
+    logIdOf(await h.log.requireTopic(topic, true), partition);
 
   describe('Retention by time', () => {
     it('advances logStartOffset, deletes the index entries after the grace period, then the unshared objects', async () => {
@@ -109,7 +109,7 @@ describe('Function: runCleanup', () => {
       await expect(
         h.log.produce([{ topic, partition: 0, batches: batchAt(['dies'], old) }]),
       ).rejects.toBeInstanceOf(SimulatedCrash);
-      const logId = await logIdOf(h, topic);
+      const logId = await findLogId(h, topic);
       expect(await h.log.log.getHead(logId)).toMatchObject({ highWatermark: 4, logEndOffset: 5 });
 
       // Act
@@ -172,7 +172,7 @@ describe('Function: runCleanup', () => {
       ]);
       await h.log.produce([{ topic, partition: 0, batches: batchOf(['c']) }]);
       const t = await h.log.requireTopic(topic, true);
-      const logIds = [partitionId(t, 0), partitionId(t, 1)];
+      const logIds = [logIdOf(t, 0), logIdOf(t, 1)];
       const keys = (await h.log.log.queryEntries(logIds[0]!, 0, 10, 10)).map((e) => e.objectKey!);
       await h.log.deleteTopic(topic);
 
@@ -259,7 +259,7 @@ describe('Function: runCleanup', () => {
       const summary = await pass();
 
       expect(summary.producersExpired).toBe(1);
-      const logId = await logIdOf(h, topic);
+      const logId = await findLogId(h, topic);
       expect(await store.getProducer(logId, 41)).toBeUndefined();
       expect(await store.getProducer(logId, 42)).toMatchObject({ producerId: 42, nextSequence: 1 });
       // The expired producer starts afresh, as Kafka's does after producer.id.expiration.ms.
@@ -273,7 +273,7 @@ describe('Function: runCleanup', () => {
       const idem = (baseSequence: number, v: string) =>
         batchOf([v], { producerId: 43, producerEpoch: 0, baseSequence });
       ok((await h.log.produce([{ topic, partition: 0, batches: idem(0, 'old') }]))[0]);
-      const logId = await logIdOf(h, topic);
+      const logId = await findLogId(h, topic);
       const { producers } = await store.scanForCollection();
       const seen = producers.find((p) => p.logId === logId && p.producerId === 43)!;
       clock.advance(8 * 24 * HOUR);

@@ -1,7 +1,7 @@
 import { expect } from 'vitest';
 import { createServices } from '../../shared/app';
 import { decodeRecordBatches, encodeRecordBatch, validateBatches } from '../../shared/codec/record-batch';
-import { partitionId } from '../../shared/log/log-service';
+import { logIdOf } from '../../shared/log/log-service';
 import type { PartitionError, ProducePartitionResult } from '../../shared/log/types';
 import type { CleanupDeps, CleanupHooks, CleanupOptions } from '../../shared/retention';
 import type { CleanupHead, DynamoLogStore, IndexEntry } from '../../shared/store/log-store';
@@ -61,7 +61,7 @@ export async function readPartition(
   options: { maxBytes?: number; from?: number } = {},
 ): Promise<PartitionRead> {
   const t = await h.log.requireTopic(topic, true);
-  const logId = partitionId(t, partition);
+  const logId = logIdOf(t, partition);
   const head = (await h.log.log.getHead(logId))!;
   let offset = options.from ?? head.logStartOffset;
   const records: { offset: number; value: string }[] = [];
