@@ -3,6 +3,8 @@ import { mapLimit } from '../concurrency';
 import { SluiceError } from '../errors';
 import { LOG_LIMITS } from '../model';
 import { countWithinBudget } from '../model/fetch-budget';
+import type { LogAppendInfo } from './append';
+import { bytesOf, contiguousRun, type EntryPlan, planWithin } from './entry-plan';
 import { HighWatermarkSignal } from './high-watermark-signal';
 import type { IndexEntry, LogStore, PartitionHead, SegmentStore } from './ports';
 import { RangeCache } from './range-cache';
@@ -52,12 +54,6 @@ export interface FetchDataInfo {
   readonly error?: SluiceError;
 }
 
-interface Plan {
-  readonly entries: IndexEntry[];
-  readonly bytes: number;
-  readonly nextOffset: number;
-}
-
 /**
  * The fetch of design §5: read heads, long-poll until minBytes are committed or maxWaitMs passes,
  * find the index entries from each offset, GET their byte ranges (coalesced, parallel, cached) and
@@ -82,12 +78,14 @@ export class Fetcher {
   }
 
   /**
-   * An append of this process was acknowledged: its entry is kept for the tail fetches this process
-   * serves, and the fetches waiting on its partition wake (deferred by the signal).
+   * An append of this process was acknowledged: the entry it committed (none for a duplicate, stored
+   * earlier) is kept for the tail fetches this process serves, and the fetches waiting on its
+   * partition wake (deferred by the signal).
    */
-  appended(logId: string, entry: IndexEntry): void {
-    this.recent.committed(logId, entry);
-    this.highWatermarks.advanced(logId, entry.base + entry.count);
+  acknowledged(logId: string, append: LogAppendInfo): void {
+    if (append.baseOffset < 0) return;
+    if (append.entry) this.recent.committed(logId, append.entry);
+    this.highWatermarks.advanced(logId, append.baseOffset + append.count);
   }
 
   /**
@@ -105,7 +103,7 @@ export class Fetcher {
     const deadline = this.now() + Math.min(options.maxWaitMs, LOG_LIMITS.maxWaitMsCap);
     let pause = this.tuning.minPollMs;
     let seen: (number | undefined)[] = [];
-    let plans: (Plan | undefined)[] = [];
+    let plans: (EntryPlan | undefined)[] = [];
     let heads: (PartitionHead | undefined)[] = [];
     // After a wake-up, only the heads of the partitions this process advanced are read again: the
     // others were read a moment ago, and commits made elsewhere are the next timed poll's to notice.
@@ -182,7 +180,7 @@ export class Fetcher {
   }
 
   /** The entries to return for one partition: from the one holding `offset`, contiguous, within maxBytes. */
-  private async plan(part: PartitionFetch, head: PartitionHead): Promise<Plan> {
+  private async plan(part: PartitionFetch, head: PartitionHead): Promise<EntryPlan> {
     const hw = head.highWatermark;
     let entries = await this.log.queryEntries(part.logId, part.offset, hw, this.tuning.entriesPerFetch);
     if (entries[0]?.base !== part.offset) {
@@ -190,21 +188,14 @@ export class Fetcher {
       const holding = await this.log.entryAtOrBefore(part.logId, part.offset);
       if (holding && holding.base + holding.count > part.offset) entries = [holding, ...entries];
     }
-    const run = contiguousRun(entries, part.offset, hw);
-    const taken = run.slice(0, countWithinBudget(run.map(bytesOf), part.maxBytes));
-    const last = taken.at(-1);
-    return {
-      entries: taken,
-      bytes: taken.reduce((sum, entry) => sum + bytesOf(entry), 0),
-      nextOffset: last ? last.base + last.count : part.offset,
-    };
+    return planWithin(contiguousRun(entries, part.offset, hw), part.offset, part.maxBytes);
   }
 
   private async read(
     parts: readonly PartitionFetch[],
     heads: (PartitionHead | undefined)[],
     errors: (SluiceError | undefined)[],
-    plans: (Plan | undefined)[],
+    plans: (EntryPlan | undefined)[],
     maxBytes: number,
   ): Promise<FetchDataInfo[]> {
     // Trim plans to the response budget, partition by partition (the first entry of the answer is
@@ -273,28 +264,6 @@ export class Fetcher {
     this.cache.setRange(key, start, end, bytes);
     return bytes;
   }
-}
-
-/** Bytes an entry adds to a fetch answer: an aborted range holds none. */
-const bytesOf = (entry: IndexEntry) => (entry.state === 'committed' ? (entry.size ?? 0) : 0);
-
-/**
- * The entries that continue one another from the first (the one holding `offset`), up to the high-water
- * mark: a fetch never returns across a gap.
- */
-function contiguousRun(entries: readonly IndexEntry[], offset: number, hw: number): IndexEntry[] {
-  const run: IndexEntry[] = [];
-  let next = offset;
-  for (const entry of entries) {
-    // An entry inside one already taken: a merge replaced a run of entries by one and has not yet
-    // deleted the old ones. The wider entry holds the same records.
-    if (run.length > 0 && entry.base < next) continue;
-    if (run.length > 0 && entry.base > next) break; // not contiguous: stop at the gap
-    run.push(entry);
-    next = entry.base + entry.count;
-    if (next >= hw) break;
-  }
-  return run;
 }
 
 /**

@@ -318,14 +318,10 @@ export class LogService {
         if (isSluiceError(outcome.reason)) return { topic, partition, error: outcome.reason };
         throw outcome.reason; // unknown failures (and simulated crashes) fail the whole request
       }
-      const { baseOffset, count, duplicate, entry } = outcome.value;
+      const { baseOffset, count, duplicate } = outcome.value;
       // Acknowledged: the high-water mark is past the last offset (invariant 1). The waiting fetches
       // of this process wake after this answer is on its way (the signal defers them).
-      if (baseOffset >= 0) {
-        const logId = logIdOf(validated[i]!.topic, partition);
-        if (entry) this.fetcher.appended(logId, entry);
-        else this.highWatermarks.advanced(logId, baseOffset + count);
-      }
+      this.fetcher.acknowledged(logIdOf(validated[i]!.topic, partition), outcome.value);
       return {
         topic,
         partition,
@@ -447,9 +443,7 @@ export class LogService {
                 }),
               );
               // Acknowledged: wake this process's waiting fetches (deferred by the signal), as produce() does.
-              if (out.entry) this.fetcher.appended(run.logId, out.entry);
-              else if (out.baseOffset >= 0)
-                this.highWatermarks.advanced(run.logId, out.baseOffset + out.count);
+              this.fetcher.acknowledged(run.logId, out);
               let base = out.baseOffset;
               for (const i of run.members) {
                 const count = validated[i]!.count;

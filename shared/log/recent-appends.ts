@@ -1,20 +1,7 @@
+import { contiguousRun, type EntryPlan, planWithin } from './entry-plan';
 import type { IndexEntry } from './ports';
 
-/**
- * The index entries this process committed lately, per partition, so that a long poll woken by one of
- * them (HighWatermarkSignal) can plan its read without reading the head and querying the index again.
- *
- * Only what is known for sure is kept: an entry goes in once its append was acknowledged (the high-water
- * mark is past it, invariant 1), and a plan is made only from entries that run contiguously from the
- * offset asked for. A range committed by another process, or aborted by a repair, breaks the run, and
- * the fetch falls back to the head and the index. Entries are immutable and their objects outlive any
- * fetch that read them (retention's grace periods), so a plan made from here reads the same bytes as one
- * made from the table; it may only see less, never more, than the table would show.
- */
-export interface RecentPlan {
-  readonly entries: IndexEntry[];
-  readonly bytes: number;
-  readonly nextOffset: number;
+export interface RecentPlan extends EntryPlan {
   /** The end of the contiguous run: a high-water mark this process saw acknowledged. */
   readonly highWatermark: number;
 }
@@ -34,8 +21,19 @@ export const DEFAULT_RECENT_APPENDS: RecentAppendsTuning = {
   maxAgeMs: 10_000,
 };
 
+/**
+ * The index entries this process committed lately, per partition, so that a long poll woken by one of
+ * them (HighWatermarkSignal) can plan its read without reading the head and querying the index again.
+ *
+ * Only what is known for sure is kept: an entry goes in once its append was acknowledged (the high-water
+ * mark is past it, invariant 1), and a plan is made only from entries that run contiguously from the
+ * offset asked for. A range committed by another process, or aborted by a repair, breaks the run, and
+ * the fetch falls back to the head and the index. Entries are immutable and their objects outlive any
+ * fetch that read them (retention's grace periods), so a plan made from here reads the same bytes as one
+ * made from the table; it may only see less, never more, than the table would show.
+ */
 export class RecentAppends {
-  /** Partition id → its recent entries, ascending by base. A Map keeps insertion order: oldest first. */
+  /** Partition log id → its recent entries, ascending by base. A Map keeps insertion order: oldest first. */
   private readonly byPartition = new Map<string, IndexEntry[]>();
 
   constructor(
@@ -73,23 +71,11 @@ export class RecentAppends {
   plan(logId: string, offset: number, maxBytes: number): RecentPlan | undefined {
     const entries = this.byPartition.get(logId);
     if (!entries) return undefined;
-    const oldest = this.now() - this.tuning.maxAgeMs;
     const first = entries.findIndex((e) => e.base <= offset && offset < e.base + e.count);
-    if (first < 0 || entries[first]!.appendedAt < oldest) return undefined;
-    const taken: IndexEntry[] = [];
-    let bytes = 0;
-    let nextOffset = offset;
-    let highWatermark = offset;
-    for (let i = first; i < entries.length; i++) {
-      const entry = entries[i]!;
-      if (entry.base !== highWatermark && i > first) break; // a gap: not all known here
-      highWatermark = entry.base + entry.count;
-      const size = entry.size ?? 0;
-      if (taken.length > 0 && (bytes + size > maxBytes || nextOffset !== entry.base)) continue;
-      taken.push(entry);
-      bytes += size;
-      nextOffset = entry.base + entry.count;
-    }
-    return { entries: taken, bytes, nextOffset, highWatermark };
+    if (first < 0 || entries[first]!.appendedAt < this.now() - this.tuning.maxAgeMs) return undefined;
+    // All that this process knows from the offset on: to the first gap (a range it did not append).
+    const run = contiguousRun(entries.slice(first), offset, Number.POSITIVE_INFINITY);
+    const last = run.at(-1)!;
+    return { ...planWithin(run, offset, maxBytes), highWatermark: last.base + last.count };
   }
 }

@@ -95,18 +95,14 @@ export class DynamoTable {
     const found = new Map<string, Item>();
     // DynamoDB refuses a request that names a key twice.
     const unique = [...new Map(keys.map((key) => [idOf(key), key])).values()];
-    for (let i = 0; i < unique.length; i += BATCH_GET_LIMIT) {
-      let pending: Item[] = unique.slice(i, i + BATCH_GET_LIMIT);
-      for (let attempt = 0; pending.length > 0; attempt++) {
-        const request = { [this.name]: { Keys: pending, ConsistentRead: true } };
-        const out = await this.send(operation, () =>
-          this.dynamo.send(new BatchGetItemCommand({ RequestItems: request })),
-        );
-        for (const item of out.Responses?.[this.name] ?? []) found.set(idOf(item), item);
-        pending = out.UnprocessedKeys?.[this.name]?.Keys ?? [];
-        if (pending.length > 0) await sleep(Math.min(1000, 50 * 2 ** attempt));
-      }
-    }
+    await this.inBatches(unique, BATCH_GET_LIMIT, async (pending) => {
+      const request = { [this.name]: { Keys: pending, ConsistentRead: true } };
+      const out = await this.send(operation, () =>
+        this.dynamo.send(new BatchGetItemCommand({ RequestItems: request })),
+      );
+      for (const item of out.Responses?.[this.name] ?? []) found.set(idOf(item), item);
+      return out.UnprocessedKeys?.[this.name]?.Keys ?? [];
+    });
     return keys.map((key) => found.get(idOf(key)));
   }
 
@@ -199,13 +195,27 @@ export class DynamoTable {
 
   /** BatchWriteItem in groups of 25, retrying unprocessed requests with backoff until none is left. */
   async batchWrite(operation: string, requests: readonly WriteRequest[]): Promise<void> {
-    for (let i = 0; i < requests.length; i += BATCH_WRITE_LIMIT) {
-      let pending = requests.slice(i, i + BATCH_WRITE_LIMIT);
+    await this.inBatches(requests, BATCH_WRITE_LIMIT, async (pending) => {
+      const out = await this.send(operation, () =>
+        this.dynamo.send(new BatchWriteItemCommand({ RequestItems: { [this.name]: pending } })),
+      );
+      return out.UnprocessedItems?.[this.name] ?? [];
+    });
+  }
+
+  /**
+   * Sends `items` in requests of at most `limit`; what a request leaves unprocessed (DynamoDB's answer
+   * under throttling) is sent again with backoff until nothing is left.
+   */
+  private async inBatches<T>(
+    items: readonly T[],
+    limit: number,
+    send: (batch: T[]) => Promise<T[]>,
+  ): Promise<void> {
+    for (let i = 0; i < items.length; i += limit) {
+      let pending = items.slice(i, i + limit);
       for (let attempt = 0; pending.length > 0; attempt++) {
-        const out = await this.send(operation, () =>
-          this.dynamo.send(new BatchWriteItemCommand({ RequestItems: { [this.name]: pending } })),
-        );
-        pending = out.UnprocessedItems?.[this.name] ?? [];
+        pending = await send(pending);
         if (pending.length > 0) await sleep(Math.min(1000, 50 * 2 ** attempt));
       }
     }
