@@ -4,8 +4,8 @@
  * MSK Serverless priced from their published prices; plus an estimate of latency on AWS.
  *
  * What is measured and what is modelled:
- * - measured (local stack, proxy on the wire): S3 PUTs per produce request; DynamoDB calls and capacity
- *   units per partition written, per head read, per index query, per heartbeat and per offset commit;
+ * - measured (local stack, its clients counting each call): S3 PUTs per produce request; DynamoDB calls and
+ *   capacity units per partition written, per head read, per index query, per heartbeat and per offset commit;
  *   S3 GETs per stored object read; stored (lz4) bytes per payload byte.
  * - run, not assumed: how many requests the producers make. The SDK producer itself runs on a virtual
  *   clock against a counting transport (bench/producer-model.ts) at each scenario's rate per producer,

@@ -1,14 +1,13 @@
 /**
  * End-to-end benchmark of the local stack over HTTP, with request accounting.
  *
- * The server side runs in a child process (this file with `--serve`): the embedded emulators, an
- * accounting proxy in front of them, and `startLocalStack` — the `npm start` server, the same Lambda
- * handlers behind the local gateway — pointed at the proxy as its AWS endpoint. The proxy counts every
- * DynamoDB and S3 call by operation, on the wire (retries included), and asks DynamoDB for the capacity
- * each call consumed (it adds `ReturnConsumedCapacity: TOTAL`; dynalite computes it from item sizes as
- * DynamoDB does: 1 WRU per KB written, 1 RRU per 4 KB read strongly consistently, 0.5 eventually). A
- * conditional write that fails is counted as 1 WRU, as DynamoDB bills it. The gateway's request log
- * counts every API request by operation. The client side (this process) is a minimal Kafka-style client
+ * The server side runs in a child process (this file with `--serve`): `startLocalStack` — the `npm start`
+ * server, the same Lambda handlers behind the local gateway, with dynalite and s3rver each in a process of
+ * their own — exactly as `npm start` runs it. Its own AWS clients count every DynamoDB and S3 call by
+ * operation, each attempt (retries included), and ask DynamoDB for the capacity each call consumed
+ * (bench/storage-calls.ts; dynalite computes it from item sizes as DynamoDB does: 1 WRU per KB written,
+ * 1 RRU per 4 KB read strongly consistently, 0.5 eventually). A conditional write that fails is counted
+ * as 1 WRU, as DynamoDB bills it. The gateway's request log counts every API request by operation. The client side (this process) is a minimal Kafka-style client
  * over the binary API (`POST /v1/produce`, `POST /v1/fetch`, `/v1/groups/…`).
  *
  * Phases, each bounded in time:
@@ -20,8 +19,7 @@
  *   node --openssl-legacy-provider --import tsx bench/e2e.ts [--latency | --latency-only]
  */
 import { type ChildProcess, fork } from 'node:child_process';
-import http, { type IncomingHttpHeaders } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import http from 'node:http';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { GetItemCommand, PutItemCommand, QueryCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
@@ -43,37 +41,21 @@ import {
   partitionForKey,
 } from '../shared/codec';
 import type { StorageConfig } from '../shared/config';
-import { startEmulators } from '../shared/local/emulators';
 import { startLocalStack } from '../shared/local/stack';
 import type { FetchPartitionResult, ProducePartitionRequest } from '../shared/model';
 import { createAwsClients } from '../shared/store/aws-clients';
+import { countStorageCalls, emptyOp, type OpCount, type StorageCounters } from './storage-calls';
 import { type BenchEvent, generateEvents, type WorkloadName } from './workloads';
 
 // ————————————————————————————————————————————— accounting (server side)
 
-export interface OpCount {
-  count: number;
-  /** DynamoDB capacity consumed. */
-  wru: number;
-  rru: number;
-  /** DynamoDB conditional checks that failed (each billed 1 WRU). */
-  failed: number;
-  /** Body bytes sent to and received from the service. */
-  bytesIn: number;
-  bytesOut: number;
-}
-
-export interface Counters {
+export interface Counters extends StorageCounters {
   api: Record<string, { count: number; ms: number }>;
-  dynamo: Record<string, OpCount>;
-  s3: Record<string, OpCount>;
 }
 
-const emptyOp = (): OpCount => ({ count: 0, wru: 0, rru: 0, failed: 0, bytesIn: 0, bytesOut: 0 });
 const newCounters = (): Counters => ({ api: {}, dynamo: {}, s3: {} });
 
-const READ_OPS = new Set(['GetItem', 'Query', 'Scan', 'BatchGetItem']);
-const WRITE_OPS = new Set(['PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem']);
+export type { OpCount } from './storage-calls';
 
 function readAll(stream: http.IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
@@ -82,139 +64,6 @@ function readAll(stream: http.IncomingMessage): Promise<Buffer> {
     stream.on('end', () => resolve(Buffer.concat(chunks)));
     stream.on('error', reject);
   });
-}
-
-/** The S3 operation of a path-style request (`/bucket` or `/bucket/key`). */
-function s3Operation(method: string, url: string, headers: IncomingHttpHeaders): string {
-  const q = url.indexOf('?');
-  const path = q === -1 ? url : url.slice(0, q);
-  const query = new URLSearchParams(q === -1 ? '' : url.slice(q + 1));
-  const hasKey = path.split('/').filter(Boolean).length > 1;
-  switch (method) {
-    case 'PUT':
-      if (!hasKey) return 'CreateBucket';
-      if (query.has('uploadId')) return 'UploadPart';
-      return headers['x-amz-copy-source'] ? 'CopyObject' : 'PutObject';
-    case 'GET':
-      if (hasKey) return 'GetObject';
-      return query.get('list-type') === '2' ? 'ListObjectsV2' : 'ListObjects';
-    case 'HEAD':
-      return hasKey ? 'HeadObject' : 'HeadBucket';
-    case 'DELETE':
-      return hasKey ? 'DeleteObject' : 'DeleteBucket';
-    case 'POST':
-      if (query.has('delete')) return 'DeleteObjects';
-      return query.has('uploads') ? 'CreateMultipartUpload' : 'CompleteMultipartUpload';
-    default:
-      return method;
-  }
-}
-
-function capacityOf(body: Buffer): number {
-  try {
-    const parsed = JSON.parse(body.toString('utf8')) as {
-      ConsumedCapacity?: { CapacityUnits?: number } | { CapacityUnits?: number }[];
-    };
-    const c = parsed.ConsumedCapacity;
-    if (Array.isArray(c)) return c.reduce((sum, x) => sum + (x.CapacityUnits ?? 0), 0);
-    return c?.CapacityUnits ?? 0;
-  } catch {
-    return 0;
-  }
-}
-
-interface Upstream {
-  readonly status: number;
-  readonly headers: IncomingHttpHeaders;
-  readonly body: Buffer;
-}
-
-function forward(
-  agent: http.Agent,
-  target: URL,
-  method: string,
-  path: string,
-  headers: IncomingHttpHeaders,
-  body: Buffer,
-): Promise<Upstream> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      { host: target.hostname, port: target.port, method, path, headers, agent },
-      (res) => {
-        readAll(res).then(
-          (b) => resolve({ status: res.statusCode ?? 502, headers: res.headers, body: b }),
-          reject,
-        );
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
-}
-
-/**
- * A counting HTTP proxy in front of dynalite and s3rver, on 127.0.0.1. DynamoDB requests are told apart
- * by their X-Amz-Target header; everything else goes to S3. Neither emulator checks the body's signature,
- * so the proxy may add ReturnConsumedCapacity to DynamoDB requests (s3rver bodies pass unchanged).
- */
-async function startAccountingProxy(dynamoEndpoint: string, s3Endpoint: string, counters: Counters) {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 512 });
-  const dynamo = new URL(dynamoEndpoint);
-  const s3 = new URL(s3Endpoint);
-  const server = http.createServer(async (req, res) => {
-    try {
-      const method = req.method ?? 'GET';
-      const url = req.url ?? '/';
-      let body = await readAll(req);
-      const target = req.headers['x-amz-target'];
-      const isDynamo = typeof target === 'string' && target.startsWith('DynamoDB_');
-      const op = isDynamo ? (target.split('.')[1] ?? 'unknown') : s3Operation(method, url, req.headers);
-      if (isDynamo && (READ_OPS.has(op) || WRITE_OPS.has(op)) && body.length > 0) {
-        const input = JSON.parse(body.toString('utf8')) as Record<string, unknown>;
-        input.ReturnConsumedCapacity ??= 'TOTAL';
-        body = Buffer.from(JSON.stringify(input), 'utf8');
-      }
-      const headers: IncomingHttpHeaders = { ...req.headers, 'content-length': String(body.length) };
-      delete headers['transfer-encoding'];
-      const answer = await forward(agent, isDynamo ? dynamo : s3, method, url, headers, body);
-
-      const group = isDynamo ? counters.dynamo : counters.s3;
-      const c = group[op] ?? emptyOp();
-      group[op] = c;
-      c.count++;
-      c.bytesIn += body.length;
-      c.bytesOut += answer.body.length;
-      if (isDynamo) {
-        if (answer.status === 200) {
-          const units = capacityOf(answer.body);
-          if (READ_OPS.has(op)) c.rru += units;
-          else if (WRITE_OPS.has(op)) c.wru += units;
-        } else if (answer.body.includes('ConditionalCheckFailed')) {
-          c.failed++;
-          c.wru += 1;
-        }
-      }
-      const out: IncomingHttpHeaders = { ...answer.headers };
-      delete out['transfer-encoding'];
-      if (method !== 'HEAD') out['content-length'] = String(answer.body.length);
-      res.writeHead(answer.status, out as http.OutgoingHttpHeaders);
-      res.end(method === 'HEAD' ? undefined : answer.body);
-    } catch (err) {
-      res.destroy(err as Error);
-    }
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    async stop() {
-      agent.destroy();
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
-    },
-  };
 }
 
 /** Counts one line of the gateway's request log: `<iso> <METHOD> <path?query> <status> <n>B <ms>ms`. */
@@ -234,7 +83,6 @@ function countApiLine(line: string, counters: Counters): void {
   c.ms += Number.parseInt(ms ?? '0', 10) || 0;
 }
 
-type StorageMessage = { type: 'ready'; url: string } | { type: 'counters'; id: number; counters: Counters };
 type ServerMessage =
   | { type: 'ready'; url: string }
   | { type: 'counters'; id: number; counters: Counters }
@@ -247,39 +95,19 @@ type ParentMessage =
   | { type: 'stop' };
 
 /**
- * The storage side (`--storage`): the embedded emulators, each in its own process as `npm start` runs
- * them, behind the accounting proxy. The proxy has a process of its own so that its work is not charged
- * to the API's event loop.
+ * The server side (`--serve`): `startLocalStack`, the `npm start` server with its emulators each in a
+ * process of their own, in memory; its storage calls counted by its own clients.
  */
-async function serveStorage(): Promise<void> {
-  const counters = newCounters();
-  const emulators = await startEmulators({ inMemory: true, isolation: 'process' });
-  const proxy = await startAccountingProxy(emulators.dynamoEndpoint, emulators.s3Endpoint, counters);
-  const send = (m: StorageMessage) => process.send?.(m);
-  process.on('message', async (m: ParentMessage) => {
-    if (m.type === 'snapshot') send({ type: 'counters', id: m.id, counters: structuredClone(counters) });
-    if (m.type === 'stop') {
-      await proxy.stop();
-      await emulators.stop();
-      process.exit(0);
-    }
-  });
-  process.on('disconnect', () => {
-    emulators.stop().finally(() => process.exit(0));
-  });
-  send({ type: 'ready', url: proxy.url });
-}
-
-/** The API side (`--serve <proxy url>`): `startLocalStack`, the `npm start` server, on the proxy. */
-async function serve(endpoint: string): Promise<void> {
+async function serve(): Promise<void> {
   const counters = newCounters();
   const stack = await startLocalStack({
     port: 0,
-    endpoint,
+    inMemory: true,
     quiet: false,
     log: (line) => countApiLine(line, counters),
     env: {},
-    // The proxied emulators are this bench's own, as `npm start`'s are its own.
+    instrument: (clients) => countStorageCalls(clients, counters),
+    // The emulators are this stack's own, as `npm start`'s are its own.
     soleWriter: true,
   });
   const send = (m: ServerMessage) => process.send?.(m);
@@ -317,8 +145,8 @@ export interface StorageFloor {
 /**
  * The floor: the calls an uncontended produce makes (S3 PutObject of a small object, then the append's
  * reserve UpdateItem, commit PutItem and advance UpdateItem) and those of a tail fetch (head GetItem,
- * index Query, S3 GetObject of the range), one after another through the same SDK configuration, proxy
- * and emulators as the stack, on a scratch partition. Nothing runs beside them.
+ * index Query, S3 GetObject of the range), one after another through the same SDK configuration and
+ * emulators as the stack, on a scratch partition. Nothing runs beside them.
  */
 async function measureStorageFloor(config: StorageConfig, samples = 40): Promise<StorageFloor> {
   const clients = createAwsClients(config);
@@ -495,27 +323,16 @@ async function forkChild(args: string[]): Promise<Child> {
   };
 }
 
-/**
- * Starts the server side in child processes: the storage (emulators in processes of their own, behind
- * the accounting proxy) and the local stack on it.
- */
+/** Starts the server side in a child process: the local stack, its emulators in processes of their own. */
 export async function startServer(): Promise<LocalServer> {
-  const storage = await forkChild(['--storage']);
-  let api: Child;
-  try {
-    api = await forkChild(['--serve', storage.url]);
-  } catch (err) {
-    await storage.stop();
-    throw err;
-  }
+  const api = await forkChild(['--serve']);
   let nextId = 0;
-  const counters = (child: Child) =>
-    child.ask({ type: 'snapshot', id: nextId++ }, (m) => (m.type === 'counters' ? m.counters : undefined));
   return {
     url: api.url,
-    async counters() {
-      const [a, b] = await Promise.all([counters(api), counters(storage)]);
-      return { api: a.api, dynamo: b.dynamo, s3: b.s3 };
+    counters() {
+      return api.ask({ type: 'snapshot', id: nextId++ }, (m) =>
+        m.type === 'counters' ? m.counters : undefined,
+      );
     },
     usage() {
       return api.ask({ type: 'usage', id: nextId++ }, (m) => (m.type === 'usage' ? m.usage : undefined));
@@ -523,9 +340,8 @@ export async function startServer(): Promise<LocalServer> {
     storageFloor() {
       return api.ask({ type: 'floor', id: nextId++ }, (m) => (m.type === 'floor' ? m.floor : undefined));
     },
-    async stop() {
-      await api.stop();
-      await storage.stop();
+    stop() {
+      return api.stop();
     },
   };
 }
@@ -1453,13 +1269,8 @@ export function formatOperationsTable(result: E2EResult): string {
   return lines.join('\n');
 }
 
-if (process.argv.includes('--storage')) {
-  serveStorage().catch((err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  });
-} else if (process.argv.includes('--serve')) {
-  serve(process.argv[process.argv.indexOf('--serve') + 1]!).catch((err: unknown) => {
+if (process.argv.includes('--serve')) {
+  serve().catch((err: unknown) => {
     console.error(err);
     process.exit(1);
   });

@@ -156,7 +156,7 @@ async function main(): Promise<void> {
   add(
     'throughput',
     'Local stack end to end: produce throughput',
-    `\`startLocalStack\` (the \`npm start\` server) in a child process; dynalite and s3rver each in a process of their own, as \`npm start\` runs them, behind a counting proxy in another; the client in this process over HTTP on 127.0.0.1. Closed-loop producers, one request in flight each, ${e2e.requestBytes / 1024} KB of records per request (lz4, keyed over ${e2e.partitions} partitions), 5 s per row. Ack = request sent → acknowledged. Every request writes every partition, so several producers contend on the same partitions (an appender waits for earlier ranges to close): here they add latency, not throughput.`,
+    `\`startLocalStack\` (the \`npm start\` server) in a child process; dynalite and s3rver each in a process of their own, exactly as \`npm start\` runs them (the stack's own AWS clients count its storage calls); the client in this process over HTTP on 127.0.0.1. Closed-loop producers, one request in flight each, ${e2e.requestBytes / 1024} KB of records per request (lz4, keyed over ${e2e.partitions} partitions), 5 s per row. Ack = request sent → acknowledged. Every request writes every partition, so several producers contend on the same partitions (an appender waits for earlier ranges to close): here they add latency, not throughput.`,
     formatThroughputTable(e2e),
   );
   add(
@@ -169,13 +169,13 @@ async function main(): Promise<void> {
   add(
     'latency',
     'Local stack end to end: latency',
-    `The client SDK (client/): a producer paced at ${l.recordsPerSec} records/s (webAccessLog), profile latency, lingerMs ${l.lingerMs} (set explicitly), ${l.maxInFlight} request in flight per partition; a group consumer (\`consumer.run\`) tailing with long polls (maxWaitMs ${l.maxWaitMs}, minBytes 1). ${l.records} records over ${l.seconds.toFixed(1)} s, ${l.produceRequests} produce requests, ${l.fetches} fetches. The floor, measured in the same run just before on the idle stack: lingerMs plus the calls of today's sequence made one at a time (an HTTP hop, the S3 PUT and the three DynamoDB writes of an ack; then a hop, the head GetItem, the index Query and the S3 GET of a tail fetch — what a fetch served by another process makes; one woken in the process that appended makes none of the three), through the same SDK settings, proxy and emulators.`,
+    `The client SDK (client/): a producer paced at ${l.recordsPerSec} records/s (webAccessLog), profile latency, lingerMs ${l.lingerMs} (set explicitly), ${l.maxInFlight} request in flight (requests carry every partition with records); a group consumer (\`consumer.run\`) tailing with long polls (maxWaitMs ${l.maxWaitMs}, minBytes 1). ${l.records} records over ${l.seconds.toFixed(1)} s, ${l.produceRequests} produce requests, ${l.fetches} fetches. The floor, measured in the same run just before on the idle stack: lingerMs plus the calls of today's sequence made one at a time (an HTTP hop, the S3 PUT and the three DynamoDB writes of an ack; then a hop, the head GetItem, the index Query and the S3 GET of a tail fetch — what a fetch served by another process makes; one woken in the process that appended makes none of the three), through the same SDK settings and emulators.`,
     `${formatLatencyTable(e2e)}\n\n${formatFloorTable(e2e)}`,
   );
   add(
     'accounting',
     'Request accounting',
-    'Every API request (gateway log), S3 call and DynamoDB call (proxy, on the wire), per unit of work. WRU/RRU are the capacity DynamoDB reports for each call (dynalite computes them from item sizes by the same rules: 1 WRU per KB written, 1 RRU per 4 KB read strongly consistently); a failed conditional write counts 1 WRU. Catch-up rows count only the fetches (group calls are measured apart).',
+    'Every API request (gateway log), S3 call and DynamoDB call (counted by the stack\'s own clients, each attempt), per unit of work. WRU/RRU are the capacity DynamoDB reports for each call (dynalite computes them from item sizes by the same rules: 1 WRU per KB written, 1 RRU per 4 KB read strongly consistently); a failed conditional write counts 1 WRU. Catch-up rows count only the fetches (group calls are measured apart).',
     `${formatAccountingTable(e2e)}\n\n${formatOperationsTable(e2e)}`,
   );
 

@@ -57,6 +57,8 @@ export interface LocalStackOptions {
    * false: others may write (tests that add a second door, LocalStack)
    */
   readonly soleWriter?: boolean;
+  /** Called with the AWS clients before their first call (the bench counts the stack's storage calls). */
+  readonly instrument?: (clients: AwsClients) => void;
 }
 
 /** The long poll's head reads when every commit is made in this process (see `soleWriter`). */
@@ -104,6 +106,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     groupsTable: env.SLUICE_GROUPS_TABLE || 'sluice-groups',
   };
   const clients = createAwsClients(config);
+  options.instrument?.(clients);
   const stopStorage = async () => {
     clients.dynamo.destroy();
     clients.s3.destroy();
