@@ -175,7 +175,7 @@ async function main(): Promise<void> {
   add(
     'accounting',
     'Request accounting',
-    'Every API request (gateway log), S3 call and DynamoDB call (counted by the stack\'s own clients, each attempt), per unit of work. WRU/RRU are the capacity DynamoDB reports for each call (dynalite computes them from item sizes by the same rules: 1 WRU per KB written, 1 RRU per 4 KB read strongly consistently); a failed conditional write counts 1 WRU. Catch-up rows count only the fetches (group calls are measured apart).',
+    "Every API request (gateway log), S3 call and DynamoDB call (counted by the stack's own clients, each attempt), per unit of work. WRU/RRU are the capacity DynamoDB reports for each call (dynalite computes them from item sizes by the same rules: 1 WRU per KB written, 1 RRU per 4 KB read strongly consistently); a failed conditional write counts 1 WRU. Catch-up rows count only the fetches (group calls are measured apart).",
     `${formatAccountingTable(e2e)}\n\n${formatOperationsTable(e2e)}`,
   );
 
