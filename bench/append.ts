@@ -126,6 +126,7 @@ async function startBench(): Promise<Bench> {
     region: 'us-east-1',
     dynamoEndpoint: `http://127.0.0.1:${dynamoPort}`,
     s3Endpoint: 'http://127.0.0.1:1', // segments stay in memory: the bench measures DynamoDB
+    embedded: true,
     bucket: 'bench',
     topicsTable: 'topics',
     logTable: 'log',

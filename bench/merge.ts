@@ -89,6 +89,7 @@ export async function runMergeBench(batches: number, seedBudgetMs: number): Prom
     region: 'us-east-1',
     dynamoEndpoint: emulators.dynamoEndpoint,
     s3Endpoint: emulators.s3Endpoint,
+    embedded: true,
     bucket: 'bench-merge',
     topicsTable: 'topics',
     logTable: 'log',

@@ -11,6 +11,12 @@ export interface StorageConfig {
   /** Separate endpoints for the embedded emulators, which listen on two ports. */
   readonly dynamoEndpoint?: string;
   readonly s3Endpoint?: string;
+  /**
+   * The endpoints are Sluice's own embedded emulators (dynalite, s3rver), started on this machine by the
+   * local stack or a test, not LocalStack or AWS: createAwsClients then leaves out what only AWS needs.
+   * @default false
+   */
+  readonly embedded?: boolean;
   readonly bucket: string;
   readonly topicsTable: string;
   readonly logTable: string;

@@ -99,7 +99,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const config: StorageConfig = {
     region: env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1',
     ...(endpoint ? { endpoint } : {}),
-    ...(emulators ? { dynamoEndpoint: emulators.dynamoEndpoint, s3Endpoint: emulators.s3Endpoint } : {}),
+    ...(emulators
+      ? { dynamoEndpoint: emulators.dynamoEndpoint, s3Endpoint: emulators.s3Endpoint, embedded: true }
+      : {}),
     bucket: env.SLUICE_BUCKET || 'sluice-local',
     topicsTable: env.SLUICE_TOPICS_TABLE || 'sluice-topics',
     logTable: env.SLUICE_LOG_TABLE || 'sluice-log',

@@ -21,10 +21,18 @@ export interface AwsClients {
  *   too.
  * - with an endpoint override, a fixed endpoint: the SDK otherwise evaluates its endpoint rule set on
  *   every call only to return the URL it was given (for S3 path-style, that URL and the bucket).
- * Kept as they are: SigV4 signing (s3rver checks signatures), retries (a loopback connection can still
- * be reset), and the credentials — fixed ones locally, so no provider chain runs; on AWS the default
- * chain resolves once and caches. Keep-alive is the SDK's default; locally the agent allows more
- * sockets than its 50, as a busy stack has more calls than that in flight.
+ * Against the embedded emulators (`config.embedded`), two more, since on the local stack every call's
+ * CPU is taken from the same two cores as the calls it waits for:
+ * - DynamoDB calls are not signed: dynalite checks that the Authorization header has SigV4's shape and
+ *   that X-Amz-Date is there, never the signature (its index.js), so they carry that shape without the
+ *   hashing. The SDK would otherwise also build a new SignatureV4 from a copy of its whole config on
+ *   every call. s3rver does check signatures: S3 calls stay signed.
+ * - No User-Agent (built and escaped on every call) and no recursion-detection header (a Lambda's
+ *   trace id, which a local stack has not).
+ * Kept as they are: retries (a loopback connection can still be reset), and the credentials — fixed
+ * ones locally, so no provider chain runs; on AWS the default chain resolves once and caches.
+ * Keep-alive is the SDK's default; locally the agent allows more sockets than its 50, as a busy stack
+ * has more calls than that in flight.
  */
 export function createAwsClients(config: StorageConfig, options: { maxAttempts?: number } = {}): AwsClients {
   const maxAttempts = options.maxAttempts ?? 5;
@@ -34,7 +42,8 @@ export function createAwsClients(config: StorageConfig, options: { maxAttempts?:
   // s3rver accepts only its own fixed key pair; dynalite and LocalStack accept any.
   const credentials = local ? { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } : undefined;
   const requestHandler = local ? { httpAgent: new Agent({ keepAlive: true, maxSockets: 256 }) } : undefined;
-  return {
+  const embedded = config.embedded === true;
+  const clients = {
     dynamo: new DynamoDBClient({
       region: config.region,
       ...(dynamoEndpoint
@@ -45,6 +54,7 @@ export function createAwsClients(config: StorageConfig, options: { maxAttempts?:
         : {}),
       ...(credentials && !process.env.AWS_ACCESS_KEY_ID ? { credentials } : {}),
       ...(requestHandler ? { requestHandler } : {}),
+      ...(embedded ? { signer: dynaliteStamp(config.region) } : {}),
       maxAttempts,
       cacheMiddleware: true,
     }),
@@ -64,6 +74,34 @@ export function createAwsClients(config: StorageConfig, options: { maxAttempts?:
       maxAttempts,
       cacheMiddleware: true,
     }),
+  };
+  if (embedded) {
+    for (const client of [clients.dynamo, clients.s3]) {
+      for (const name of AWS_ONLY_MIDDLEWARE) client.middlewareStack.remove(name);
+    }
+  }
+  return clients;
+}
+
+/** Middleware that only AWS itself reads: the User-Agent header and the Lambda trace id's header. */
+export const AWS_ONLY_MIDDLEWARE = ['getUserAgentMiddleware', 'recursionDetectionMiddleware'] as const;
+
+type RequestSigner = Exclude<NonNullable<DynamoDBClientConfig['signer']>, (...args: never[]) => unknown>;
+
+/**
+ * What dynalite checks of a request's signing, and no more: an Authorization header with SigV4's
+ * algorithm, Credential, SignedHeaders and Signature, and an X-Amz-Date. The signature is not computed.
+ */
+export function dynaliteStamp(region: string): RequestSigner {
+  return {
+    async sign(request, options) {
+      const date = new Date(options?.signingDate ?? Date.now()).toISOString().replace(/[-:]|\.\d{3}/g, '');
+      request.headers['x-amz-date'] = date;
+      request.headers.authorization =
+        `AWS4-HMAC-SHA256 Credential=local/${date.slice(0, 8)}/${region}/dynamodb/aws4_request, ` +
+        `SignedHeaders=host;x-amz-date, Signature=${'0'.repeat(64)}`;
+      return request;
+    },
   };
 }
 

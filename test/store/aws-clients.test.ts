@@ -1,7 +1,8 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { S3Client } from '@aws-sdk/client-s3';
+import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
-import { createAwsClients, fixedEndpoint } from '../../shared/store/aws-clients';
+import { AWS_ONLY_MIDDLEWARE, createAwsClients, fixedEndpoint } from '../../shared/store/aws-clients';
+import { useTestStorage } from '../support/suite';
 
 type Provider = (params: object) => unknown;
 const providerOf = (client: DynamoDBClient | S3Client) =>
@@ -58,5 +59,54 @@ describe('Function: createAwsClients', () => {
       expect((client.config as unknown as { cacheMiddleware?: boolean }).cacheMiddleware).toBe(true);
       client.destroy();
     }
+  });
+});
+
+describe('Function: createAwsClients against the embedded emulators', () => {
+  const storage = useTestStorage();
+
+  it('sends DynamoDB calls unsigned and S3 calls signed, without the AWS-only headers', async () => {
+    // Prepare: the headers each call goes out with, after signing
+    const sent: Record<string, Record<string, string>> = {};
+    const clients = createAwsClients(storage.config);
+    type Request = { request: { headers: Record<string, string> } };
+    const capture = (name: string) =>
+      ((next: (args: Request) => Promise<unknown>) => async (args: Request) => {
+        sent[name] = { ...args.request.headers };
+        return next(args);
+      }) as never;
+    const last = { step: 'finalizeRequest', priority: 'low', name: 'captureHeaders' } as const;
+    clients.dynamo.middlewareStack.add(capture('dynamo'), last);
+    clients.s3.middlewareStack.add(capture('s3'), last);
+
+    // Act: calls that dynalite and s3rver accept
+    await clients.dynamo.send(
+      new GetItemCommand({ TableName: storage.config.logTable, Key: { pid: { S: 'x' }, sk: { N: '0' } } }),
+    );
+    await clients.s3.send(new PutObjectCommand({ Bucket: storage.config.bucket, Key: 'signed', Body: 'x' }));
+    clients.dynamo.destroy();
+    clients.s3.destroy();
+
+    // Assess
+    expect(sent.dynamo!.authorization).toMatch(
+      /^AWS4-HMAC-SHA256 Credential=local\/\d{8}\/us-east-1\/dynamodb\/aws4_request, SignedHeaders=host;x-amz-date, Signature=0{64}$/,
+    );
+    expect(sent.dynamo!['x-amz-date']).toMatch(/^\d{8}T\d{6}Z$/);
+    expect(sent.s3!.authorization).toMatch(/Credential=S3RVER\/.*Signature=[0-9a-f]{64}$/);
+    expect(sent.s3!.authorization).not.toMatch(/Signature=0{64}$/);
+    for (const headers of [sent.dynamo!, sent.s3!]) {
+      expect(Object.keys(headers)).not.toContain('user-agent');
+      expect(Object.keys(headers)).not.toContain('x-amz-user-agent');
+    }
+  });
+
+  it('keeps the signer and every header for LocalStack and AWS', () => {
+    const { dynamo, s3 } = createAwsClients({ ...storage.config, embedded: false });
+    for (const client of [dynamo, s3]) {
+      const stack = client.middlewareStack.identify().join(' ');
+      for (const name of AWS_ONLY_MIDDLEWARE) expect(stack).toContain(name);
+      client.destroy();
+    }
+    expect((dynamo.config as unknown as { signer?: unknown }).signer).not.toHaveProperty('sign');
   });
 });

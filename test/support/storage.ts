@@ -22,6 +22,7 @@ export async function startTestStorage(): Promise<TestStorage> {
     region: 'us-east-1',
     dynamoEndpoint: emulators.dynamoEndpoint,
     s3Endpoint: emulators.s3Endpoint,
+    embedded: true,
     bucket: `sluice-test-${suffix}`,
     topicsTable: `topics-${suffix}`,
     logTable: `log-${suffix}`,
