@@ -692,6 +692,13 @@ export interface E2EOptions {
   readonly throughputSeconds?: number;
   /** Seconds of the latency phase. @default 8 */
   readonly latencySeconds?: number;
+  /**
+   * Seconds of the latency phase's load run first and not measured, on a topic of its own, so that the
+   * floor and the latencies are those of a warm process, as a running `npm start` is: V8 compiles the
+   * call paths after some thousand calls, and cold they cost up to 4× as much CPU (a GetItem measured
+   * alone: 2.1 ms of the caller's CPU over its first 1,000 calls, 0.5 ms from the 4,000th). @default 4
+   */
+  readonly latencyWarmupSeconds?: number;
   /** Seconds of the idle long-poll phase. @default 4 */
   readonly idleSeconds?: number;
   /** Uncompressed bytes per produce request in the throughput phase. @default 256 KiB */
@@ -758,6 +765,8 @@ export interface LatencyResult {
   readonly counters: Counters;
   /** The API process during the phase: CPU ms per second of wall time, and its event loop's busy share. */
   readonly api: { readonly cpuMsPerSecond: number; readonly eventLoopUtilization: number };
+  /** Seconds of the same load run just before, not measured (see E2EOptions.latencyWarmupSeconds). */
+  readonly warmupSeconds: number;
 }
 
 export interface IdleResult {
@@ -840,6 +849,7 @@ async function runPhases(options: E2EOptions, full: boolean): Promise<LatencyBen
   const log = options.log ?? (() => undefined);
   const throughputSeconds = options.throughputSeconds ?? 5;
   const latencySeconds = options.latencySeconds ?? 8;
+  const warmupSeconds = options.latencyWarmupSeconds ?? 4;
   const idleSeconds = options.idleSeconds ?? 4;
   const requestBytes = options.requestBytes ?? 256 * 1024;
   const partitions = options.partitions ?? 4;
@@ -930,19 +940,19 @@ async function runPhases(options: E2EOptions, full: boolean): Promise<LatencyBen
       });
     }
 
+    const latencyProducer = options.latencyProducer ?? { recordsPerSec: 200, lingerMs: 5, maxInFlight: 1 };
+    if (warmupSeconds > 0) {
+      await latencyPhase(api, server, `${run}-warmup`, partitions, warmupSeconds, latencyProducer);
+    }
     // The floor first, on the idle stack: the same calls one at a time, nothing running beside them.
     const floor = await measureFloor(api, server);
     log(
       `e2e floor: produce calls ${floor.storage.produceMs.toFixed(1)} ms, HTTP hop ${floor.httpHopMs.toFixed(1)} ms`,
     );
-    const latency = await latencyPhase(
-      api,
-      server,
-      run,
-      partitions,
-      latencySeconds,
-      options.latencyProducer ?? { recordsPerSec: 200, lingerMs: 5, maxInFlight: 1 },
-    );
+    const latency = {
+      ...(await latencyPhase(api, server, run, partitions, latencySeconds, latencyProducer)),
+      warmupSeconds,
+    };
     log(`e2e latency: ack p50 ${latency.ackP50Ms.toFixed(0)} ms, e2e p50 ${latency.e2eP50Ms.toFixed(0)} ms`);
     const idle = full ? await idlePhase(api, server, run, partitions, idleSeconds) : undefined;
     return { throughput, catchUp, accounting, latency, floor, idle, requestBytes, partitions };
@@ -974,7 +984,7 @@ async function latencyPhase(
   partitions: number,
   seconds: number,
   config: { recordsPerSec: number; lingerMs: number; maxInFlight: number },
-): Promise<LatencyResult> {
+): Promise<Omit<LatencyResult, 'warmupSeconds'>> {
   const workload: WorkloadName = 'webAccessLog';
   const { recordsPerSec, lingerMs, maxInFlight } = config;
   const maxWaitMs = 1000;
