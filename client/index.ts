@@ -49,7 +49,7 @@ export {
 } from './producer';
 export { DEFAULT_RETRY, type RetryOptions, withRetry } from './retry';
 export { Sluice, type SluiceConfig } from './sluice';
-export type { AwsCredentials, AwsCredentialsProvider, FunctionUrls } from './transport';
+export type { AwsCredentials, AwsCredentialsProvider, FunctionUrls, RetryEvent } from './transport';
 export type {
   ConsumedHeaders,
   KafkaMessage,

@@ -47,6 +47,11 @@ export interface SluiceConfig {
    * @default none: everything through `endpoint`
    */
   readonly functionUrls?: FunctionUrls;
+  /**
+   * Called before each retry of a request, with the error and the backoff: to say that the server is
+   * unavailable while the client rides it out (`sluice consume --follow` does). @default none
+   */
+  readonly onRetry?: TransportOptions['onRetry'];
 }
 
 /**
@@ -85,6 +90,7 @@ export class Sluice {
       ...(config.agent ? { agent: config.agent } : {}),
       ...(config.fetch ? { fetch: config.fetch } : {}),
       ...(config.functionUrls ? { functionUrls: config.functionUrls } : {}),
+      ...(config.onRetry ? { onRetry: config.onRetry } : {}),
     };
     this.perTopicAuth = config.perTopicAuth ?? false;
     // Validates the endpoint, region and auth settings now rather than at the first request.

@@ -75,6 +75,18 @@ export interface TransportOptions {
   readonly fetch?: typeof globalThis.fetch;
   /** Produce and fetch through these function URLs (SigV4 service `lambda`), the rest through `endpoint`. @default none */
   readonly functionUrls?: FunctionUrls;
+  /** Called before each retry of a request, e.g. to say that the server is unavailable. @default none */
+  readonly onRetry?: (event: RetryEvent) => void;
+}
+
+/** A request about to be retried: the error its last attempt ended with, and the wait before the next. */
+export interface RetryEvent {
+  readonly method: HttpMethod;
+  readonly path: string;
+  readonly error: SluiceError;
+  /** Retries of this request so far, this one included (1 for the first). */
+  readonly retry: number;
+  readonly delayMs: number;
 }
 
 export type HttpMethod = 'GET' | 'POST' | 'DELETE';
@@ -178,6 +190,7 @@ export class Transport {
   private readonly token: string | undefined;
   private readonly timeoutMs: number;
   private readonly retry: ResolvedRetry;
+  private readonly onRetry: TransportOptions['onRetry'];
   private readonly agent: HttpAgent;
   private readonly ownsAgent: boolean;
   private readonly fetchImpl: typeof globalThis.fetch | undefined;
@@ -230,6 +243,7 @@ export class Transport {
       throw new RangeError(`requestTimeoutMs must be > 0, but ${options.requestTimeoutMs} was provided`);
     }
     this.retry = resolveRetry(options.retry);
+    this.onRetry = options.onRetry;
     this.fetchImpl = options.fetch;
     if (options.agent instanceof HttpAgent) {
       this.agent = options.agent;
@@ -270,9 +284,18 @@ export class Transport {
         const delay = nextBackoff(retry, attempt, startedAt);
         if (delay === undefined) throw err.error;
         attempt++;
+        this.report({ method: req.method, path: req.path, error: err.error, retry: attempt, delayMs: delay });
         await sleep(delay, req.signal);
         if (req.signal?.aborted) throw abortError(req.signal);
       }
+    }
+  }
+
+  private report(event: RetryEvent): void {
+    try {
+      this.onRetry?.(event);
+    } catch {
+      // An observer's failure is not the request's.
     }
   }
 

@@ -105,10 +105,10 @@ export function withEndpoint(command: Command, env: NodeJS.ProcessEnv): Command 
 export function createClient(
   options: ConnectionOptions,
   env: NodeJS.ProcessEnv,
-  agent?: SluiceConfig['agent'],
+  extra: Pick<SluiceConfig, 'onRetry'> = {},
 ): Sluice {
   return new Sluice(
-    { endpoint: options.endpoint, retry: { retries: 3, maxElapsedMs: 5_000 }, ...(agent ? { agent } : {}) },
+    { endpoint: options.endpoint, retry: { retries: 3, maxElapsedMs: 5_000 }, ...extra },
     env,
   );
 }

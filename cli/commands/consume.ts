@@ -14,7 +14,7 @@ import {
   offsetsAtTime,
   withEndpoint,
 } from './common';
-import { connectionWatchingAgent, DEFAULT_RECONNECT_BACKOFF, followRetry, OutageReporter } from './outage';
+import { DEFAULT_RECONNECT_BACKOFF, followRetry, OutageReporter } from './outage';
 
 interface ConsumeOptions extends ConnectionOptions {
   group?: string;
@@ -110,7 +110,7 @@ export function consumeCommand({ env, io }: CliContext): Command {
       .option('--timeout-ms <ms>', 'exit after this long without a new record', integer(1))
       .option(
         '-f, --follow',
-        'keep waiting for new records (stop with Ctrl-C); retries through server outages, saying so on stderr',
+        'keep waiting for new records (stop with Ctrl-C); retries through server outages (unreachable, or a retriable answer such as 503), saying so on stderr',
         false,
       )
       .option(
@@ -151,8 +151,7 @@ export function consumeCommand({ env, io }: CliContext): Command {
       }
       // Following, an outage is retried for as long as it lasts (outage.ts); otherwise it fails the command.
       const outage = opts.follow ? new OutageReporter(opts.endpoint, io.stderr) : undefined;
-      const agent = outage && connectionWatchingAgent(opts.endpoint, (error) => outage.unreachable(error));
-      const sluice = createClient(opts, env, agent);
+      const sluice = createClient(opts, env, outage && { onRetry: (event) => outage.retrying(event) });
       const consumer: Consumer = sluice.consumer({
         ...(opts.group === undefined ? {} : { groupId: opts.group }),
         // Without --follow an empty partition should not hold the exit for a long poll.
@@ -292,7 +291,6 @@ export function consumeCommand({ env, io }: CliContext): Command {
         stopInterrupt();
         stopOutputClosed();
         await consumer.disconnect();
-        agent?.destroy();
       }
       io.stderr.write(`${count} record${count === 1 ? '' : 's'}\n`);
     }),

@@ -1,15 +1,13 @@
 /**
- * How `consume --follow` rides out a server that goes away (a restarted `sluice dev`, a network cut): its
- * consumer retries retriable errors without end, with capped backoff, and it says once per outage that
- * the server is unreachable and once that it answers again.
+ * How `consume --follow` rides out a server that goes away or cannot serve (a restarted `sluice dev`, a
+ * network cut, a 503 from a gateway): its consumer retries retriable errors without end, with capped
+ * backoff, and it says once per outage what the server did and once that it answers again.
  *
- * The consumer reports no failed request, so the outage is seen where it happens: a connection that
- * could not be made, through the HTTP agent the client is given. The next fetch answered ends it.
+ * The consumer reports no failed request (its transport retries them), so the outage is seen where the
+ * retry happens: the client's `onRetry`. The next fetch answered ends it.
  */
 
-import { Agent as HttpAgent } from 'node:http';
-import { Agent as HttpsAgent } from 'node:https';
-import type { RetryOptions } from '../../client';
+import type { RetryEvent, RetryOptions } from '../../client';
 
 export interface ReconnectBackoff {
   /** The first backoff's upper bound, in ms; it doubles after each failure in a row. */
@@ -44,11 +42,19 @@ export class OutageReporter {
     this.watching = true;
   }
 
-  /** A connection to the server could not be made. */
-  unreachable(error: NodeJS.ErrnoException): void {
+  /**
+   * A request is about to be retried: the server could not be reached (the error's `network` code, e.g.
+   * ECONNREFUSED), or answered with a retriable error (its status and code, e.g. 503 SERVICE_UNAVAILABLE).
+   */
+  retrying({ error }: Pick<RetryEvent, 'error'>): void {
     if (!this.watching || this.down) return;
     this.down = true;
-    this.stderr.write(`server unreachable at ${this.endpoint} (${error.code ?? error.message}), retrying…\n`);
+    const network = error.details.network;
+    this.stderr.write(
+      network === undefined
+        ? `server at ${this.endpoint} answers ${error.details.status ?? error.status} ${error.code}, retrying…\n`
+        : `server unreachable at ${this.endpoint} (${String(network)}), retrying…\n`,
+    );
   }
 
   /** A request was answered. */
@@ -57,30 +63,4 @@ export class OutageReporter {
     this.down = false;
     this.stderr.write(`reconnected to ${this.endpoint}\n`);
   }
-}
-
-/**
- * A keep-alive agent with the settings of the client's own (client/transport.ts) that reports each
- * connection that fails before it is made: refused, unreachable host, DNS failure.
- */
-export function connectionWatchingAgent(
-  endpoint: string,
-  onConnectFailed: (error: NodeJS.ErrnoException) => void,
-): HttpAgent {
-  const settings = { keepAlive: true, keepAliveMsecs: 1_000, maxSockets: 64, timeout: 4_000 };
-  const agent = new URL(endpoint).protocol === 'https:' ? new HttpsAgent(settings) : new HttpAgent(settings);
-  const createConnection = agent.createConnection.bind(agent);
-  agent.createConnection = (options, callback) => {
-    const socket = createConnection(options, callback);
-    let connected = false;
-    socket?.once('connect', () => {
-      connected = true;
-    });
-    // The request has its own listener; this one only watches.
-    socket?.on('error', (error: NodeJS.ErrnoException) => {
-      if (!connected) onConnectFailed(error);
-    });
-    return socket;
-  };
-  return agent;
 }

@@ -4,9 +4,12 @@
  */
 
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createServer, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { startLocalStack } from '../../shared/local/stack';
 import { alive, BIN, type CliResult, type Running, run, runSluice } from './support';
 
 const ok = (r: CliResult) => {
@@ -15,6 +18,17 @@ const ok = (r: CliResult) => {
 };
 const count = (text: string, pattern: RegExp) => text.match(new RegExp(pattern, 'gm'))?.length ?? 0;
 const literal = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/**
+ * `sluice consume events --follow` against `endpoint`, with a short backoff so that many retries fail
+ * during an outage (the consumer used to give up after ten in a row).
+ */
+function followEvents(endpoint: string, extra: readonly string[] = []): Running {
+  const backoff = ['--reconnect-backoff-ms', '20', '--reconnect-backoff-max-ms', '100'];
+  return run(process.execPath, [BIN, 'consume', 'events', '--follow', ...backoff, ...extra], {
+    env: { SLUICE_ENDPOINT: endpoint },
+  });
+}
 
 function startDev(port: string, dataDir: string): Running {
   return run(process.execPath, [BIN, 'dev', '--port', port, '--kafka-port', '0', '--data-dir', dataDir]);
@@ -34,24 +48,7 @@ describe('CLI: consume --follow', () => {
       ok(await runSluice(['topics', 'create', 'events'], env));
       ok(await runSluice(['produce', 'events'], env, 'before\n'));
 
-      // Short backoff, so that many retries fail during the outage: the consumer used to give up
-      // after ten in a row.
-      const follow = (extra: string[]) =>
-        run(
-          process.execPath,
-          [
-            BIN,
-            'consume',
-            'events',
-            '--follow',
-            '--reconnect-backoff-ms',
-            '20',
-            '--reconnect-backoff-max-ms',
-            '100',
-            ...extra,
-          ],
-          { env },
-        );
+      const follow = (extra: string[]) => followEvents(url, extra);
       const plain = follow([]);
       const grouped = follow(['--group', 'followers']);
       children.push(plain, grouped);
@@ -94,4 +91,67 @@ describe('CLI: consume --follow', () => {
       await rm(dir, { recursive: true, force: true });
     }
   }, 120_000);
+
+  it('says once that the server answers 503, and that it answers again', async () => {
+    // Prepare: a stack, and in front of it a gateway that can be switched to answer 503 as API Gateway
+    // does when its function is throttled (not Sluice's error shape)
+    const stack = await startLocalStack({ port: 0, inMemory: true, quiet: true });
+    let unavailable = false;
+    const target = new URL(stack.url);
+    const gateway = createServer((req, res) => {
+      if (unavailable) {
+        req.resume();
+        res.writeHead(503, { 'content-type': 'application/json' });
+        res.end('{"message":"Service Unavailable"}');
+        return;
+      }
+      const upstream = request(
+        { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers },
+        (answer) => {
+          res.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(res);
+        },
+      );
+      upstream.on('error', () => res.destroy());
+      req.pipe(upstream);
+    });
+    await new Promise<void>((resolve) => gateway.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(gateway.address() as AddressInfo).port}`;
+    const direct = { SLUICE_ENDPOINT: stack.url };
+    let follower: Running | undefined;
+    try {
+      ok(await runSluice(['topics', 'create', 'events'], direct));
+      ok(await runSluice(['produce', 'events'], direct, 'before\n'));
+      follower = followEvents(url);
+      await follower.waitFor(/^before$/m);
+
+      // Act: the gateway answers 503 for a while (the long poll in flight ends first), then serves again
+      unavailable = true;
+      const answers = new RegExp(`^server at ${literal(url)} answers 503 [A-Z_]+, retrying…$`, 'm');
+      await follower.waitFor(answers);
+      await new Promise((resolve) => setTimeout(resolve, 300)); // several retries refused
+      unavailable = false;
+      ok(await runSluice(['produce', 'events'], direct, 'after\n'));
+      const reconnected = new RegExp(`^reconnected to ${literal(url)}$`, 'm');
+      await follower.waitFor(/^after$/m);
+      await follower.waitFor(reconnected);
+      follower.child.kill('SIGINT');
+
+      // Assess
+      expect((await follower.exited).code, follower.output()).toBe(0);
+      const output = follower.output();
+      expect(count(output, /^before$/), output).toBe(1);
+      expect(count(output, /^after$/), output).toBe(1);
+      expect(count(output, answers), output).toBe(1);
+      expect(count(output, reconnected), output).toBe(1);
+      expect(output).not.toMatch(/unreachable/);
+    } finally {
+      follower?.child.kill('SIGKILL');
+      await new Promise<void>((resolve) => {
+        gateway.close(() => resolve());
+        gateway.closeAllConnections();
+      });
+      await stack.stop();
+    }
+  }, 60_000);
 });

@@ -2,7 +2,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Sluice, SluiceError } from '../../client';
+import { type RetryEvent, Sluice, SluiceError } from '../../client';
 import { backoffMs, resolveRetry, withRetry } from '../../client/retry';
 import { errorFromResponse, isLoopback, regionOfHost, Transport } from '../../client/transport';
 import { startTestStack, type TestStack } from './support';
@@ -156,22 +156,37 @@ describe('Class: Transport', () => {
       });
       await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
       const port = (server.address() as AddressInfo).port;
+      const retries: RetryEvent[] = [];
       const transport = new Transport({
         endpoint: `http://127.0.0.1:${port}`,
         retry: { initialRetryTimeMs: 5 },
+        onRetry: (event) => retries.push(event),
       });
       expect(await transport.json('GET', '/v1/topics')).toEqual({ topics: [] });
       expect(calls).toBe(3);
+      // Each retry is reported before its backoff, with the answer that caused it
+      expect(retries.map((r) => [r.method, r.path, r.retry, r.error.code, r.error.details.status])).toEqual([
+        ['GET', '/v1/topics', 1, 'STORAGE_UNAVAILABLE', 503],
+        ['GET', '/v1/topics', 2, 'STORAGE_UNAVAILABLE', 503],
+      ]);
+      for (const r of retries) expect(r.delayMs).toBeLessThan(5 * 2 ** r.retry);
       transport.close();
       await new Promise((r) => server.close(r));
 
+      const refused: RetryEvent[] = [];
       const dead = new Transport({
         endpoint: `http://127.0.0.1:${port}`,
         retry: { retries: 1, initialRetryTimeMs: 5 },
+        // An observer that throws changes nothing about the request.
+        onRetry: (event) => {
+          refused.push(event);
+          throw new Error('observer failed');
+        },
       });
       const err = (await dead.json('GET', '/v1/topics').catch((e: unknown) => e)) as SluiceError;
       expect(err).toMatchObject({ code: 'REQUEST_TIMED_OUT', details: { network: 'ECONNREFUSED' } });
       expect(err.message).toMatch(/cannot connect to http:\/\/127\.0\.0\.1/);
+      expect(refused.map((r) => r.error.details.network)).toEqual(['ECONNREFUSED']);
     });
 
     it('gives up after its deadline', async () => {
