@@ -15,7 +15,8 @@ import { checkSequenceRange, isNext, judgeSequence, nextSequence, type ProducerB
  *            nobody: the item belongs to one (partition, producer id).
  *   commit   PutItem the index entry at sk = base, unless one exists: the commit point.
  *   advance  UpdateItem head: highWatermark = base + count, only if it equals base. If it does not yet,
- *            wait for the ranges before ours to close and try again (see advanceWhenReached).
+ *            wait for the ranges before ours to close and try again; if it does, carry the mark on
+ *            over later ranges committed a while ago (see advanceWhenReached).
  *   answer   once highWatermark > base.
  *   repair   a range open longer than repairAfterMs with no entry at the high-water mark is aborted:
  *            an aborted entry of exactly its size, then advance (repair.ts: RangeRepairer, shared
@@ -42,6 +43,9 @@ export interface AppendTuning {
   /** Producer states a warm instance remembers, to tell a likely retry before reserving. @default 10_000 */
   readonly producerCacheSize: number;
 }
+
+/** The range after ours is helped once it has been open this many of our advance's round trips. */
+const HELP_AFTER_ROUND_TRIPS = 3;
 
 export const DEFAULT_APPEND_TUNING: AppendTuning = {
   repairAfterMs: 10_000,
@@ -198,12 +202,22 @@ export class PartitionAppender {
    * The advance step: moves the high-water mark over [base, end) once it has reached base; true once
    * it is past, false if earlier ranges stayed open for maxAckWaitMs.
    *
-   * No helping on the way. An appender whose advance succeeds does not look for later entries to carry
-   * the mark over: that cost a Query and, mostly, an advance lost to their own appender (about 2 calls
-   * per commit under contention). Each appender moves the mark over its own range, and one whose
-   * advance found the mark short of its base waits for it and tries again. Only an appender that died
-   * after committing needs someone else: the repair (run by waiting appenders, fetches and the cleanup)
-   * carries the mark over an entry at the mark whose range has been open for more than a few hundred ms.
+   * A bounded help on the way (design §4's chain, only where it pays). An appender whose advance
+   * succeeded looks at the range right after its own: if that range was reserved at least three of
+   * this advance's round trips ago, its appender has most likely committed and is waiting for the
+   * mark, so the mark is carried over every entry committed contiguously from there (one Query and one
+   * advance per run, RangeRepairer.carryOver). A younger range is left to its own appender, whose
+   * advance usually comes next: helping it would cost a Query and that appender's advance.
+   *
+   * Measured (bench/append.ts, dynalite in its own process, 16 appenders on one partition as separate
+   * processes would be): without the help each waiting appender had to see its predecessor's advance
+   * before making its own, 41 commits/s at 7.8 DynamoDB calls per commit; with it, about 160/s at 4.7.
+   * Within one process appends to a partition run one after another (LogService), so no range follows
+   * ours and there is nothing to help; the protocol test's 16 contending appenders stay at 3.0 calls.
+   *
+   * An appender whose advance found the mark short of its base waits for it and tries again; the
+   * repair (run by waiting appenders, fetches and the cleanup) carries the mark over an entry at the
+   * mark whose range has been open for more than a few hundred ms, and aborts one with no entry.
    */
   private async advanceWhenReached(
     logId: string,
@@ -212,8 +226,15 @@ export class PartitionAppender {
     openRangeIds: readonly string[],
   ): Promise<boolean> {
     const advance = async () => {
-      if (!(await this.store.advance(logId, base, end, openRangeIds, this.now()))) return false;
+      const sentAt = performance.now();
+      const next = await this.store.advance(logId, base, end, openRangeIds, this.now());
+      if (!next) return false;
       this.faults.crash?.('after-advance', logId);
+      const roundTrip = performance.now() - sentAt;
+      const following = next.reservations.find((r) => r.base === end);
+      if (following && following.reservedAt <= this.now() - HELP_AFTER_ROUND_TRIPS * roundTrip) {
+        await this.repairer.carryOver(logId, next);
+      }
       return true;
     };
     const sent = performance.now();

@@ -176,6 +176,69 @@ describe('Append protocol (design §4)', () => {
       expect(dynamoPerCommit).toBeLessThanOrEqual(4);
       expect(h.calls.get('QueryCommand') / commits).toBeLessThan(0.1);
     });
+
+    it('carries the mark over a later range committed while an earlier one was open (the bounded help)', async () => {
+      // Prepare: two processes on one partition. A reserves [0, 1) and its commit is held on the wire;
+      // B reserves [1, 2), commits, and its advance finds the mark short of its base.
+      const segments = new MemorySegmentStore();
+      const a = createLogHarness(storage, { segments });
+      const b = createLogHarness(storage, { segments });
+      const topic = uniqueTopic();
+      await a.log.createTopic({ name: topic, partitionCount: 1 });
+      const signal = () => {
+        let fire!: () => void;
+        const fired = new Promise<void>((resolve) => {
+          fire = resolve;
+        });
+        return { fire, fired };
+      };
+      const aHolds = signal();
+      const aReleased = signal();
+      let hold = true;
+      a.wire = async (command, send) => {
+        if (command === 'PutItemCommand' && hold) {
+          hold = false;
+          aHolds.fire();
+          await aReleased.fired;
+        }
+        return send();
+      };
+      const bWaits = signal();
+      let bUpdates = 0;
+      b.wire = async (command, send) => {
+        const answer = await send();
+        // Its second update is its advance, which finds the mark still at 0.
+        if (command === 'UpdateItemCommand' && ++bUpdates === 2) bWaits.fire();
+        return answer;
+      };
+      const first = a.log.produce([{ topic, partition: 0, batches: batchOf(['a']) }]);
+      await aHolds.fired;
+      const second = b.log.produce([{ topic, partition: 0, batches: batchOf(['b']) }]);
+      await bWaits.fired;
+      // B's range is now older than three of A's round trips (and younger than the repair's second).
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      a.calls.reset();
+
+      // Act
+      aReleased.fire();
+      const [fromA] = await first;
+
+      // Assess: A's advance went on over B's committed entry (one Query, one more advance), so B's
+      // record was readable when A was answered, whoever of the two then moved the mark
+      expect(ok(fromA).baseOffset).toBe(0);
+      expect(a.calls.get('QueryCommand')).toBe(1);
+      expect(a.calls.get('UpdateItemCommand')).toBe(2);
+      const t = await a.log.requireTopic(topic);
+      expect((await a.log.log.getHead(logIdOf(t, 0)))!.highWatermark).toBe(2);
+      expect(ok((await second)[0]).baseOffset).toBe(1);
+      const { values, head, entries } = await readAll(a, topic);
+      expect([...values]).toEqual([
+        [0, 'a'],
+        [1, 'b'],
+      ]);
+      expect(head.reservations).toEqual([]);
+      expectTiling(entries, 0, 2);
+    });
   });
 
   describe('Invariant 4 and crashes at each step', () => {
