@@ -7,8 +7,9 @@
  * operation, each attempt (retries included), and ask DynamoDB for the capacity each call consumed
  * (bench/storage-calls.ts; dynalite computes it from item sizes as DynamoDB does: 1 WRU per KB written,
  * 1 RRU per 4 KB read strongly consistently, 0.5 eventually). A conditional write that fails is counted
- * as 1 WRU, as DynamoDB bills it. The gateway's request log counts every API request by operation. The client side (this process) is a minimal Kafka-style client
- * over the binary API (`POST /v1/produce`, `POST /v1/fetch`, `/v1/groups/…`).
+ * as 1 WRU, as DynamoDB bills it. The gateway's request log counts every API request by operation. The
+ * client side (this process) is a minimal Kafka-style client over the binary API (`POST /v1/produce`,
+ * `POST /v1/fetch`, `/v1/groups/…`).
  *
  * Phases, each bounded in time:
  *   throughput   1 and 4 closed-loop producers, one 256 KB request in flight each, per workload
@@ -944,7 +945,7 @@ async function runPhases(options: E2EOptions, full: boolean): Promise<LatencyBen
     if (warmupSeconds > 0) {
       await latencyPhase(api, server, `${run}-warmup`, partitions, warmupSeconds, latencyProducer);
     }
-    // The floor first, on the idle stack: the same calls one at a time, nothing running beside them.
+    // Then the floor, on the idle (warm) stack: the same calls one at a time, nothing running beside them.
     const floor = await measureFloor(api, server);
     log(
       `e2e floor: produce calls ${floor.storage.produceMs.toFixed(1)} ms, HTTP hop ${floor.httpHopMs.toFixed(1)} ms`,
@@ -974,8 +975,8 @@ async function measureFloor(api: Api, server: LocalServer, samples = 40): Promis
 }
 
 /**
- * The latency phase runs the client SDK (client/): its producer (lingerMs, one request in flight per
- * partition) and a group consumer (`consumer.run`), as an application would.
+ * The latency phase runs the client SDK (client/): its producer (lingerMs, one request in flight, each
+ * carrying every partition with records) and a group consumer (`consumer.run`), as an application would.
  */
 async function latencyPhase(
   api: Api,

@@ -27,7 +27,7 @@ export function followRetry(backoff: ReconnectBackoff): RetryOptions {
   };
 }
 
-/** Says on stderr when the server became unreachable and when it answered again, once each per outage. */
+/** Says on stderr when the server became unreachable or unavailable and when it answered again, once each per outage. */
 export class OutageReporter {
   private down = false;
   private watching = false;
@@ -44,7 +44,7 @@ export class OutageReporter {
 
   /**
    * A request is about to be retried: the server could not be reached (the error's `network` code, e.g.
-   * ECONNREFUSED), or answered with a retriable error (its status and code, e.g. 503 SERVICE_UNAVAILABLE).
+   * ECONNREFUSED), or answered with a retriable error (its status and code, e.g. 503 STORAGE_UNAVAILABLE).
    */
   retrying({ error }: Pick<RetryEvent, 'error'>): void {
     if (!this.watching || this.down) return;

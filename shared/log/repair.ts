@@ -70,18 +70,19 @@ export class RangeRepairer {
   }
 
   /**
-   * Carries the high-water mark over every entry committed contiguously after it. Whoever moves the
-   * mark to X looks for an entry at X; an appender whose advance failed committed before trying, so
-   * either its advance succeeds or the one who later reaches its base finds its entry.
-   */
-  /**
-   * Carries the mark of `head` over the entries committed contiguously after it, at once: what an
-   * appender does for the ones after its own (PartitionAppender's bounded help). Never aborts.
+   * Carries the mark of `head` over the entries that follow it contiguously (committed, or aborted by a
+   * repair), at once: what an appender does for the ranges after its own (PartitionAppender's bounded
+   * help). Never aborts.
    */
   async carryOver(logId: string, head: PartitionHead): Promise<void> {
     await this.chain(logId, head);
   }
 
+  /**
+   * Carries the high-water mark over every entry committed contiguously after it. Whoever moves the
+   * mark to X looks for an entry at X; an appender whose advance failed committed before trying, so
+   * either its advance succeeds or the one who later reaches its base finds its entry.
+   */
   private async chain(logId: string, head: PartitionHead): Promise<void> {
     for (;;) {
       const hw = head.highWatermark;
