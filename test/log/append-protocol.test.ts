@@ -215,8 +215,9 @@ describe('Append protocol (design §4)', () => {
       await aHolds.fired;
       const second = b.log.produce([{ topic, partition: 0, batches: batchOf(['b']) }]);
       await bWaits.fired;
-      // B's range is now older than three of A's round trips (and younger than the repair's second).
-      await new Promise((resolve) => setTimeout(resolve, 400));
+      // B's range is now older than three of A's round trips, even slow ones; A's range, with no entry
+      // yet, is far from being aborted (repairAfterMs: 10 s).
+      await new Promise((resolve) => setTimeout(resolve, 700));
       a.calls.reset();
 
       // Act
