@@ -225,27 +225,28 @@ export class PartitionAppender {
     end: number,
     openRangeIds: readonly string[],
   ): Promise<boolean> {
+    // The store's answer time of the last advance: it paces both the help and the waits.
+    let roundTrip = 0;
     const advance = async () => {
       const sentAt = performance.now();
       const next = await this.store.advance(logId, base, end, openRangeIds, this.now());
+      roundTrip = performance.now() - sentAt;
       if (!next) return false;
       this.faults.crash?.('after-advance', logId);
-      const roundTrip = performance.now() - sentAt;
       const following = next.reservations.find((r) => r.base === end);
       if (following && following.reservedAt <= this.now() - HELP_AFTER_ROUND_TRIPS * roundTrip) {
         await this.repairer.carryOver(logId, next);
       }
       return true;
     };
-    const sent = performance.now();
     if (await advance()) return true;
     // Waits are paced by the store's own answer time: the range before ours is usually one call from
     // closing, and on a loaded store faster polls would only queue behind the writes they wait for.
-    const roundTrip = Math.max(1, performance.now() - sent);
+    const pace = Math.max(1, roundTrip);
     const deadline = this.now() + this.tuning.maxAckWaitMs;
-    await sleep(Math.min(roundTrip, 50));
+    await sleep(Math.min(pace, 50));
     if (await advance()) return true;
-    let delay = Math.max(2, roundTrip);
+    let delay = Math.max(2, pace);
     for (;;) {
       const head = await this.requireHead(logId);
       if (head.highWatermark > base) {
