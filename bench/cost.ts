@@ -32,9 +32,10 @@ import {
 } from '../client';
 import { DEFAULT_FETCH_TUNING } from '../shared/log/fetch';
 import { type ConsumerRunResult, runConsumerModel } from './consumer-model';
-import { type Counters, type E2EResult, type OpCount, totals } from './e2e';
+import { type Counters, type E2EResult, totals } from './e2e';
 import { LATENCIES_MS, PRICES, PRICES_CHECKED, PRICES_REGION } from './prices';
 import { type ProducerRunResult, runProducerModel } from './producer-model';
+import type { OpCount } from './storage-calls';
 import type { WorkloadName } from './workloads';
 
 const HOURS_PER_MONTH = 730;

@@ -56,8 +56,6 @@ export interface Counters extends StorageCounters {
 
 const newCounters = (): Counters => ({ api: {}, dynamo: {}, s3: {} });
 
-export type { OpCount } from './storage-calls';
-
 function readAll(stream: http.IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
