@@ -30,6 +30,15 @@ function followEvents(endpoint: string, extra: readonly string[] = []): Running 
   });
 }
 
+/** Stops a follower with Ctrl-C: it exits 0, having printed each of `lines` exactly once. */
+async function stopPrintedOnce(follower: Running, lines: readonly RegExp[]): Promise<string> {
+  follower.child.kill('SIGINT');
+  expect((await follower.exited).code, follower.output()).toBe(0);
+  const output = follower.output();
+  for (const line of lines) expect(count(output, line), output).toBe(1);
+  return output;
+}
+
 function startDev(port: string, dataDir: string): Running {
   return run(process.execPath, [BIN, 'dev', '--port', port, '--kafka-port', '0', '--data-dir', dataDir]);
 }
@@ -75,13 +84,7 @@ describe('CLI: consume --follow', () => {
         await follower.waitFor(reconnected);
       }
       for (const follower of [plain, grouped]) {
-        follower.child.kill('SIGINT');
-        expect((await follower.exited).code, follower.output()).toBe(0);
-        const output = follower.output();
-        expect(count(output, /^before$/), output).toBe(1);
-        expect(count(output, /^after$/), output).toBe(1);
-        expect(count(output, unreachable), output).toBe(1);
-        expect(count(output, reconnected), output).toBe(1);
+        const output = await stopPrintedOnce(follower, [/^before$/, /^after$/, unreachable, reconnected]);
         expect(output).toMatch(/^2 records$/m);
       }
     } finally {
@@ -135,15 +138,9 @@ describe('CLI: consume --follow', () => {
       const reconnected = new RegExp(`^reconnected to ${literal(url)}$`, 'm');
       await follower.waitFor(/^after$/m);
       await follower.waitFor(reconnected);
-      follower.child.kill('SIGINT');
 
       // Assess
-      expect((await follower.exited).code, follower.output()).toBe(0);
-      const output = follower.output();
-      expect(count(output, /^before$/), output).toBe(1);
-      expect(count(output, /^after$/), output).toBe(1);
-      expect(count(output, answers), output).toBe(1);
-      expect(count(output, reconnected), output).toBe(1);
+      const output = await stopPrintedOnce(follower, [/^before$/, /^after$/, answers, reconnected]);
       expect(output).not.toMatch(/unreachable/);
     } finally {
       follower?.child.kill('SIGKILL');
