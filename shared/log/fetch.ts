@@ -140,6 +140,10 @@ export class Fetcher {
           if (head.highWatermark < head.logEndOffset) await this.repairer.repairIfStalled(part.logId, head);
           if (head.highWatermark <= part.offset) return undefined;
           if (seen[i] === head.highWatermark && plans[i]) return plans[i];
+          // Everything from the offset up to the mark was appended by this process (a consumer a few
+          // requests behind its producer): no need to query the index for it.
+          const own = this.recent.plan(part.logId, part.offset, part.maxBytes, head.highWatermark);
+          if (own && own.highWatermark >= head.highWatermark) return own;
           return this.plan(part, head);
         }),
       );

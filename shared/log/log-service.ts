@@ -19,6 +19,7 @@ import { partitionLogId, partitionMemoryKey } from '../model/partitions';
 import {
   type AppendTuning,
   DEFAULT_APPEND_TUNING,
+  type LogAppendInfo,
   PartitionAppender,
   type PartitionAppendInput,
 } from './append';
@@ -308,8 +309,7 @@ export class LogService {
     });
     const settled = await Promise.allSettled(
       validated.map((v, i) => {
-        const logId = logIdOf(v.topic, v.request.partition);
-        return this.appendInOrder(logId, () => this.appender.append(logId, inputs[i]!));
+        return this.appendAcknowledged(logIdOf(v.topic, v.request.partition), inputs[i]!);
       }),
     );
     return settled.map((outcome, i) => {
@@ -319,9 +319,6 @@ export class LogService {
         throw outcome.reason; // unknown failures (and simulated crashes) fail the whole request
       }
       const { baseOffset, count, duplicate } = outcome.value;
-      // Acknowledged: the high-water mark is past the last offset (invariant 1). The waiting fetches
-      // of this process wake after this answer is on its way (the signal defers them).
-      this.fetcher.acknowledged(logIdOf(validated[i]!.topic, partition), outcome.value);
       return {
         topic,
         partition,
@@ -432,18 +429,14 @@ export class LogService {
         [...byPartition.values()].map(async (runs) => {
           for (const run of runs) {
             try {
-              const out = await this.appendInOrder(run.logId, () =>
-                this.appender.append(run.logId, {
-                  count: run.count,
-                  objectKey: key,
-                  position: run.position,
-                  size: run.size,
-                  maxTimestamp: run.maxTimestamp,
-                  producer: run.producer,
-                }),
-              );
-              // Acknowledged: wake this process's waiting fetches (deferred by the signal), as produce() does.
-              this.fetcher.acknowledged(run.logId, out);
+              const out = await this.appendAcknowledged(run.logId, {
+                count: run.count,
+                objectKey: key,
+                position: run.position,
+                size: run.size,
+                maxTimestamp: run.maxTimestamp,
+                producer: run.producer,
+              });
               let base = out.baseOffset;
               for (const i of run.members) {
                 const count = validated[i]!.count;
@@ -474,6 +467,23 @@ export class LogService {
    * append costs only that append's three calls. Appends from other processes still contend, as the
    * protocol expects; a Lambda serves one request at a time, so there nothing changes.
    */
+  /**
+   * One partition's append, in this process's order (appendInOrder), told to the fetcher as soon as it
+   * is acknowledged: the high-water mark is past its last offset (invariant 1), so this process's tail
+   * fetches may serve it, and its waiting fetches wake (deferred by the signal, off this answer's path).
+   * Told per partition before the next append there starts, not once the whole request is answered: a
+   * request held up by another partition would otherwise record a later entry of this one before the
+   * earlier one, and a fetch woken between them finds a gap and reads the head and the index again
+   * (measured with 5 requests in flight: 519 Queries per 1,000 records).
+   */
+  private appendAcknowledged(logId: string, input: PartitionAppendInput): Promise<LogAppendInfo> {
+    return this.appendInOrder(logId, async () => {
+      const out = await this.appender.append(logId, input);
+      this.fetcher.acknowledged(logId, out);
+      return out;
+    });
+  }
+
   private appendInOrder<T>(logId: string, append: () => Promise<T>): Promise<T> {
     if (this.options.appendInOrder === false) return append();
     const previous = this.appending.get(logId) ?? Promise.resolve();

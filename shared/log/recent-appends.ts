@@ -64,17 +64,22 @@ export class RecentAppends {
   }
 
   /**
-   * The entries from the one holding `offset`, contiguous and within `maxBytes` (the first one always,
-   * as a fetch returns its first batch even when larger), or undefined if this process does not know
-   * them all.
+   * The entries from the one holding `offset`, contiguous up to `highWatermark` (when given) and within
+   * `maxBytes` (the first one always, as a fetch returns its first batch even when larger), or
+   * undefined if this process does not know them all.
    */
-  plan(logId: string, offset: number, maxBytes: number): RecentPlan | undefined {
+  plan(
+    logId: string,
+    offset: number,
+    maxBytes: number,
+    highWatermark = Number.POSITIVE_INFINITY,
+  ): RecentPlan | undefined {
     const entries = this.byPartition.get(logId);
     if (!entries) return undefined;
     const first = entries.findIndex((e) => e.base <= offset && offset < e.base + e.count);
     if (first < 0 || entries[first]!.appendedAt < this.now() - this.tuning.maxAgeMs) return undefined;
     // All that this process knows from the offset on: to the first gap (a range it did not append).
-    const run = contiguousRun(entries.slice(first), offset, Number.POSITIVE_INFINITY);
+    const run = contiguousRun(entries.slice(first), offset, highWatermark);
     const last = run.at(-1)!;
     return { ...planWithin(run, offset, maxBytes), highWatermark: last.base + last.count };
   }

@@ -99,6 +99,46 @@ describe('Class: LogService', () => {
       p.stop();
     });
 
+    it('wakes a waiting fetch as soon as its partition is acknowledged, before the rest of the request', async () => {
+      // Prepare: a two-partition request whose second advance is held until the fetch has answered
+      const h = createLogHarness(storage, { topicCacheMs: 600_000, ...NEVER_POLL });
+      const topic = uniqueTopic();
+      await h.log.createTopic({ name: topic, partitionCount: 2 });
+      const fetching = h.log.fetch({
+        partitions: [
+          { topic, partition: 0, offset: 0 },
+          { topic, partition: 1, offset: 0 },
+        ],
+        maxWaitMs: 20_000,
+      });
+      await until(() => h.log.highWatermarks.waiting === 2);
+      let fetched = false;
+      const answered = fetching.then((result) => {
+        fetched = true;
+        return result;
+      });
+      let updates = 0;
+      h.wire = async (command, send) => {
+        // Two reserves, then two advances: the second advance waits for the fetch (at most 5 s).
+        if (command === 'UpdateItemCommand' && ++updates === 4) {
+          await Promise.race([answered, new Promise((resolve) => setTimeout(resolve, 5000))]);
+        }
+        return send();
+      };
+      // Act
+      const producing = h.log.produce([
+        { topic, partition: 0, batches: batchOf(['first']) },
+        { topic, partition: 1, batches: batchOf(['second']) },
+      ]);
+      const result = await answered;
+      const producedWhenFetched = await Promise.race([producing.then(() => true), Promise.resolve(false)]);
+      await producing;
+      // Assess: one partition's record, while the request was still waiting on the other's advance
+      expect(fetched).toBe(true);
+      expect(producedWhenFetched).toBe(false);
+      expect(result.flatMap((r) => values(r.records))).toHaveLength(1);
+    });
+
     it('keeps waiting through commits it does not wait for, and for minBytes', async () => {
       // Prepare
       const p = processService(storage, NEVER_POLL);
@@ -124,6 +164,43 @@ describe('Class: LogService', () => {
       expect(p.counts.queries).toBe(0);
       expect(p.log.highWatermarks.stats).toEqual({ woken: 2, timedOut: 0 });
       p.stop();
+    });
+
+    it('serves a fetch that comes after several appends of this process from those appends: one head read, no index query', async () => {
+      // Prepare: a consumer a few requests behind its producer (as with several requests in flight)
+      const p = processService(storage, NEVER_POLL);
+      const topic = uniqueTopic();
+      await p.log.createTopic({ name: topic, partitionCount: 1 });
+      for (const value of ['one', 'two', 'three']) {
+        await p.log.produce([{ topic, partition: 0, batches: batchOf([value]) }]);
+      }
+      // Act
+      const [fromStart] = await p.log.fetch({ partitions: [{ topic, partition: 0, offset: 0 }] });
+      const [fromMiddle] = await p.log.fetch({ partitions: [{ topic, partition: 0, offset: 1 }] });
+      // Assess
+      expect(values(fromStart!.records)).toEqual(['one', 'two', 'three']);
+      expect(values(fromMiddle!.records)).toEqual(['two', 'three']);
+      expect(fromStart!.highWatermark).toBe(3);
+      expect(p.counts.heads).toBe(2);
+      expect(p.counts.queries).toBe(0);
+      p.stop();
+    });
+
+    it('queries the index when the head shows more than this process appended', async () => {
+      // Prepare: this process appends offset 0, another process offset 1
+      const here = processService(storage, NEVER_POLL);
+      const elsewhere = processService(storage);
+      const topic = uniqueTopic();
+      await here.log.createTopic({ name: topic, partitionCount: 1 });
+      await here.log.produce([{ topic, partition: 0, batches: batchOf(['near']) }]);
+      await elsewhere.log.produce([{ topic, partition: 0, batches: batchOf(['far']) }]);
+      // Act
+      const [result] = await here.log.fetch({ partitions: [{ topic, partition: 0, offset: 0 }] });
+      // Assess: what this process knows stops short of the mark, so the index was read for the rest
+      expect(values(result!.records)).toEqual(['near', 'far']);
+      expect(here.counts.queries).toBe(1);
+      here.stop();
+      elsewhere.stop();
     });
 
     it('falls back to the head and the index when a range committed elsewhere lies before its own', async () => {
