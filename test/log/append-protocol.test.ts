@@ -177,6 +177,47 @@ describe('Append protocol (design §4)', () => {
       expect(h.calls.get('QueryCommand') / commits).toBeLessThan(0.1);
     });
 
+    it('pipelines the appends of one process to a partition: arrival order, 3 calls each, no failed advance', async () => {
+      // Prepare
+      const h = createLogHarness(storage, { segments: new MemorySegmentStore() });
+      const topic = uniqueTopic();
+      await h.log.createTopic({ name: topic, partitionCount: 1 });
+      await h.log.produce([{ topic, partition: 0, batches: batchOf(['warm']) }]);
+      h.calls.reset();
+      let inFlight = 0;
+      let mostInFlight = 0;
+      h.wire = async (_command, send) => {
+        mostInFlight = Math.max(mostInFlight, ++inFlight);
+        try {
+          return await send();
+        } finally {
+          inFlight--;
+        }
+      };
+      // Act: 32 requests at once, as a producer with many requests in flight sends them
+      const appends = 32;
+      const results = await Promise.all(
+        Array.from({ length: appends }, (_, i) =>
+          h.log.produce([{ topic, partition: 0, batches: batchOf([`v${i}`]) }]),
+        ),
+      );
+      // Assess: offsets in arrival order; each append made exactly its reserve, commit and advance
+      // (no advance found the mark short, no head was polled), while the next one's reserve and commit
+      // overlapped them (run one wholly after another, at most one call would be in flight)
+      expect(results.map((r) => ok(r[0]).baseOffset)).toEqual(
+        Array.from({ length: appends }, (_, i) => i + 1),
+      );
+      expect(h.calls.get('UpdateItemCommand')).toBe(2 * appends);
+      expect(h.calls.get('PutItemCommand')).toBe(appends);
+      expect(h.calls.total('dynamo')).toBe(3 * appends);
+      expect(mostInFlight).toBeGreaterThanOrEqual(2);
+      const { values, head, entries } = await readAll(h, topic);
+      expect(head.highWatermark).toBe(appends + 1);
+      expect(head.reservations).toEqual([]);
+      for (let i = 0; i < appends; i++) expect(values.get(i + 1)).toBe(`v${i}`);
+      expectTiling(entries, 0, head.highWatermark);
+    });
+
     it('carries the mark over a later range committed while an earlier one was open (the bounded help)', async () => {
       // Prepare: two processes on one partition. A reserves [0, 1) and its commit is held on the wire;
       // B reserves [1, 2), commits, and its advance finds the mark short of its base.
@@ -279,6 +320,36 @@ describe('Append protocol (design §4)', () => {
       });
     }
 
+    it('acknowledges the appends pipelined behind one that dies after its reserve, once the repair aborts its range', async () => {
+      // Prepare
+      const h = createLogHarness(storage, {
+        segments: new MemorySegmentStore(),
+        faults: new CrashOnce('after-reserve'),
+        append: { repairAfterMs: REPAIR_AFTER_MS },
+      });
+      const topic = uniqueTopic();
+      await h.log.createTopic({ name: topic, partitionCount: 1 });
+      // Act: three requests at once; the first dies holding [0, 1) open
+      const [dead, second, third] = await Promise.allSettled(
+        ['dies', 'next', 'last'].map((v) => h.log.produce([{ topic, partition: 0, batches: batchOf([v]) }])),
+      );
+      // Assess
+      expect(dead).toMatchObject({ status: 'rejected', reason: expect.any(SimulatedCrash) });
+      if (second?.status !== 'fulfilled' || third?.status !== 'fulfilled')
+        throw new Error('not acknowledged');
+      expect(ok(second.value[0]).baseOffset).toBe(1);
+      expect(ok(third.value[0]).baseOffset).toBe(2);
+      const { values, head, entries } = await readAll(h, topic);
+      expect([...values]).toEqual([
+        [1, 'next'],
+        [2, 'last'],
+      ]);
+      expect(entries[0]).toMatchObject({ base: 0, count: 1, state: 'aborted' });
+      expect(head.highWatermark).toBe(3);
+      expect(head.reservations).toEqual([]);
+      expectTiling(entries, 0, 3);
+    });
+
     it('moves the high-water mark to the log end within the repair time once appends stop', async () => {
       let crashes = 3;
       const faults = {
@@ -375,6 +446,31 @@ describe('Append protocol (design §4)', () => {
       expect(old).toMatchObject({ baseOffset: 0, duplicate: true });
       const { values } = await readAll(h, topic);
       expect([...values.values()]).toEqual(['a', 'b', 'c']);
+    });
+
+    it('takes the pipelined batches of one producer in sequence order, 4 calls each once its state is known', async () => {
+      // Prepare
+      const h = createLogHarness(storage, { segments: new MemorySegmentStore() });
+      const topic = uniqueTopic();
+      await h.log.createTopic({ name: topic, partitionCount: 1 });
+      ok((await h.log.produce([{ topic, partition: 0, batches: idem(11, 0, 0, ['s0']) }]))[0]);
+      h.calls.reset();
+      // Act: sequences 1..10 sent at once, in order
+      const batches = 10;
+      const results = await Promise.all(
+        Array.from({ length: batches }, (_, i) =>
+          h.log.produce([{ topic, partition: 0, batches: idem(11, 0, i + 1, [`s${i + 1}`]) }]),
+        ),
+      );
+      // Assess: none refused as out of order, none taken as a duplicate, offsets follow the sequences
+      expect(results.map((r) => ok(r[0]))).toEqual(
+        Array.from({ length: batches }, (_, i) =>
+          expect.objectContaining({ baseOffset: i + 1, duplicate: false }),
+        ),
+      );
+      expect(h.calls.total('dynamo')).toBe(4 * batches);
+      const { values } = await readAll(h, topic);
+      expect([...values.values()]).toEqual(Array.from({ length: batches + 1 }, (_, i) => `s${i}`));
     });
 
     it('refuses a gap with OUT_OF_ORDER_SEQUENCE and an older epoch as fenced', async () => {
