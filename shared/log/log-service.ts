@@ -23,10 +23,10 @@ import {
   PartitionAppender,
   type PartitionAppendInput,
 } from './append';
-import { type AppendTurn, AppendPipeline } from './pipeline';
 import type { FaultHooks } from './faults';
 import { DEFAULT_FETCH_TUNING, Fetcher, type FetchTuning } from './fetch';
 import { HighWatermarkSignal } from './high-watermark-signal';
+import { AppendPipeline, type AppendTurn } from './pipeline';
 import type { LogStore, PartitionHead, SegmentStore, TopicStore } from './ports';
 import { RangeRepairer } from './repair';
 import { nextSequence } from './sequences';
