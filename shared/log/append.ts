@@ -187,7 +187,12 @@ export class PartitionAppender {
       }
     }
     this.faults.crash?.('after-commit', logId);
-    await turn?.earlierAdvanced;
+    if (turn) {
+      turn.committed({ base, end: base + input.count, ids: openRangeIds });
+      await turn.earlierAdvanced;
+      // An earlier append of this process carried the mark over our range with its own advance.
+      if (turn.carried) return { baseOffset: base, count: input.count, duplicate: false, entry };
+    }
     await this.advanceAndWait(logId, base, input.count, openRangeIds, turn);
     return { baseOffset: base, count: input.count, duplicate: false, entry };
   }
@@ -231,9 +236,11 @@ export class PartitionAppender {
    * Measured (bench/append.ts, dynalite in its own process, 16 appenders on one partition as separate
    * processes would be): without the help each waiting appender had to see its predecessor's advance
    * before making its own, 41 commits/s at 7.8 DynamoDB calls per commit; with it, 160–190/s at 4.7.
-   * Within one process a partition's appends are pipelined (pipeline.ts): a later append there advances
-   * right after this one, so its range is never helped (`turn.followed`); the protocol test's 16
-   * contending appenders, and 32 pipelined ones, stay at 3.0 calls.
+   * Within one process a partition's appends are pipelined (pipeline.ts): the later appends there that
+   * have committed by now ride on this advance (`turn.followers`: no Query, as this process knows they
+   * committed), and a range followed by one of this process is never helped, as its appender advances
+   * right after this one (`turn.followed`). The protocol test's 16 contending appenders, and 32
+   * pipelined ones, stay at ≤ 3.0 calls.
    *
    * An appender whose advance found the mark short of its base waits for it and tries again; the
    * repair (run by waiting appenders, fetches and the cleanup) carries the mark over an entry at the
@@ -246,16 +253,21 @@ export class PartitionAppender {
     openRangeIds: readonly string[],
     turn?: AppendTurn,
   ): Promise<boolean> {
+    // The later appends of this process committed right after ours ride on this advance (pipeline.ts).
+    const carried = turn?.followers(end) ?? [];
+    const to = carried.at(-1)?.end ?? end;
+    const ids = carried.length > 0 ? [...openRangeIds, ...carried.flatMap((r) => r.ids)] : openRangeIds;
     // The store's answer time of the last advance: it paces both the help and the waits.
     let roundTrip = 0;
     const advance = async () => {
       const sentAt = performance.now();
-      const next = await this.store.advance(logId, base, end, openRangeIds, this.now());
+      const next = await this.store.advance(logId, base, to, ids, this.now());
       roundTrip = performance.now() - sentAt;
       if (!next) return false;
+      turn?.carriedOver(carried);
       this.faults.crash?.('after-advance', logId);
       // A later append of this process moves the mark over its own range right after this one.
-      const following = turn?.followed ? undefined : next.reservations.find((r) => r.base === end);
+      const following = turn?.followed ? undefined : next.reservations.find((r) => r.base === to);
       if (following && following.reservedAt <= this.now() - HELP_AFTER_ROUND_TRIPS * roundTrip) {
         await this.repairer.carryOver(logId, next);
       }
@@ -272,6 +284,8 @@ export class PartitionAppender {
     for (;;) {
       const head = await this.requireHead(logId);
       if (head.highWatermark > base) {
+        // Moved past us by our own lost-answer advance, or by a helper, over all or some of the rest.
+        turn?.carriedOver(carried.filter((r) => r.end <= head.highWatermark));
         this.faults.crash?.('after-advance', logId);
         return true;
       }

@@ -87,6 +87,31 @@ describe('Class: AppendPipeline', () => {
     await ranC;
   });
 
+  it('offers the advancing append the later ranges committed contiguously, and marks those it carried', async () => {
+    // Prepare: four appends; b and c committed right after a, d not yet
+    const pipeline = new AppendPipeline();
+    const steps: string[] = [];
+    const [a, b, c, d] = ['a', 'b', 'c', 'd'].map((name) => controlledAppend(name, steps));
+    const runs = [a!, b!, c!, d!].map((x) => pipeline.run('t#0', x.run));
+    for (const x of [a!, b!, c!, d!]) {
+      await turnOfEventLoop();
+      x.turn().reserved();
+    }
+    await turnOfEventLoop();
+    b!.turn().committed({ base: 2, end: 5, ids: ['b'] });
+    c!.turn().committed({ base: 5, end: 6, ids: ['c'] });
+    // Act
+    const offered = a!.turn().followers(2);
+    const notFromHere = a!.turn().followers(3);
+    a!.turn().carriedOver(offered);
+    // Assess
+    expect(offered.map((r) => r.ids)).toEqual([['b'], ['c']]);
+    expect(notFromHere).toEqual([]);
+    expect([b!.turn().carried, c!.turn().carried, d!.turn().carried]).toEqual([true, true, false]);
+    for (const x of [a!, b!, c!, d!]) x.finish('ok');
+    await Promise.all(runs);
+  });
+
   it('keeps partitions apart', async () => {
     // Prepare
     const pipeline = new AppendPipeline();

@@ -31,8 +31,12 @@ type Middleware = (
   context: { commandName?: string },
 ) => (args: unknown) => Promise<unknown>;
 
-/** A hook run around every AWS request as sent on the wire (inside the SDK's retry loop). */
-export type WireHook = (commandName: string, send: () => Promise<unknown>) => Promise<unknown>;
+/** A hook run around every AWS request as sent on the wire (inside the SDK's retry loop), with its input. */
+export type WireHook = (
+  commandName: string,
+  send: () => Promise<unknown>,
+  input: Record<string, unknown>,
+) => Promise<unknown>;
 
 export interface LogHarness {
   readonly log: LogService;
@@ -58,7 +62,8 @@ export function createLogHarness(
   };
   const faulty: Middleware = (next, context) => async (args) => {
     const hook = harness.wire;
-    return hook ? hook(context.commandName ?? 'unknown', () => next(args)) : next(args);
+    const input = ((args as { input?: Record<string, unknown> }).input ?? {}) as Record<string, unknown>;
+    return hook ? hook(context.commandName ?? 'unknown', () => next(args), input) : next(args);
   };
   // Clients of its own, so that each harness's counters and faults see only its own calls.
   const clients = createAwsClients(storage.config, { maxAttempts: 3 });
