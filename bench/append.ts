@@ -69,7 +69,7 @@ interface LogModules {
   DynamoTopicStore: typeof DynamoTopicStore;
 }
 
-interface Bench {
+export interface Bench {
   config: {
     region: string;
     dynamoEndpoint: string;
@@ -95,10 +95,14 @@ const memorySegments = (): SegmentStore => {
   };
 };
 
-/** dynalite in a process of its own (as DynamoDB is on AWS), both versions of shared/ loaded. */
-async function startBench(): Promise<Bench> {
+/**
+ * dynalite in a process of its own (as DynamoDB is on AWS), both versions of shared/ loaded: "before"
+ * from `baseCommit`, "after" today's. `delayMs` delays each DynamoDB call by a random 1 … 1 + delayMs ms
+ * before it is sent, for DynamoDB's latency and its spread.
+ */
+export async function startBench(baseCommit = BASE_COMMIT, delayMs = 0): Promise<Bench> {
   const baseline = await mkdtemp(join(REPO, 'bench', '.baseline-'));
-  const archive = execFileSync('git', ['-C', REPO, 'archive', BASE_COMMIT, 'shared'], { maxBuffer: 1 << 28 });
+  const archive = execFileSync('git', ['-C', REPO, 'archive', baseCommit, 'shared'], { maxBuffer: 1 << 28 });
   execFileSync('tar', ['-x', '-C', baseline], { input: archive });
   const load = async (root: string): Promise<LogModules> => ({
     LogService: (await import(pathToFileURL(join(root, 'shared/log/log-service.ts')).href)).LogService,
@@ -141,6 +145,7 @@ async function startBench(): Promise<Bench> {
   clients.dynamo.middlewareStack.add(
     (next) => async (args) => {
       counts.calls++;
+      if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, 1 + Math.random() * delayMs));
       (args.input as Record<string, unknown>).ReturnConsumedCapacity = 'TOTAL';
       const result = await next(args);
       const consumed = (result.output as { ConsumedCapacity?: { CapacityUnits?: number } }).ConsumedCapacity;
@@ -165,14 +170,17 @@ async function startBench(): Promise<Bench> {
   };
 }
 
-function logOf(bench: Bench, code: Code): LogService {
+/**
+ * One LogService of `code` over the bench's storage. With `appendInOrder` false the appenders contend as
+ * separate processes would; true orders them as one process orders its own appends.
+ */
+function logOf(bench: Bench, code: Code, appendInOrder = false): LogService {
   const m = bench.modules[code];
   return new m.LogService(
     new m.DynamoTopicStore(bench.dynamo, bench.config.topicsTable),
     new m.DynamoLogStore(bench.dynamo, bench.config.logTable),
     memorySegments(),
-    // The appenders contend as separate processes would (one process orders its own appends).
-    { topicCacheMs: 3_600_000, appendInOrder: false },
+    { topicCacheMs: 3_600_000, appendInOrder },
   );
 }
 
@@ -291,6 +299,7 @@ export async function runContentionBench(
   bench: Bench,
   commitsPerRow: number,
   appenderCounts = (process.env.APPENDERS ?? '1,4,16').split(',').map(Number),
+  appendInOrder = false,
 ): Promise<AppendRow[]> {
   const rows: AppendRow[] = [];
   for (const mode of (process.env.MODES?.split(',') ?? ['plain', 'idempotent']) as (
@@ -299,8 +308,8 @@ export async function runContentionBench(
   )[]) {
     for (const appenders of appenderCounts) {
       for (const code of (process.env.CODES?.split(',') ?? ['before', 'after']) as Code[]) {
-        const log = logOf(bench, code);
-        const topic = `append-${code}-${mode}-${appenders}`;
+        const log = logOf(bench, code, appendInOrder);
+        const topic = `append-${code}-${mode}-${appenders}${appendInOrder ? '-in-order' : ''}`;
         await log.createTopic({ name: topic, partitionCount: 1 });
         await log.produce([{ topic, partition: 0, batches: plain }]);
         const perAppender = Math.ceil(commitsPerRow / appenders);

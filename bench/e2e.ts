@@ -706,6 +706,11 @@ export interface E2EOptions {
   readonly workloads?: readonly WorkloadName[];
   /** The latency phase's producer: records per second, lingerMs, requests in flight. @default 200, 5, 1 */
   readonly latencyProducer?: { recordsPerSec: number; lingerMs: number; maxInFlight: number };
+  /**
+   * Requests in flight of a second latency phase, the same producer otherwise, measured beside the
+   * first (its peer: Kafka's max.in.flight.requests.per.connection default); 0 for none. @default 5
+   */
+  readonly pipelinedInFlight?: number;
   readonly log?: (line: string) => void;
 }
 
@@ -792,6 +797,8 @@ export interface E2EResult {
   readonly catchUp: CatchUpRow[];
   readonly accounting: WorkloadAccounting[];
   readonly latency: LatencyResult;
+  /** The same latency phase with `pipelinedInFlight` requests in flight, run right after it. */
+  readonly pipelined?: LatencyResult;
   readonly floor: FloorResult;
   readonly idle: IdleResult;
   readonly requestBytes: number;
@@ -953,8 +960,20 @@ async function runPhases(options: E2EOptions, full: boolean): Promise<LatencyBen
       warmupSeconds,
     };
     log(`e2e latency: ack p50 ${latency.ackP50Ms.toFixed(0)} ms, e2e p50 ${latency.e2eP50Ms.toFixed(0)} ms`);
+    const inFlight = options.pipelinedInFlight ?? 5;
+    const pipelined =
+      inFlight > 0
+        ? {
+            ...(await latencyPhase(api, server, `${run}-pipelined`, partitions, latencySeconds, {
+              ...latencyProducer,
+              maxInFlight: inFlight,
+            })),
+            warmupSeconds,
+          }
+        : undefined;
+    if (pipelined) log(`e2e latency, ${inFlight} in flight: ack p50 ${pipelined.ackP50Ms.toFixed(0)} ms`);
     const idle = full ? await idlePhase(api, server, run, partitions, idleSeconds) : undefined;
-    return { throughput, catchUp, accounting, latency, floor, idle, requestBytes, partitions };
+    return { throughput, catchUp, accounting, latency, pipelined, floor, idle, requestBytes, partitions };
   } finally {
     api.close();
     await server.stop();
@@ -1153,14 +1172,18 @@ export function floors(result: Pick<E2EResult, 'floor' | 'latency'>): { ackMs: n
   return { ackMs, e2eMs: ackMs + httpHopMs + storage.fetchMs };
 }
 
-export function formatLatencyTable(result: Pick<E2EResult, 'floor' | 'latency'>): string {
-  const l = result.latency;
+export function formatLatencyTable(result: Pick<E2EResult, 'floor' | 'latency' | 'pipelined'>): string {
   const floor = floors(result);
+  const rows = (l: LatencyResult, inFlight: string) => [
+    `| produce ack (send() → acknowledged, incl. lingerMs ${l.lingerMs})${inFlight} | ${f1(l.ackP50Ms)} | ${f1(l.ackP99Ms)} | — | ${f1(floor.ackMs)} |`,
+    `| end to end (send() → group consumer receipt, incl. lingerMs ${l.lingerMs})${inFlight} | ${f0(l.e2eP50Ms)} | ${f0(l.e2eP99Ms)} | ${f0(l.e2eMaxMs)} | ${f1(floor.e2eMs)} |`,
+  ];
+  const p = result.pipelined;
   return [
     '| measure | p50 ms | p99 ms | max ms | floor ms (same run) |',
     '|---|--:|--:|--:|--:|',
-    `| produce ack (send() → acknowledged, incl. lingerMs ${l.lingerMs}) | ${f1(l.ackP50Ms)} | ${f1(l.ackP99Ms)} | — | ${f1(floor.ackMs)} |`,
-    `| end to end (send() → group consumer receipt, incl. lingerMs ${l.lingerMs}) | ${f0(l.e2eP50Ms)} | ${f0(l.e2eP99Ms)} | ${f0(l.e2eMaxMs)} | ${f1(floor.e2eMs)} |`,
+    ...rows(result.latency, p ? `, ${result.latency.maxInFlight} request in flight` : ''),
+    ...(p ? rows(p, `, ${p.maxInFlight} requests in flight`) : []),
   ].join('\n');
 }
 
@@ -1173,7 +1196,6 @@ function gatewayMeans(counters: Counters): string {
     .join(', ');
 }
 
-/** What the floor is made of: each call's p50, one at a time on the idle stack. */
 /** The storage calls of the latency phase, per request and per 1,000 records: counts, not timings. */
 export function formatLatencyCallsTable(result: Pick<E2EResult, 'latency'>): string {
   const l = result.latency;
@@ -1188,6 +1210,7 @@ export function formatLatencyCallsTable(result: Pick<E2EResult, 'latency'>): str
   return lines.join('\n');
 }
 
+/** What the floor is made of: each call's p50, one at a time on the idle stack. */
 export function formatFloorTable(result: Pick<E2EResult, 'floor' | 'latency'>): string {
   const { storage, httpHopMs } = result.floor;
   const floor = floors(result);

@@ -9,7 +9,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import os from 'node:os';
-import { appendTable, runAppendBench } from './append';
+import { appendTable, BASE_COMMIT, runAppendBench } from './append';
 import { barChartSvg } from './chart';
 import { formatCodecTable, runCodecBench } from './codec';
 import { formatCompressionTable, runCompressionBench } from './compression';
@@ -30,6 +30,7 @@ import {
   runKafkaBench,
 } from './kafka';
 import { mergeTable, runMergeBench } from './merge';
+import { PIPELINE_BASE_COMMIT, pipelineTable, runPipelineBench } from './pipeline';
 import { PRICES, PRICES_CHECKED, PRICES_REGION } from './prices';
 
 interface Section {
@@ -61,6 +62,7 @@ function readmeSection(date: string, host: string, seconds: number): string {
     'knobs',
     'estimate',
     'append',
+    'pipeline',
     'merge',
   ]
     .map(pick)
@@ -140,8 +142,16 @@ async function main(): Promise<void> {
   add(
     'append',
     'Append protocol: commits on one partition',
-    'LogService directly over the embedded emulators (no HTTP), one-record batches, 480 commits per row. "s3rver": each commit is a produce request with its S3 PUT; "memory": objects kept in memory, so the row measures the append protocol\'s DynamoDB calls alone (how the design notes\' prototype was measured).',
+    `From \`bench/append.ts\`: LogService directly (no HTTP) over dynalite in a process of its own, as DynamoDB is to separate Lambdas; objects in memory, so the rows measure the append protocol's DynamoDB calls alone. One-record batches, 480 commits per row; the appenders contend as separate processes would. "before" is commit ${BASE_COMMIT}'s shared/ (producer state in the head, eager chains), "after" today's.`,
     appendTable(appendRows),
+  );
+
+  const pipelineRows = await timed('pipeline', () => runPipelineBench(320));
+  add(
+    'pipeline',
+    "Append pipeline: one process's appends to a partition",
+    `From \`bench/pipeline.ts\`: the same setting, but the appenders are one process's (a Kafka listener's connections, an SDK producer with several requests in flight), 320 commits per row. "before" is commit ${PIPELINE_BASE_COMMIT}'s shared/, where they ran wholly one after another; "after" pipelines them (reserve and claim in arrival order, commits at once, each advance after the earlier ones, carrying the mark over later appends already committed). The delayed rows add a random 1–11 ms to every DynamoDB call, for DynamoDB's latency and its spread.`,
+    pipelineTable(pipelineRows),
   );
 
   const merge = await timed('merge', () => runMergeBench(100_000, 40_000));
@@ -169,7 +179,11 @@ async function main(): Promise<void> {
   add(
     'latency',
     'Local stack end to end: latency',
-    `The client SDK (client/): a producer paced at ${l.recordsPerSec} records/s (webAccessLog), profile latency, lingerMs ${l.lingerMs} (set explicitly), ${l.maxInFlight} request in flight (requests carry every partition with records); a group consumer (\`consumer.run\`) tailing with long polls (maxWaitMs ${l.maxWaitMs}, minBytes 1). ${l.records} records over ${l.seconds.toFixed(1)} s, ${l.produceRequests} produce requests, ${l.fetches} fetches, measured after ${l.warmupSeconds} s of the same load on a topic of its own (a warm process, as a running \`npm start\` is). The floor, measured in the same run between the two on the idle stack: lingerMs plus the calls of today's sequence made one at a time (an HTTP hop, the S3 PUT and the three DynamoDB writes of an ack; then a hop, the head GetItem, the index Query and the S3 GET of a tail fetch — what a fetch served by another process makes; one woken in the process that appended makes none of the three), through the same SDK settings and emulators.`,
+    `The client SDK (client/): a producer paced at ${l.recordsPerSec} records/s (webAccessLog), profile latency, lingerMs ${l.lingerMs} (set explicitly), ${l.maxInFlight} request in flight (requests carry every partition with records); a group consumer (\`consumer.run\`) tailing with long polls (maxWaitMs ${l.maxWaitMs}, minBytes 1). ${l.records} records over ${l.seconds.toFixed(1)} s, ${l.produceRequests} produce requests, ${l.fetches} fetches, measured after ${l.warmupSeconds} s of the same load on a topic of its own (a warm process, as a running \`npm start\` is). The floor, measured in the same run between the two on the idle stack: lingerMs plus the calls of today's sequence made one at a time (an HTTP hop, the S3 PUT and the three DynamoDB writes of an ack; then a hop, the head GetItem, the index Query and the S3 GET of a tail fetch — what a fetch served by another process makes; one woken in the process that appended makes none of the three), through the same SDK settings and emulators.${
+      e2e.pipelined
+        ? ` Beside it, the same producer with ${e2e.pipelined.maxInFlight} requests in flight (Kafka's max.in.flight.requests.per.connection default; the server pipelines a process's appends to a partition): ${e2e.pipelined.records} records, ${e2e.pipelined.produceRequests} produce requests, right after the first phase.`
+        : ''
+    }`,
     `${formatLatencyTable(e2e)}\n\n${formatFloorTable(e2e)}`,
   );
   add(
