@@ -166,7 +166,7 @@ async function main(): Promise<void> {
   add(
     'throughput',
     'Local stack end to end: produce throughput',
-    `\`startLocalStack\` (the \`npm start\` server) in a child process; dynalite and s3rver each in a process of their own, exactly as \`npm start\` runs them (the stack's own AWS clients count its storage calls); the client in this process over HTTP on 127.0.0.1. Closed-loop producers, one request in flight each, ${e2e.requestBytes / 1024} KB of records per request (lz4, keyed over ${e2e.partitions} partitions), 5 s per row. Ack = request sent → acknowledged. Every request writes every partition, so the producers' appends meet on each partition, where the server pipelines them (`bench/pipeline.ts`): more producers add throughput, and latency, as they share two cores.`,
+    `\`startLocalStack\` (the \`npm start\` server) in a child process; dynalite and s3rver each in a process of their own, exactly as \`npm start\` runs them (the stack's own AWS clients count its storage calls); the client in this process over HTTP on 127.0.0.1. Closed-loop producers, one request in flight each, ${e2e.requestBytes / 1024} KB of records per request (lz4, keyed over ${e2e.partitions} partitions), 5 s per row. Ack = request sent → acknowledged. Every request writes every partition, so the producers' appends meet on each partition, where the server pipelines them (\`bench/pipeline.ts\`): more producers add throughput, and latency, as they share two cores.`,
     formatThroughputTable(e2e),
   );
   add(
