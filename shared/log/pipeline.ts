@@ -115,7 +115,11 @@ export class AppendPipeline {
     const turn = new Turn(openReserve, earlierAdvanced);
     if (earlier) earlier.turn.next = turn;
     // This append counts as advanced only once every earlier one has too: the gate is a chain.
-    const tail: Tail = { reserved, advanced: Promise.all([earlierAdvanced, end]).then(() => undefined), turn };
+    const tail: Tail = {
+      reserved,
+      advanced: Promise.all([earlierAdvanced, end]).then(() => undefined),
+      turn,
+    };
     this.tails.set(logId, tail);
     const run = (earlier?.reserved ?? DONE).then(() => append(turn));
     const settle = () => {
