@@ -338,7 +338,7 @@ export class LogService {
    *
    * Per partition, the parts run in order: consecutive parts without a producer id are concatenated
    * into one append (their offsets follow one another), while each idempotent part is its own append,
-   * one after the other. Idempotent parts are not concatenated even when they share a producer, so that
+   * pipelined after the one before (pipeline.ts: reserves and claims in the order given). Idempotent parts are not concatenated even when they share a producer, so that
    * a later retry of one of them still matches the append it was stored in (duplicates are recognised
    * per append: first sequence and record count).
    */
@@ -426,33 +426,33 @@ export class LogService {
         for (const run of order) for (const i of run.members) fail(i, asSluiceError(err));
         return results as (ProducePartitionResult | PartitionError)[];
       }
+      // Every run starts now: the pipeline keeps each partition's runs in the order given (their
+      // reserves and claims follow one another) while their commits and round trips overlap.
       await Promise.all(
-        [...byPartition.values()].map(async (runs) => {
-          for (const run of runs) {
-            try {
-              const out = await this.appendAcknowledged(run.logId, {
-                count: run.count,
-                objectKey: key,
-                position: run.position,
-                size: run.size,
-                maxTimestamp: run.maxTimestamp,
-                producer: run.producer,
-              });
-              let base = out.baseOffset;
-              for (const i of run.members) {
-                const count = validated[i]!.count;
-                results[i] = {
-                  topic: parts[i]!.topic,
-                  partition: parts[i]!.partition,
-                  baseOffset: base,
-                  lastOffset: base < 0 ? -1 : base + count - 1,
-                  duplicate: out.duplicate,
-                };
-                if (base >= 0) base += count;
-              }
-            } catch (err) {
-              for (const i of run.members) fail(i, asSluiceError(err));
+        order.map(async (run) => {
+          try {
+            const out = await this.appendAcknowledged(run.logId, {
+              count: run.count,
+              objectKey: key,
+              position: run.position,
+              size: run.size,
+              maxTimestamp: run.maxTimestamp,
+              producer: run.producer,
+            });
+            let base = out.baseOffset;
+            for (const i of run.members) {
+              const count = validated[i]!.count;
+              results[i] = {
+                topic: parts[i]!.topic,
+                partition: parts[i]!.partition,
+                baseOffset: base,
+                lastOffset: base < 0 ? -1 : base + count - 1,
+                duplicate: out.duplicate,
+              };
+              if (base >= 0) base += count;
             }
+          } catch (err) {
+            for (const i of run.members) fail(i, asSluiceError(err));
           }
         }),
       );

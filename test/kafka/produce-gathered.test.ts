@@ -80,4 +80,38 @@ describe('Method: LogService.produceGathered', () => {
     ]);
     expect((await log.partitionBounds(topic, 0)).highWatermark).toBe(3);
   });
+
+  it('appends the idempotent parts of many producers on one partition in the order given, failing only a bad one', async () => {
+    // Prepare: eight producers, one batch each, in one gathered request (as Java clients, idempotent
+    // by default, send them); the fourth producer's first batch does not start at sequence 0
+    const log = kafka.stack.services.log;
+    const topic = uniqueTopic('pg-many');
+    const t = await log.createTopic({ name: topic, partitionCount: 1 });
+    const producers = [5001, 5002, 5003, 5004, 5005, 5006, 5007, 5008];
+    // Act
+    const results = await log.produceGathered(
+      producers.map((id, i) => ({
+        topic,
+        partition: 0,
+        batches: batch([`p${i}`], { id, seq: id === 5004 ? 1 : 0 }),
+      })),
+    );
+    // Assess: every other part at the next offset, in the order given; the bad one refused (Kafka's
+    // UNKNOWN_PRODUCER_ID for a first batch past 0), nothing of it stored
+    expect(results.map((r) => (r.error ? r.error.code : r.baseOffset))).toEqual([
+      0,
+      1,
+      2,
+      'UNKNOWN_PRODUCER_ID',
+      3,
+      4,
+      5,
+      6,
+    ]);
+    const entries = await log.log.queryEntries(logIdOf(t, 0), 0, 10, 10);
+    expect(entries.map((e) => [e.base, e.producerId])).toEqual(
+      producers.filter((id) => id !== 5004).map((id, i) => [i, id]),
+    );
+    expect((await log.partitionBounds(topic, 0)).highWatermark).toBe(7);
+  });
 });
