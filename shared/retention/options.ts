@@ -21,7 +21,11 @@ export interface MergeOptions {
   /**
    * Only entries appended at least this long ago are merged, so an idempotent producer's retries
    * (Kafka's delivery.timeout.ms is 2 min by default) still find their batches' entries as written.
-   * The entry at each producer's last base is never merged, whatever its age. @default 900_000 (15 min)
+   * The entry at each producer's last base is never merged, whatever its age. It must also exceed, twice
+   * over, the longest a storage write can take to land (a function's run): a repair that found no entry
+   * at the mark may still be sending its aborted entry when the late commit lands, and that abort's
+   * condition (no entry at its base) sees only its own item, so it must not arrive after a merge has
+   * deleted the committed entry there (found by F13 with 1–1.2 s writes and a 1 s age). @default 900_000 (15 min)
    */
   readonly minAgeMs?: number;
   /** Index entries examined per partition per pass, from the merge checkpoint. @default 20_000 */

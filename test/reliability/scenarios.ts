@@ -848,7 +848,10 @@ const CLEANUP_RACE: Scenario = {
         // Far above the longest append of this run, as the real window is above the longest function run.
         orphanWindowMs: 60_000,
         maxDurationMs: 10_000,
-        merge: { minAgeMs: 1_000, smallEntryBytes: 1 << 20, maxRunEntries: 8, objectBytes: 256 * 1024 },
+        // Above twice the longest write of this run (a commit or an abort stalls up to 3 × repairAfterMs),
+        // as the real minAgeMs is above the longest function run: a repair's abort still on its way when
+        // the late commit lands must not arrive after a merge deleted that commit (options.ts, minAgeMs).
+        merge: { minAgeMs: 3_000, smallEntryBytes: 1 << 20, maxRunEntries: 8, objectBytes: 256 * 1024 },
       };
       let passes = 0;
       let merged = 0;
