@@ -177,7 +177,7 @@ describe('Append protocol (design §4)', () => {
       expect(h.calls.get('QueryCommand') / commits).toBeLessThan(0.1);
     });
 
-    it('pipelines the appends of one process to a partition: arrival order, 3 calls each, no failed advance', async () => {
+    it('pipelines the appends of one process to a partition: arrival order, at most 3 calls each, no failed advance', async () => {
       // Prepare
       const h = createLogHarness(storage, { segments: new MemorySegmentStore() });
       const topic = uniqueTopic();
