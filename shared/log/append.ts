@@ -176,7 +176,6 @@ export class PartitionAppender {
       if (existing?.state === 'committed' && existing.objectKey === input.objectKey) {
         // our own
       } else if (existing?.state === 'committed' && this.sameBatch(existing, input)) {
-        await turn?.earlierAdvanced;
         await this.advanceAndWait(logId, base, input.count, openRangeIds, turn);
         return { baseOffset: base, count: input.count, duplicate: true };
       } else {
@@ -187,12 +186,7 @@ export class PartitionAppender {
       }
     }
     this.faults.crash?.('after-commit', logId);
-    if (turn) {
-      turn.committed({ base, end: base + input.count, ids: openRangeIds });
-      await turn.earlierAdvanced;
-      // An earlier append of this process carried the mark over our range with its own advance.
-      if (turn.carried) return { baseOffset: base, count: input.count, duplicate: false, entry };
-    }
+    turn?.committed({ base, end: base + input.count, ids: openRangeIds });
     await this.advanceAndWait(logId, base, input.count, openRangeIds, turn);
     return { baseOffset: base, count: input.count, duplicate: false, entry };
   }
@@ -214,6 +208,9 @@ export class PartitionAppender {
     openRangeIds: readonly string[],
     turn?: AppendTurn,
   ) {
+    // This process's earlier appends advance first; one of them may carry the mark over our range.
+    await turn?.earlierAdvanced;
+    if (turn?.carried) return;
     if (!(await this.advanceWhenReached(logId, base, base + count, openRangeIds, turn))) {
       throw new SluiceError(
         'REQUEST_TIMED_OUT',

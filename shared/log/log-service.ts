@@ -309,9 +309,7 @@ export class LogService {
       return input;
     });
     const settled = await Promise.allSettled(
-      validated.map((v, i) => {
-        return this.appendAcknowledged(logIdOf(v.topic, v.request.partition), inputs[i]!);
-      }),
+      validated.map((v, i) => this.appendAcknowledged(logIdOf(v.topic, v.request.partition), inputs[i]!)),
     );
     return settled.map((outcome, i) => {
       const { topic, partition } = validated[i]!.request;
@@ -338,9 +336,10 @@ export class LogService {
    *
    * Per partition, the parts run in order: consecutive parts without a producer id are concatenated
    * into one append (their offsets follow one another), while each idempotent part is its own append,
-   * pipelined after the one before (pipeline.ts: reserves and claims in the order given). Idempotent parts are not concatenated even when they share a producer, so that
-   * a later retry of one of them still matches the append it was stored in (duplicates are recognised
-   * per append: first sequence and record count).
+   * pipelined after the one before (pipeline.ts: reserves and claims in the order given). Idempotent
+   * parts are not concatenated even when they share a producer, so that a later retry of one of them
+   * still matches the append it was stored in (duplicates are recognised per append: first sequence
+   * and record count).
    */
   async produceGathered(
     parts: readonly ProducePartitionRequest[],
